@@ -1,0 +1,101 @@
+"""The validated scenario: parameters, timed events and regions.
+
+This module holds the data types the model runs on. Loading and validating
+TOML files is in :mod:`simulation.scenario_file`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from simulation import params as ptable
+
+DAYS_PER_STEP = 7
+
+
+@dataclass(frozen=True)
+class Event:
+    """A timed intervention: set parameters and/or add ISIS-K fighters at a step.
+
+    With ``ramp_steps > 0`` the parameters in ``set`` move linearly from their
+    value at ``step`` to the new value over that many steps (a gradual change).
+    """
+
+    step: int
+    label: str
+    set: Mapping[str, Any] = field(default_factory=dict)
+    add_isisk_fighters: int = 0
+    region: str | None = None
+    ramp_steps: int = 0
+
+
+@dataclass(frozen=True)
+class Region:
+    """A rectangle of the world, in fractions of its width and height.
+
+    ``isisk_share`` is the share of the initial ISIS-K cells placed in it;
+    ``capital`` marks where high-profile targets are.
+    """
+
+    name: str
+    x0: float
+    x1: float
+    y0: float
+    y1: float
+    isisk_share: float = 0.0
+    hardship_shift: float = 0.0
+    capital: bool = False
+
+    def cell_bounds(self, width: int, height: int) -> tuple[int, int, int, int]:
+        """Integer cell bounds ``(x0, x1, y0, y1)``, end-exclusive, at least one cell."""
+        x0 = int(round(self.x0 * width))
+        y0 = int(round(self.y0 * height))
+        x1 = max(x0 + 1, int(round(self.x1 * width)))
+        y1 = max(y0 + 1, int(round(self.y1 * height)))
+        return x0, min(x1, width), y0, min(y1, height)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A fully resolved scenario: every parameter has a value."""
+
+    name: str = "default"
+    description: str = ""
+    start_date: dt.date = dt.date(2021, 8, 15)
+    steps: int = 260
+    seed: int = 1
+    replicates: int = 10
+    params: Mapping[str, Any] = field(default_factory=ptable.defaults)
+    events: tuple[Event, ...] = ()
+    regions: tuple[Region, ...] = ()
+    source: Path | None = None
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+
+    def date_of(self, step: int) -> dt.date:
+        """Calendar date at the end of ``step`` (step 0 is the start date)."""
+        return self.start_date + dt.timedelta(days=DAYS_PER_STEP * step)
+
+    def step_of(self, date: dt.date) -> int:
+        """The step whose date is nearest ``date`` (rounded to whole weeks)."""
+        return int(round((date - self.start_date).days / DAYS_PER_STEP))
+
+    def with_params(self, **changes: Any) -> Scenario:
+        """A copy with parameters changed; keys use ``__`` for dots, or pass a dict."""
+        return self.with_overrides({k.replace("__", "."): v for k, v in changes.items()})
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Scenario:
+        """A copy with checked parameter overrides (dotted names)."""
+        values = dict(self.params)
+        for name, value in overrides.items():
+            values[name] = ptable.get(name).check(value)
+        return replace(self, params=values, overrides={**self.overrides, **overrides})
+
+
+def make_scenario(overrides: Mapping[str, Any] | None = None, **header: Any) -> Scenario:
+    """Build a scenario in code from parameter overrides and header fields."""
+    return replace(Scenario(**header), params=ptable.resolve(overrides),
+                   overrides=dict(overrides or {}))

@@ -1,0 +1,80 @@
+"""Bookkeeping of the civilian layer: layers always agree with the agent arrays."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from simulation import ConflictModel, load_scenario
+from simulation.population import ACTIVE, JAILED, arrest_probability
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def check_layers(model: ConflictModel) -> None:
+    p = model.population
+    block = model.params["civilians.jailed_block_cells"]
+    on_grid = np.ones(p.n_civilians, bool) if block else p.state != JAILED
+    occ = np.zeros_like(p.occ)
+    np.add.at(occ, (p.x[on_grid], p.y[on_grid]), 1)
+    np.add.at(occ, (p.cop_x[p.cop_alive], p.cop_y[p.cop_alive]), 1)
+    assert (occ == p.occ).all() and occ.max() <= 1
+    act = np.zeros_like(p.act)
+    active = p.state == ACTIVE
+    np.add.at(act, (p.x[active], p.y[active]), 1)
+    assert (act == p.act).all()
+    free = np.flatnonzero(p.state != JAILED)
+    assert (p.civ_at[p.x[free], p.y[free]] == free).all()
+    assert (p.jail >= 0).all()
+
+
+@pytest.mark.parametrize("name", ["epstein_2002", "epstein_mesa_reference", "baseline"])
+def test_layers_stay_consistent(name: str) -> None:
+    sc = load_scenario(ROOT / "scenarios" / f"{name}.toml",
+                       overrides={"world.width": 30, "world.height": 30})
+    for seed in range(2):
+        model = ConflictModel(sc, rng=seed, make_views=False)
+        for _ in range(60):
+            model.step()
+            check_layers(model)
+
+
+def test_arrest_probability_rules() -> None:
+    c = np.array([1, 1, 3, 0])
+    a = np.array([1, 2, 2, 1])
+    floor = arrest_probability(c, a, 2.3, "floor")
+    rnd = arrest_probability(c, a, 2.3, "round")
+    exact = arrest_probability(c, a, 2.3, "exact")
+    assert np.isclose(floor[0], 1 - np.exp(-2.3))  # about 0.9 with one cop, one active
+    assert floor[1] == 0 and rnd[1] == 0  # round(0.5) = 0: halves go to even
+    assert np.isclose(rnd[2], 1 - np.exp(-2.3 * 2))  # round(1.5) = 2
+    assert np.isclose(exact[1], 1 - np.exp(-1.15))
+    assert (floor <= exact + 1e-12).all()
+    assert (exact[3], floor[3]) == (0, 0)
+
+
+def test_agents_are_mesa_views() -> None:
+    from simulation.agents import Civilian, IsisKCell, TalibanRegime, TalibanUnit
+
+    sc = load_scenario(ROOT / "scenarios" / "baseline.toml",
+                       overrides={"world.width": 30, "world.height": 30})
+    model = ConflictModel(sc, rng=1)
+    for _ in range(5):
+        model.step()
+    types = model.agents_by_type
+    civs = list(types[Civilian])
+    assert len(civs) == model.population.n_civilians
+    assert len(types[TalibanUnit]) == model.population.n_enforcers
+    assert len(types[IsisKCell]) == model.insurgency.n_cells
+    assert len(types[TalibanRegime]) == 1
+    grievance = model.population.grievance(model.regime.legitimacy, model.hardship_boost)
+    for agent in civs[:50]:
+        assert agent.grievance == pytest.approx(grievance[agent.index])
+        assert agent.pos == (int(model.population.x[agent.index]),
+                             int(model.population.y[agent.index]))
+        assert agent.state.value == model.population.state[agent.index]
+    cells = list(types[IsisKCell])
+    assert sum(c.fighters for c in cells) == model.insurgency.total_fighters
+    assert civs[0].cell.coordinate == civs[0].pos
