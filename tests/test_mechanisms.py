@@ -298,3 +298,36 @@ def test_same_seed_same_metrics(name: str) -> None:
     b = simulate(sc, 7)
     assert a.equals(b)
     assert not a.equals(simulate(sc, 8, make_views=False))
+
+
+def test_flight_moves_civilians_away_from_violence() -> None:
+    def danger_seen(movement: str, seed: int) -> float:
+        sc = small(steps=20, isisk__attack_rate=6.0, civilians__movement=movement)
+        model = ConflictModel(sc, rng=seed, make_views=False)
+        seen = []
+        for _ in range(20):
+            model.step()
+            pop = model.population
+            seen.append(model.danger[pop.x, pop.y].mean() / max(model.danger.mean(), 1e-9))
+        return float(np.mean(seen))
+
+    flight = np.array([danger_seen("flight", s) for s in range(3)])
+    random_ = np.array([danger_seen("random", s) for s in range(3)])
+    assert_higher(random_, flight, 1.0)
+
+
+def test_ramp_event_changes_a_parameter_gradually() -> None:
+    from dataclasses import replace
+
+    sc = small("epstein_2002", steps=20)
+    sc = replace(sc, events=(Event(step=5, label="slow", set={"legitimacy.initial": 0.4},
+                                   ramp_steps=10),))
+    model = ConflictModel(sc, rng=1, make_views=False)
+    seen = []
+    for _ in range(20):
+        model.step()
+        seen.append(model.regime.legitimacy)
+    assert seen[3] == pytest.approx(0.82)  # before the event (step 4)
+    assert seen[4] == pytest.approx(0.82 + (0.4 - 0.82) / 10)  # step 5: first tenth
+    assert seen[13] == pytest.approx(0.4) and seen[-1] == pytest.approx(0.4)
+    assert np.all(np.diff(seen) <= 1e-12)
