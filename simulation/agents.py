@@ -153,7 +153,8 @@ class TalibanRegime(mesa.Agent):
 
     - threat: ``T <- delta*T + w_d*deaths + w_a*active_share + w_f*defectors``;
     - target: ``Rep* = min(1, rho0(t) + b * T^c)``, ``rho0(t)`` drifting up;
-    - thermostat with ratchet: ``Rep += up*max(0, Rep*-Rep) - down*max(0, Rep-Rep*)``;
+    - thermostat with ratchet: ``X += up*max(0, Rep*-X) - down*max(0, X-Rep*)``, and
+      repression ``Rep`` follows the continuous pressure ``X`` in whole edicts;
     - legitimacy: ``L = L0 - lambda*Rep - D``, with attack damage ``D`` healing slowly.
     """
 
@@ -161,6 +162,7 @@ class TalibanRegime(mesa.Agent):
         super().__init__(model)
         p = model.params
         self.repression: float = p["repression.initial"]
+        self.pressure: float = self.repression  # the thermostat's continuous level
         self.target_repression: float = self.repression
         self.perceived_threat: float = 0.0
         self.attack_damage: float = 0.0
@@ -193,11 +195,12 @@ class TalibanRegime(mesa.Agent):
         response = p["repression.gain"] * math.pow(self.perceived_threat, p["repression.exponent"])
         self.target_repression = min(1.0, self.baseline(self.model.steps) + response)
         if p["repression.thermostat"]:
-            gap = self.target_repression - self.repression
+            gap = self.target_repression - self.pressure
             rate = p["repression.rate_up"] if gap > 0 else p["repression.rate_down"]
-            self.repression = min(1.0, max(0.0, self.repression + rate * gap))
+            self.pressure = min(1.0, max(0.0, self.pressure + rate * gap))
+            self.repression = self._as_edicts(self.pressure)
         else:
-            self.repression = p["repression.initial"]
+            self.pressure = self.repression = p["repression.initial"]
         self.attack_damage = min(1.0, self.attack_damage * (1 - p["legitimacy.recovery"])
                                  + p["legitimacy.attack_damage"] * deaths / 100.0)
         self.legitimacy = self._legitimacy()
@@ -205,8 +208,19 @@ class TalibanRegime(mesa.Agent):
         self.fighters = max(0.0, self.fighters + p["taliban.replenishment"] * (f0 - self.fighters)
                             - defectors - taliban_losses)
 
+    def _as_edicts(self, pressure: float) -> float:
+        """Repression moves in whole edicts of ``repression.edict_size`` (0: continuously).
+
+        Levels are counted from the initial level, so a regime at rest keeps it.
+        """
+        size = self.model.params["repression.edict_size"]
+        if size <= 0:
+            return pressure
+        start = self.model.params["repression.initial"]
+        return min(1.0, max(0.0, start + size * math.floor((pressure - start) / size + 1e-9)))
+
     def refresh(self) -> None:
         """Recompute legitimacy after a parameter change (events)."""
         if not self.model.params["repression.thermostat"]:
-            self.repression = self.model.params["repression.initial"]
+            self.pressure = self.repression = self.model.params["repression.initial"]
         self.legitimacy = self._legitimacy()

@@ -42,6 +42,8 @@ class Param:
     label: str | None = None
     slider: bool = False
     step: float | None = None
+    #: The slider's ends in the browser app, when narrower than [min, max].
+    slider_range: tuple[float, float] | None = None
 
     @property
     def section(self) -> str:
@@ -206,7 +208,7 @@ PARAMS: tuple[Param, ...] = (
     P("repression.gain", float, 0.1, "-",
       "b in Rep* = rho0 + b * threat^c (coercive responsiveness).",
       "Davenport 2007; Gartner & Regan 1996", min=0.0, max=5.0,
-      label="Thermostat gain", slider=True, step=0.01),
+      label="Thermostat gain", slider=True, step=0.01, slider_range=(0.0, 1.0)),
     P("repression.exponent", float, 0.5, "-",
       "c < 1 makes the response to threat concave.", "Gartner & Regan 1996",
       min=0.05, max=2.0),
@@ -216,6 +218,10 @@ PARAMS: tuple[Param, ...] = (
     P("repression.rate_down", float, 0.0, "per week",
       "gamma_down: share of a gap below closed each week; 0 is a pure ratchet "
       "(no edict has been reversed).", "facts 3.8", **PROB),
+    P("repression.edict_size", float, 0.05, "0-1",
+      "Repression changes in whole edicts of this size when the thermostat's continuous "
+      "pressure has moved that far (0: continuously).", "facts 3.8 (edicts); facts 4.3",
+      min=0.0, max=1.0),
     P("repression.threat_memory", float, 0.9, "per week",
       "delta: weekly retention of perceived threat.", "facts 4.1", **PROB),
     P("repression.threat_per_death", float, 0.01, "per death",
@@ -274,14 +280,15 @@ PARAMS: tuple[Param, ...] = (
     # --- isisk -----------------------------------------------------------
     P("isisk.initial_fighters", int, 2000, "fighters",
       "ISIS-K strength at start.", "UN MT 2021 (1,500-2,200)", min=0, max=1_000_000,
-      label="Initial ISIS-K fighters", slider=True, step=100),
+      label="Initial ISIS-K fighters", slider=True, step=100, slider_range=(0, 10_000)),
     P("isisk.fighters_per_cell", int, 25, "fighters/cell",
       "Nominal size of a cell; cells split above twice this.", "assumption",
       min=1, max=10_000),
     P("isisk.defector_recruitment", float, 0.3, "per week per 10k Taliban",
       "Base weekly defections to ISIS-K per 10,000 Taliban fighters.",
       "article; UN MT 2021; USIP 2016", min=0.0, max=100.0,
-      label="Recruitment from Taliban defectors", slider=True, step=0.05),
+      label="Recruitment from Taliban defectors", slider=True, step=0.05,
+      slider_range=(0.0, 5.0)),
     P("isisk.weakness_response", float, 1.0, "-",
       "Defection multiplier per unit of taliban.pragmatism: (1 + a_w * W).",
       "article", min=0.0, max=20.0),
@@ -294,7 +301,7 @@ PARAMS: tuple[Param, ...] = (
     P("isisk.civilian_recruitment", float, 0.01, "per week",
       "Weekly recruitment chance of a civilian next to a cell, times susceptibility "
       "and grievance.", "Osman 2020; Giustozzi 2023", **PROB,
-      label="Recruitment from civilians", slider=True, step=0.001),
+      label="Recruitment from civilians", slider=True, step=0.001, slider_range=(0.0, 0.1)),
     P("isisk.recruit_radius", int, 3, "cells",
       "Chebyshev radius within which a cell reaches civilians.", "assumption",
       min=0, max=50),
@@ -341,7 +348,7 @@ PARAMS: tuple[Param, ...] = (
     P("surveillance.withdrawal_week", int, -1, "week",
       "Step at which US surveillance drops to us_level_after (-1: never).",
       "DoD Lead IG (Aug 2021)", min=-1, max=100_000,
-      label="Week of the US withdrawal", slider=True, step=1),
+      label="Week of the US withdrawal", slider=True, step=1, slider_range=(-1, 260)),
     P("surveillance.us_level_after", float, 0.05, "0-1",
       "US surveillance after withdrawal (over-the-horizon only).",
       "DoD Lead IG; Washington Times 2024 (one strike in 3 years)", **PROB),
