@@ -1,8 +1,10 @@
-"""The ``khorasan`` command line: run, validate, show and list scenarios.
+"""The ``khorasan`` command line: run, compare, sweep, validate, show and list scenarios.
 
 Every bad input (a scenario error, a bad ``--set``, an existing run
 directory, a missing file, a bad option) ends with exactly one line on
-stderr and exit status 2, never a traceback.
+stderr and exit status 2, never a traceback. A replicate that raises is
+reported with its seed; the others finish and are saved, and the exit
+status is 1. Ctrl-C exits with 130 and says how to ``--resume``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from simulation.scenario_file import (
 )
 
 EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1  # some replicates raised; the others are saved
 
 def _examples(*lines: tuple[str, str], note: str = "") -> str:
     """A help epilog: example commands (with comments) and a note."""
@@ -49,6 +52,8 @@ app = typer.Typer(
         ("khorasan list", "the shipped scenarios"),
         ("khorasan validate scenarios/*.toml", "check scenario files"),
         ("khorasan run scenarios/baseline.toml", "run, save results and plots"),
+        ("khorasan compare a.toml b.toml", "compare scenarios"),
+        ("khorasan sweep a.toml -p world.width=40:80:3", "sweep a parameter"),
         ("khorasan run a.toml --replicates 4 --steps 52 --set isisk.initial_fighters=3000", ""),
         ("khorasan show scenarios/baseline.toml --changed", "the resolved scenario"),
         ("khorasan params --section isisk", "the parameter table"),
@@ -111,6 +116,28 @@ SetOption = Annotated[
                       "[cyan]--set scenario.start_date=2021-09-01[/cyan]. Repeatable."),
 ]
 
+ResumeOption = Annotated[
+    bool,
+    typer.Option("--resume",
+                 help="Finish an interrupted run: keep the replicates it saved (in the hidden "
+                      "OUT/.NAME.partial/) and run only the missing or failed ones; the "
+                      "results are identical to an uninterrupted run. Complete outputs of "
+                      "the same settings are kept as they are."),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option("--scheduler", metavar="ADDRESS", envvar="KHORASAN_SCHEDULER",
+                 help="Run the replicates on a Dask cluster: [cyan]tcp://HOST:8786[/cyan] "
+                      "(a running dask-scheduler), or [cyan]local-dask[/cyan] for a "
+                      "LocalCluster on this machine (2 workers unless --workers). Same results "
+                      "as local runs. Needs khorasan\\[distributed]; see docs/distributed.md.",
+                 show_default=False),
+]
+WorkersOption = Annotated[
+    int, typer.Option("--workers", "-j", min=0, help="Worker processes; 0 = one per CPU."),
+]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+
 
 # --- run -----------------------------------------------------------------------
 
@@ -119,9 +146,14 @@ SetOption = Annotated[
     ("khorasan run scenarios/*.toml --out results/ --workers 4", "several scenarios"),
     ("khorasan run scenarios/baseline.toml --replicates 2 --steps 52 "
      "--set world.width=40 --set world.height=40", ""),
+    ("khorasan run scenarios/baseline.toml --resume", "finish an interrupted run"),
+    ("khorasan run scenarios/baseline.toml --scheduler tcp://head-node:8786",
+     "on a Dask cluster"),
     note="Writes OUT/<scenario name>/ with timeseries.csv, summary.csv, manifest.json, "
          "scenario.toml and plots/*.png. Replicate i uses seed SEED+i, so the results do "
-         "not depend on --workers.",
+         "not depend on --workers or --scheduler. Each replicate is saved as it finishes "
+         "(in OUT/.NAME.partial/), so an interrupted run can be finished with --resume. If "
+         "a replicate fails, the others still run and are saved, and the exit status is 1.",
 ))
 def run(
     scenarios: Annotated[list[Path], typer.Argument(
@@ -144,10 +176,12 @@ def run(
     ] = False,
     no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip the PNG plots.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    resume: ResumeOption = False,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Run scenarios: seeded replicates, saved results and plots."""
-    from simulation.ensemble import default_workers, make_jobs
-    from simulation.results import check_run_dir, run_dir_for
+    from simulation.ensemble import plan_runs
+    from simulation.results import run_dir_for
 
     header: dict[str, Any] = {}
     if replicates is not None:
@@ -165,41 +199,380 @@ def run(
                 raise CliError(f"{path}: scenario.name: {sc.name!r} is also the name of "
                                f"{seen[target]}; both would write {target}")
             seen[target] = path
-            check_run_dir(target, force)
-        n_workers = workers or default_workers()
-        for path, sc in loaded:
-            jobs = make_jobs(sc)
-            _run_one(path, sc, jobs, out, min(n_workers, len(jobs)), force, no_plots, quiet)
+        plans = plan_runs([sc for _, sc in loaded], out, resume=resume, force=force)
+        for plan in plans:
+            if not plan.pending:
+                typer.echo(f"{plan.target}/ is already complete (--resume); nothing to run")
+        pending = [p for p in plans if p.pending]
+        if not pending:
+            return
+        desc = pending[0].scenario.name if len(pending) == 1 else "run"
+        failures, timings = _execute([(p.workspace.store, p.jobs) for p in pending],
+                                     [p.workspace for p in pending],
+                                     workers, scheduler, quiet, desc)
+        for plan in pending:
+            _finish_one(plan, timings, force, no_plots, failed=_failed_in(plan, failures))
+        if failures:
+            _report_failures(failures, sum(len(p.jobs) for p in pending),
+                             [p.workspace.partial for p in pending])
 
 
-def _run_one(path: Path, scenario: Scenario, jobs: list[Any], out: Path, workers: int,
-             force: bool, no_plots: bool, quiet: bool) -> None:
-    from simulation.ensemble import concat_results, execute
-    from simulation.results import write_run
+def _workers_for(workers: int, scheduler: str | None) -> int:
+    from simulation.ensemble import LOCAL_DASK, default_workers
 
+    if scheduler:
+        return workers if workers > 0 else (2 if scheduler == LOCAL_DASK else 0)
+    return workers or default_workers()
+
+
+def _execute(batches: Sequence[Any], workspaces: Sequence[Any], workers: int,
+             scheduler: str | None, quiet: bool, desc: str
+             ) -> tuple[list[Any], dict[str, Any]]:
+    """Run the jobs not saved yet, saving each replicate; Ctrl-C says how to resume.
+
+    ``batches`` pairs replicate stores with their jobs; ``workspaces`` hold
+    the stores (closed here if the run stops). Returns the failures and the
+    timings for the manifests.
+    """
+    from simulation.ensemble import DaskUnavailable, run_saved
+
+    n_jobs = sum(len(jobs) for _, jobs in batches)
+    n_workers = _workers_for(workers, scheduler)
+    if not scheduler:
+        n_workers = max(1, min(n_workers, n_jobs))
     started = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
     try:
-        frames = execute(jobs, workers=workers, progress=not quiet, desc=scenario.name)
-    except ValueError as exc:  # the model refusing a parameter combination
-        raise CliError(f"{path}: run: {exc}") from None
+        failures = run_saved(batches, n_workers, progress=not quiet, desc=desc,
+                             scheduler=scheduler)
+    except DaskUnavailable as exc:
+        for ws in workspaces:
+            ws.close()
+        raise CliError(str(exc)) from None
+    except KeyboardInterrupt:
+        saved = sum(ws.store.count() for ws in workspaces)
+        where = ", ".join(str(ws.partial) for ws in workspaces)
+        for ws in workspaces:
+            ws.close()
+        typer.echo(f"khorasan: interrupted; {saved} of {n_jobs} replicates are saved in "
+                   f"{where}; run the same command with --resume to finish", err=True)
+        raise typer.Exit(130) from None
     seconds = time.perf_counter() - t0
     timings = {
         "started": started.isoformat(timespec="seconds"),
         "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "simulate_seconds": round(seconds, 3),
-        "workers": workers,
+        "workers": n_workers,
+        "scheduler": scheduler or ("serial" if n_workers == 1 else "process"),
         "cpus": os.cpu_count(),
     }
-    run_dir = write_run(out, scenario, concat_results(frames), timings=timings,
-                        command=["khorasan", *sys.argv[1:]], force=force)
-    typer.echo(f"wrote {run_dir}/  ({len(jobs)} replicates x {scenario.steps} weeks, "
-               f"{seconds:.1f} s on {workers} worker{'s' if workers != 1 else ''})")
+    return failures, timings
+
+
+def _where(timings: dict[str, Any]) -> str:
+    """``on 2 workers``, ``on a local Dask cluster of 2 workers`` or ``on Dask at ADDR``."""
+    from simulation.ensemble import LOCAL_DASK
+
+    n, scheduler = timings["workers"], timings["scheduler"]
+    workers = f"{n} worker{'s' if n != 1 else ''}"
+    if scheduler == LOCAL_DASK:
+        return f"on a local Dask cluster of {workers}"
+    if scheduler not in ("serial", "process"):
+        return f"on Dask at {scheduler}"
+    return f"on {workers}"
+
+
+def _failed_in(plan: Any, failures: Sequence[Any]) -> bool:
+    return any(f.job.scenario is plan.scenario for f in failures)
+
+
+def _finish_one(plan: Any, timings: dict[str, Any], force: bool, no_plots: bool,
+                failed: bool) -> Path | None:
+    """Write a run directory whose replicates all finished; keep the workspace otherwise."""
+    from simulation.ensemble import finish_run
+
+    if failed:
+        plan.workspace.close()
+        return None
+    run_dir = finish_run(plan, timings=timings, command=["khorasan", *sys.argv[1:]],
+                         force=force)
+    reused = f", {plan.reused} saved earlier" if plan.reused else ""
+    typer.echo(f"wrote {run_dir}/  ({len(plan.jobs)} replicates x {plan.scenario.steps} weeks"
+               f"{reused}, {timings['simulate_seconds']:.1f} s {_where(timings)})")
     if not no_plots:
         from simulation.plots import plot_run
 
         for png in plot_run(run_dir):
             typer.echo(f"  plot {png}")
+    return run_dir
+
+
+def _report_failures(failures: Sequence[Any], total: int, partials: Sequence[Path]) -> None:
+    """One summary line on stderr and exit status 1."""
+    kept = [str(p) for p in partials if p.exists()]
+    first = failures[0].message()
+    typer.echo(f"khorasan: {len(failures)} of {total} replicates failed (first: {first}); "
+               f"the others are saved in {', '.join(kept) or 'the run directories'}; fix the "
+               "cause and run the same command with --resume to retry only the failed ones",
+               err=True)
+    raise typer.Exit(EXIT_FAILED)
+
+
+# --- compare -------------------------------------------------------------------
+
+@app.command(epilog=_examples(
+    ("khorasan compare scenarios/baseline.toml scenarios/us_surveillance_retained.toml", ""),
+    ("khorasan compare results/baseline results/defector_surge --out results/cmp",
+     "saved run directories"),
+    ("khorasan compare a.toml b.toml c.toml --replicates 40 --metrics cum_attack_deaths,arrests",
+     ""),
+    note="Each argument is a scenario file (run first, into OUT/<name>/, with the same seeds "
+         "for every scenario: common random numbers) or a run directory written by "
+         "[cyan]khorasan run[/cyan]. All must share the start date and the number of weeks. "
+         "Writes OUT/comparison.png (median and 10–90% band per scenario), "
+         "OUT/difference.png (each scenario minus the first, paired by seed) and "
+         "OUT/comparison.csv (headline metrics: median, 10–90%, mean difference from the "
+         "first with a bootstrap 90% CI and whether it excludes zero). Metrics: any recorded "
+         "metric ([cyan]khorasan params[/cyan] lists parameters; docs/scenarios.md lists "
+         "metrics) or cum_NAME for the running total of a weekly flow; default "
+         "attack_deaths,cum_attack_deaths,attacks,repression,arrests,isisk_fighters. "
+         "Exit status 1 if a replicate failed.",
+))
+def compare(
+    inputs: Annotated[list[Path], typer.Argument(
+        metavar="SCENARIO_OR_RUN_DIR", help="Two or more scenario files or run directories; "
+        "the first is the reference.", show_default=False)],
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", help="Directory for the comparison and the runs of scenario files.")
+    ] = Path("results/comparison"),
+    metrics: Annotated[str | None, typer.Option(
+        "--metrics", "-m", metavar="M1,M2,...", help="Metrics to plot (see below).",
+        show_default=False)] = None,
+    replicates: Annotated[int | None, typer.Option(
+        min=1, help="Replicates of every scenario file (default: the first input's).",
+        show_default=False)] = None,
+    seed: Annotated[int | None, typer.Option(
+        min=0, help="Seed of replicate 0 for every scenario file (default: the first "
+        "input's).", show_default=False)] = None,
+    steps: Annotated[int | None, typer.Option(
+        min=1, help="Weeks to simulate in every scenario file.", show_default=False)] = None,
+    set_: SetOption = None,
+    workers: WorkersOption = 0,
+    scheduler: SchedulerOption = None,
+    resume: ResumeOption = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace existing run directories under OUT.")] = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Compare scenarios: figures, paired differences and a table with confidence intervals."""
+    from simulation.compare import (
+        Extent,
+        check_comparable,
+        parse_metrics,
+        print_table,
+        write_comparison,
+    )
+    from simulation.ensemble import plan_runs
+    from simulation.results import RunData, load_run, run_dir_for
+
+    with _one_line_errors():
+        if len(inputs) < 2:
+            raise CliError("compare: give at least two scenario files or run directories")
+        try:
+            specs = parse_metrics(metrics)
+        except ValueError as exc:
+            raise CliError(f"--metrics: {exc}") from None
+        saved: dict[int, RunData] = {k: load_run(p) for k, p in enumerate(inputs) if p.is_dir()}
+        # common random numbers: every scenario file runs the first input's seeds
+        header: dict[str, Any] = {}
+        if steps is not None:
+            header["scenario.steps"] = steps
+        if 0 in saved:
+            first_seed = int(saved[0].manifest["scenario"]["seed"])
+            first_reps = saved[0].replicates
+        else:
+            first = _load(inputs[0], set_ or [], header)
+            first_seed, first_reps = first.seed, first.replicates
+        header["scenario.seed"] = seed if seed is not None else first_seed
+        header["scenario.replicates"] = replicates if replicates is not None else first_reps
+        files = {k: _load(p, set_ or [], header) for k, p in enumerate(inputs) if k not in saved}
+
+        extents = [Extent(str(p), saved[k].start_date, int(saved[k].manifest["scenario"]["steps"]))
+                   if k in saved else Extent(str(p), files[k].start_date, files[k].steps)
+                   for k, p in enumerate(inputs)]
+        try:
+            check_comparable(extents)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+        targets: dict[Path, Path] = {}
+        inputs_resolved = {p.resolve(): p for k, p in enumerate(inputs) if k in saved}
+        for k, sc in files.items():
+            target = run_dir_for(out, sc)
+            if target in targets:
+                raise CliError(f"{inputs[k]}: scenario.name: {sc.name!r} is also the name of "
+                               f"{targets[target]}; both would write {target}")
+            if target.resolve() in inputs_resolved:
+                raise CliError(f"{inputs[k]}: would write {target}, which is also compared "
+                               "as a run directory; use --out for another place")
+            targets[target] = inputs[k]
+
+        plans = plan_runs(list(files.values()), out, resume=resume, force=force)
+        pending = [p for p in plans if p.pending]
+        for plan in plans:
+            if not plan.pending:
+                typer.echo(f"{plan.target}/ is already complete (--resume); reusing it")
+        if pending:
+            failures, timings = _execute([(p.workspace.store, p.jobs) for p in pending],
+                                         [p.workspace for p in pending],
+                                         workers, scheduler, quiet, "compare")
+            for plan in pending:
+                _finish_one(plan, timings, force, True, failed=_failed_in(plan, failures))
+            if failures:
+                _report_failures(failures, sum(len(p.jobs) for p in pending),
+                                 [p.workspace.partial for p in pending])
+        by_scenario = iter(plans)
+        runs = [saved[k] if k in saved else load_run(next(by_scenario).target)
+                for k in range(len(inputs))]
+        labels = _unique_labels([r.name for r in runs])
+        table, paths = write_comparison(runs, labels, specs, out)
+    from rich.console import Console
+
+    print_table(table, labels, Console(width=None if sys.stdout.isatty() else 140,
+                                       highlight=False))
+    for path in paths:
+        typer.echo(f"wrote {path}")
+
+
+def _unique_labels(names: Sequence[str]) -> list[str]:
+    """Names, with a number added to repeats (``baseline``, ``baseline (2)``)."""
+    out: list[str] = []
+    for name in names:
+        label, n = name, 1
+        while label in out:
+            n += 1
+            label = f"{name} ({n})"
+        out.append(label)
+    return out
+
+
+# --- sweep ---------------------------------------------------------------------
+
+@app.command(epilog=_examples(
+    ("khorasan sweep scenarios/baseline.toml --param isisk.defector_recruitment=0:2:5", ""),
+    ("khorasan sweep scenarios/baseline.toml -p isisk.initial_fighters=1000:4000:4 "
+     "-p surveillance.us_level_after=0.05,0.3,0.55 --replicates 5", "a 4 x 3 grid"),
+    note="START:STOP:NUM gives NUM evenly spaced values (integers for int parameters); "
+         "A,B,C lists them. Every grid point runs the same seeds. Writes OUT/sweep.csv (one "
+         "row per point and replicate with the headline metrics), OUT/summary.csv, "
+         "OUT/sweep.png (lines with 10–90% bands for one parameter, heatmaps of the median "
+         "for two), OUT/sweep.json and OUT/scenario.toml. Default OUT: "
+         "results/sweep-<name>-<parameters>. Exit status 1 if a replicate failed.",
+))
+def sweep(
+    scenario: Annotated[Path, typer.Argument(help="A scenario TOML file.", show_default=False)],
+    param: Annotated[list[str], typer.Option(
+        "--param", "-p", metavar="NAME=START:STOP:NUM",
+        help="A parameter and its values (START:STOP:NUM or A,B,...); once or twice.",
+        show_default=False)],
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Sweep directory (default: results/sweep-<name>-<parameters>).",
+        show_default=False)] = None,
+    replicates: Annotated[int | None, typer.Option(
+        min=1, help="Replicates per grid point (default: the scenario's).",
+        show_default=False)] = None,
+    seed: Annotated[int | None, typer.Option(
+        min=0, help="Seed of replicate 0 (default: the scenario's).", show_default=False)
+    ] = None,
+    steps: Annotated[int | None, typer.Option(
+        min=1, help="Weeks to simulate (default: the scenario's).", show_default=False)
+    ] = None,
+    set_: SetOption = None,
+    workers: WorkersOption = 0,
+    scheduler: SchedulerOption = None,
+    resume: ResumeOption = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace an existing sweep directory (once the new one is complete).")
+    ] = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Sweep one or two parameters over a grid: a tidy CSV and line or heatmap plots."""
+    from simulation.ensemble import load_saved, make_jobs
+    from simulation.results import Workspace, prepare_target, publish_dir, slug
+    from simulation.sweep import parse_axis, sweep_files, sweep_is_complete, sweep_points
+
+    header: dict[str, Any] = {}
+    if replicates is not None:
+        header["scenario.replicates"] = replicates
+    if seed is not None:
+        header["scenario.seed"] = seed
+    if steps is not None:
+        header["scenario.steps"] = steps
+    with _one_line_errors():
+        base = _load(scenario, set_ or [], header)
+        if not 1 <= len(param) <= 2:
+            raise ScenarioError(scenario, "--param", "give one or two parameters to sweep")
+        axes = []
+        for text in param:
+            name = text.partition("=")[0].strip()
+            try:
+                axes.append(parse_axis(text))
+            except (ValueError, ptable.UnknownParameter) as exc:
+                raise ScenarioError(scenario, f"--param {name}", str(exc)) from None
+        if len({a.name for a in axes}) != len(axes):
+            raise ScenarioError(scenario, "--param", f"{axes[0].name} is given twice")
+        points = sweep_points(axes)
+        scenarios = [_load(scenario, set_ or [], {**header, **dict(point)}) for point in points]
+        target = out or Path("results") / slug(
+            "-".join(["sweep", base.name, *(a.name for a in axes)]))
+        seeds = [j.seed for j in make_jobs(base)]
+        complete = resume and sweep_is_complete(target, base, axes, seeds)
+        if not prepare_target(target, resume=resume, force=force, complete=complete):
+            typer.echo(f"{target}/ is already complete (--resume); nothing to run")
+            return
+        ws = Workspace(target).open(resume=resume, force=force)
+        batches = [(ws.store, make_jobs(sc, point=point))
+                   for sc, point in zip(scenarios, points, strict=True)]
+        failures, timings = _execute(batches, [ws], workers, scheduler, quiet, "sweep")
+        if failures:
+            ws.close()
+            _report_failures(failures, sum(len(j) for _, j in batches), [ws.partial])
+        frames = [load_saved(ws.store, jobs) for _, jobs in batches]
+        files = sweep_files(base, axes, points, frames, seeds=seeds, timings=timings,
+                            command=["khorasan", *sys.argv[1:]])
+        publish_dir(target, files, force=force)
+        ws.remove()
+    typer.echo(f"wrote {target}/  ({len(points)} points x {len(seeds)} replicates x "
+               f"{base.steps} weeks, {timings['simulate_seconds']:.1f} s {_where(timings)})")
+    _print_sweep(target / "summary.csv", [a.name for a in axes])
+
+
+def _number_text(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.1f}" if abs(x) >= 1 else f"{x:.3f}"
+
+
+def _print_sweep(summary_csv: Path, names: Sequence[str]) -> None:
+    """The median of each headline metric per grid point, as a table."""
+    import pandas as pd
+    from rich.console import Console
+    from rich.table import Table
+
+    from simulation.results import HEADLINES
+
+    df = pd.read_csv(summary_csv)
+    wide = df.pivot(index="point", columns="metric", values="median")
+    params_at = df.drop_duplicates("point").set_index("point")[list(names)]
+    table = Table(title="Median over replicates per grid point", title_justify="left",
+                  header_style="bold")
+    for name in names:
+        table.add_column(name, style="cyan", justify="right", overflow="fold")
+    for h in HEADLINES:
+        table.add_column(h.label, justify="right")
+    for point in wide.index:
+        table.add_row(*(f"{params_at.loc[point, n]:g}" if isinstance(
+                          params_at.loc[point, n], float) else str(params_at.loc[point, n])
+                        for n in names),
+                      *(_number_text(wide.loc[point, h.name]) for h in HEADLINES))
+    Console(width=None if sys.stdout.isatty() else 160, highlight=False).print(table)
 
 
 # --- plot ----------------------------------------------------------------------
@@ -384,6 +757,37 @@ def list_(
     console.print(table)
 
 
+# --- viz -----------------------------------------------------------------------
+
+@app.command(epilog=_examples(
+    ("khorasan viz", "baseline, on port 8521"),
+    ("khorasan viz scenarios/defector_surge.toml", "another scenario"),
+    ("khorasan viz --port 8600 --save-dir my-scenarios", ""),
+    note="Needs the \\[viz] extra. The first start fetches the page's JavaScript with npm "
+         "into ~/.cache/khorasan/solara-cdn ($KHORASAN_ASSETS_DIR); after that it runs "
+         "offline. 'Save as scenario' writes to scenarios/user/ (--save-dir).",
+))
+def viz(
+    scenario: Annotated[Path | None, typer.Argument(
+        metavar="[SCENARIO]", help="Scenario shown first (default: scenarios/baseline.toml).",
+        show_default=False)] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8521,
+    save_dir: Annotated[Path | None, typer.Option(
+        "--save-dir", help="Folder for 'Save as scenario' (default: scenarios/user).",
+        show_default=False)] = None,
+) -> None:
+    """Explore the model in the browser: map, live plots, sliders (Mesa SolaraViz)."""
+    from simulation.viz_server import VizError, run_viz
+
+    with _one_line_errors():
+        try:
+            rc = run_viz(scenario, host=host, port=port, save_dir=save_dir, echo=typer.echo)
+        except VizError as exc:
+            raise CliError(f"khorasan viz: {exc}") from None
+    raise typer.Exit(rc)
+
+
 # --- entry point -----------------------------------------------------------------
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -402,6 +806,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     except typer.Abort:
         typer.echo("khorasan: interrupted", err=True)
         sys.exit(130)
+    except Exception as exc:  # a bug or a broken install: one line, traceback on request
+        if os.environ.get("KHORASAN_DEBUG"):
+            raise
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        typer.echo(f"khorasan: internal error: {type(exc).__name__}: {message} "
+                   "(set KHORASAN_DEBUG=1 to see the traceback)", err=True)
+        sys.exit(1)
     sys.exit(rc if isinstance(rc, int) else 0)
 
 

@@ -1,57 +1,154 @@
-"""Ensembles: many seeded replicates of one scenario, serially or on a process pool.
+"""Ensembles: seeded replicates, serially, on a process pool or on a Dask cluster.
 
 A replicate is described by a picklable :class:`Job`; :func:`run_job` turns
 one into a DataFrame. Replicate ``i`` always uses seed ``seed + i``, so
-results do not depend on how many workers ran them. Executors sit behind
-:func:`execute`, a registry of small functions, so other schedulers (Dask,
-resume from disk) can be added without touching callers.
+results do not depend on how many workers ran them, nor where. Executors sit
+behind :func:`execute`, a registry of small functions (``serial``,
+``process``, ``dask``), so callers never depend on where jobs run.
+
+:func:`run_saved` is what the command line uses: it runs only the jobs whose
+replicates are not saved yet in a :class:`~simulation.results.ReplicateStore`,
+saves each one as soon as it finishes, and reports replicates that raise
+(:class:`Failure`) without stopping the others.
+
+Test hook: if the environment variable ``KHORASAN_FAIL_SEED`` holds a seed
+(or several, comma-separated), :func:`run_job` raises ``RuntimeError`` for
+those seeds. It exists only so that tests can make one replicate fail.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import importlib.util
+import logging
 import multiprocessing
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from tqdm import tqdm
 
 from simulation.scenario import Scenario
 
-__all__ = ["EXECUTORS", "Job", "execute", "make_jobs", "run_ensemble", "run_job"]
+if TYPE_CHECKING:
+    from simulation.results import ReplicateStore, Workspace
+
+__all__ = [
+    "EXECUTORS",
+    "FAIL_SEED_ENV",
+    "LOCAL_DASK",
+    "SCHEDULER_ENV",
+    "DaskUnavailable",
+    "Failure",
+    "Job",
+    "RunPlan",
+    "code_fingerprint",
+    "execute",
+    "finish_run",
+    "load_saved",
+    "make_jobs",
+    "plan_runs",
+    "run_ensemble",
+    "run_job",
+    "run_saved",
+]
+
+#: Test hook: seeds (comma-separated) for which :func:`run_job` raises.
+FAIL_SEED_ENV = "KHORASAN_FAIL_SEED"
+#: Environment variable with the default ``--scheduler``.
+SCHEDULER_ENV = "KHORASAN_SCHEDULER"
+#: ``--scheduler`` value that starts a Dask LocalCluster on this machine.
+LOCAL_DASK = "local-dask"
 
 
 @dataclass(frozen=True)
 class Job:
-    """One replicate: a scenario, its seed and the replicate number."""
+    """One replicate: a scenario, its seed and the replicate number.
+
+    ``point`` holds the swept parameter values of a sweep job (for messages).
+    """
 
     scenario: Scenario
     seed: int
     replicate: int
+    point: tuple[tuple[str, Any], ...] = ()
+
+    def describe(self) -> str:
+        """``baseline replicate 3 (seed 4)``, with the sweep point if any."""
+        text = f"{self.scenario.name} replicate {self.replicate} (seed {self.seed})"
+        if self.point:
+            text += " at " + ", ".join(f"{k}={v!r}" for k, v in self.point)
+        return text
 
 
 def make_jobs(scenario: Scenario, replicates: int | None = None,
-              seed: int | None = None) -> list[Job]:
+              seed: int | None = None, point: tuple[tuple[str, Any], ...] = ()) -> list[Job]:
     """Jobs for replicates ``0..n-1`` with seeds ``seed, seed+1, ...``."""
     n = scenario.replicates if replicates is None else replicates
     base = scenario.seed if seed is None else seed
-    return [Job(scenario, base + i, i) for i in range(n)]
+    return [Job(scenario, base + i, i, point) for i in range(n)]
+
+
+def _fail_if_asked(seed: int) -> None:
+    """The ``KHORASAN_FAIL_SEED`` test hook."""
+    wanted = os.environ.get(FAIL_SEED_ENV, "").strip()
+    if wanted and str(seed) in {s.strip() for s in wanted.split(",")}:
+        raise RuntimeError(f"{FAIL_SEED_ENV}={wanted}: simulated failure of seed {seed}")
 
 
 def run_job(job: Job) -> pd.DataFrame:
     """Run one replicate; its metrics with ``replicate`` and ``seed`` columns in front."""
     from simulation.model import simulate
 
+    _fail_if_asked(job.seed)
     df = simulate(job.scenario, job.seed, make_views=False)  # views never change results
     df = df.copy()
     df.insert(0, "seed", job.seed)
     df.insert(0, "replicate", job.replicate)
     return df
 
+
+# --- failures --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Failure:
+    """A job that raised: the job, the error on one line and its traceback."""
+
+    job: Job
+    error: str
+    traceback: str
+
+    def message(self) -> str:
+        """``baseline replicate 3 (seed 4) failed: RuntimeError: ...``."""
+        return f"{self.job.describe()} failed: {self.error}"
+
+
+@dataclass(frozen=True)
+class Guarded:
+    """Wrap a runner so that an exception comes back as a :class:`Failure`.
+
+    It runs inside the worker, so a failing replicate never stops the others
+    and its traceback survives the trip back from another process or machine.
+    """
+
+    fn: Callable[[Job], Any]
+
+    def __call__(self, job: Job) -> Any:
+        try:
+            return self.fn(job)
+        except Exception as exc:
+            error = " ".join(f"{type(exc).__name__}: {exc}".split())
+            return Failure(job, error, traceback.format_exc())
+
+
+# --- executors ---------------------------------------------------------------------
 
 Runner = Callable[[Job], Any]
 Executor = Callable[[Runner, Sequence[Job], int], Iterator[tuple[int, Any]]]
@@ -66,20 +163,114 @@ def _serial(fn: Runner, jobs: Sequence[Job], workers: int) -> Iterator[tuple[int
 def _process_pool(fn: Runner, jobs: Sequence[Job], workers: int) -> Iterator[tuple[int, Any]]:
     """Run the jobs on a spawn-context process pool, yielding as they finish."""
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    try:
         pending: dict[Future[Any], int] = {pool.submit(fn, job): i for i, job in enumerate(jobs)}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                yield pending.pop(fut), fut.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskUnavailable(RuntimeError):
+    """Dask is not installed, or the scheduler cannot be used; the text is one line."""
+
+
+def _import_distributed() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise DaskUnavailable(
+            "--scheduler needs Dask: pip install 'khorasan[distributed]'") from None
+    return distributed
+
+
+def code_fingerprint() -> str:
+    """A short hash of the modules that compute a replicate (model, parameters, runner).
+
+    Dask workers must run the same code as the client, or the same seeds give
+    different results; :func:`execute` compares this on every worker.
+    """
+    h = hashlib.sha256()
+    for mod in ("agents", "ensemble", "grid_ops", "insurgency", "metrics", "model", "params",
+                "population", "scenario"):
+        spec = importlib.util.find_spec(f"simulation.{mod}")
+        if spec is not None and spec.origin:
+            with open(spec.origin, "rb") as fh:
+                h.update(mod.encode() + b"\0" + fh.read())
+    return h.hexdigest()[:12]
+
+
+def _check_workers(client: Any) -> None:
+    """Refuse a cluster whose workers run other khorasan code, or none at all."""
+    if not client.scheduler_info().get("workers"):
         try:
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    yield pending.pop(fut), fut.result()
+            client.wait_for_workers(1, timeout=60)
+        except TimeoutError:
+            raise DaskUnavailable("no Dask worker joined the scheduler within 60 s") from None
+    ours = code_fingerprint()
+    try:
+        theirs = client.run(code_fingerprint)
+    except Exception as exc:  # e.g. khorasan not installed on a worker
+        raise DaskUnavailable(
+            f"Dask workers cannot run khorasan ({type(exc).__name__}: {exc}); install the "
+            "same khorasan version on every worker") from None
+    bad = sorted(w for w, fp in theirs.items() if fp != ours)
+    if bad:
+        raise DaskUnavailable(
+            f"Dask worker {bad[0]} runs other khorasan code (fingerprint "
+            f"{theirs[bad[0]]}, here {ours}); install the same khorasan version on every "
+            "worker")
+
+
+def _dask(fn: Runner, jobs: Sequence[Job], workers: int, address: str = LOCAL_DASK
+          ) -> Iterator[tuple[int, Any]]:
+    """Run the jobs on a Dask cluster: ``address`` or a LocalCluster (``local-dask``)."""
+    distributed = _import_distributed()
+    cluster = None
+    for name in ("distributed", "distributed.worker", "distributed.nanny",
+                 "distributed.scheduler", "distributed.core", "distributed.comm"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    try:
+        if address == LOCAL_DASK:
+            cluster = distributed.LocalCluster(
+                n_workers=max(1, workers), threads_per_worker=1, processes=True,
+                host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR)
+            client = distributed.Client(cluster)
+        else:
+            client = distributed.Client(address, timeout="30s")
+    except (OSError, TimeoutError) as exc:
+        if cluster is not None:
+            cluster.close()
+        raise DaskUnavailable(f"--scheduler {address}: cannot connect: {exc}") from None
+    try:
+        _check_workers(client)
+        futures = client.map(fn, list(jobs), pure=False)
+        index = {fut.key: i for i, fut in enumerate(futures)}
+        try:
+            for fut in distributed.as_completed(futures):
+                try:
+                    result = fut.result()
+                except Exception as exc:  # the cluster, not the model: fn catches those
+                    text = " ".join(str(exc).split())
+                    raise DaskUnavailable(
+                        f"--scheduler {address}: Dask could not run "
+                        f"{jobs[index[fut.key]].describe()}: {type(exc).__name__}: {text} "
+                        "(the scheduler and every worker need the same khorasan installed)"
+                    ) from None
+                yield index[fut.key], result
         finally:
-            for fut in pending:
-                fut.cancel()
+            client.cancel([f for f in futures if not f.done()])
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 #: Named executors; each maps (runner, jobs, workers) to (index, result) pairs.
-EXECUTORS: dict[str, Executor] = {"serial": _serial, "process": _process_pool}
+EXECUTORS: dict[str, Executor] = {"serial": _serial, "process": _process_pool, "dask": _dask}
 
 
 def default_workers() -> int:
@@ -92,22 +283,146 @@ def default_workers() -> int:
 
 def execute(jobs: Sequence[Job], workers: int = 1, progress: bool = True,
             fn: Runner = run_job, executor: str | None = None,
-            desc: str = "replicates") -> list[Any]:
+            desc: str = "replicates", *, scheduler: str | None = None,
+            on_result: Callable[[int, Any], None] | None = None,
+            keep_going: bool = False, done: int = 0) -> list[Any]:
     """Run ``fn`` on every job and return the results in job order.
 
     ``workers=1`` (or a single job) runs serially in this process, otherwise
-    on a process pool. ``progress`` shows a tqdm bar with ETA on stderr.
+    on a process pool; with ``scheduler`` (a Dask address such as
+    ``tcp://host:8786``, or ``local-dask``) on a Dask cluster. The results
+    are the same in every case. ``progress`` shows a tqdm bar with ETA on
+    stderr; ``done`` jobs finished earlier count toward it. ``on_result(i,
+    result)`` is called in this process as each job finishes. With
+    ``keep_going`` a job that raises gives a :class:`Failure` as its result
+    instead of stopping the rest.
     """
-    workers = max(1, min(workers, len(jobs))) if jobs else 1
-    name = executor or ("serial" if workers == 1 else "process")
+    if scheduler:
+        runner: Executor = functools.partial(_dask, address=scheduler)
+        if scheduler == LOCAL_DASK and workers < 1:
+            workers = 2
+    else:
+        workers = max(1, min(workers, len(jobs))) if jobs else 1
+        runner = EXECUTORS[executor or ("serial" if workers == 1 else "process")]
+    call = Guarded(fn) if keep_going else fn
     results: list[Any] = [None] * len(jobs)
-    bar = tqdm(total=len(jobs), desc=desc, unit="run", file=sys.stderr,
+    if not jobs:
+        return results
+    bar = tqdm(total=len(jobs) + done, initial=done, desc=desc, unit="run", file=sys.stderr,
                disable=not progress, dynamic_ncols=True)
     with bar:
-        for i, result in EXECUTORS[name](fn, jobs, workers):
+        for i, result in runner(call, jobs, workers):
             results[i] = result
+            if on_result is not None:
+                on_result(i, result)
             bar.update(1)
     return results
+
+
+def run_saved(batches: Sequence[tuple[ReplicateStore, Sequence[Job]]], workers: int = 1,
+              progress: bool = True, desc: str = "replicates",
+              scheduler: str | None = None,
+              report: Callable[[str], None] | None = None) -> list[Failure]:
+    """Run every job not yet saved in its store, saving each result as it arrives.
+
+    ``batches`` pairs a :class:`~simulation.results.ReplicateStore` with
+    its jobs. A job that raises is reported (``report``, default: a line
+    above the progress bar) and its traceback saved next to where its result
+    would be; the others still run. Returns the failures, in job order.
+    """
+    todo = [(store, job) for store, jobs in batches for job in jobs
+            if not store.has(job.scenario, job.seed)]
+    total = sum(len(jobs) for _, jobs in batches)
+    failures: dict[int, Failure] = {}
+    say = report or (lambda text: tqdm.write(text, file=sys.stderr))
+
+    def save(i: int, result: Any) -> None:
+        store, job = todo[i]
+        if isinstance(result, Failure):
+            store.save_error(job.scenario, job.seed, f"{result.message()}\n\n{result.traceback}")
+            failures[i] = result
+            say(result.message())
+        else:
+            store.save(job.scenario, job.seed, result)
+
+    execute([job for _, job in todo], workers, progress, desc=desc, scheduler=scheduler,
+            on_result=save, keep_going=True, done=total - len(todo))
+    return [failures[i] for i in sorted(failures)]
+
+
+def load_saved(store: ReplicateStore, jobs: Sequence[Job]) -> pd.DataFrame:
+    """The saved replicates of ``jobs``, stacked in replicate order."""
+    frames = []
+    for job in jobs:
+        df = store.load(job.scenario, job.seed)
+        df["replicate"] = job.replicate  # the file is named by seed; numbering may differ
+        frames.append(df)
+    return concat_results(frames)
+
+
+# --- runs saved to run directories (what the command line does) ---------------------
+
+@dataclass
+class RunPlan:
+    """A scenario to run into ``target`` (a run directory), with its saved replicates.
+
+    ``workspace`` is None when ``--resume`` found ``target`` already complete.
+    """
+
+    scenario: Scenario
+    target: Path
+    jobs: list[Job]
+    workspace: Workspace | None
+    reused: int = 0  # replicates already saved by an earlier, interrupted run
+
+    @property
+    def pending(self) -> bool:
+        """Whether the run directory still has to be written."""
+        return self.workspace is not None
+
+
+def plan_runs(scenarios: Sequence[Scenario], out: str | os.PathLike[str], *,
+              resume: bool = False, force: bool = False) -> list[RunPlan]:
+    """Check every run directory first, then open (and lock) their workspaces.
+
+    Raises :class:`~simulation.results.ResultsError` (one line) before
+    anything is written if any target may not be written.
+    """
+    from simulation.results import Workspace, prepare_target, run_dir_for, run_is_complete
+
+    targets = []
+    for sc in scenarios:
+        target = run_dir_for(out, sc)
+        todo = prepare_target(target, resume=resume, force=force,
+                              complete=resume and run_is_complete(target, sc))
+        targets.append((sc, target, todo))
+    plans: list[RunPlan] = []
+    try:
+        for sc, target, todo in targets:
+            ws = Workspace(target).open(resume=resume, force=force) if todo else None
+            jobs = make_jobs(sc)
+            reused = sum(ws.store.has(sc, j.seed) for j in jobs) if ws is not None else 0
+            plans.append(RunPlan(sc, target, jobs, ws, reused))
+    except BaseException:
+        for plan in plans:
+            if plan.workspace is not None:
+                plan.workspace.close()
+        raise
+    return plans
+
+
+def finish_run(plan: RunPlan, *, timings: Mapping[str, Any] | None = None,
+               command: Sequence[str] | None = None, force: bool = False) -> Path:
+    """Write the run directory from the saved replicates, then drop the workspace."""
+    from simulation.results import write_run
+
+    assert plan.workspace is not None
+    ts = load_saved(plan.workspace.store, plan.jobs)
+    timings = {**(timings or {}), "replicates_reused": plan.reused}
+    run_dir = write_run(plan.target.parent, plan.scenario, ts, timings=timings,
+                        command=command, force=force)
+    plan.workspace.remove()
+    return run_dir
 
 
 def concat_results(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
@@ -117,12 +432,14 @@ def concat_results(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
 
 
 def run_ensemble(scenario: Scenario, replicates: int | None = None, seed: int | None = None,
-                 workers: int = 1, progress: bool = True) -> pd.DataFrame:
+                 workers: int = 1, progress: bool = True,
+                 scheduler: str | None = None) -> pd.DataFrame:
     """Run ``replicates`` seeded replicates (defaults from the scenario) and stack them.
 
     The result has columns ``replicate``, ``seed``, ``step``, ``date`` and
     every metric, one row per replicate and step, and is the same whatever
-    ``workers`` is.
+    ``workers`` or ``scheduler`` is.
     """
     jobs = make_jobs(scenario, replicates, seed)
-    return concat_results(execute(jobs, workers, progress, desc=scenario.name))
+    return concat_results(execute(jobs, workers, progress, desc=scenario.name,
+                                  scheduler=scheduler))

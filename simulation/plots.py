@@ -4,6 +4,11 @@
 ``plots/overview.png``. Each panel shows the median over replicates as a
 line and the 10-90% range as a band, against calendar dates, with dashed
 grey lines at scenario events and at the US withdrawal.
+
+:func:`render_bands` draws several runs in one figure (``khorasan compare``:
+one colour per scenario, or differences between scenarios), and
+:func:`render_sweep_lines` and :func:`render_sweep_heatmaps` draw sweeps
+(``khorasan sweep``).
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ from matplotlib.ticker import FuncFormatter
 from simulation.metrics import METRIC_INDEX
 from simulation.results import RunData, atomic_write_bytes, load_run
 
-__all__ = ["FIGURES", "Panel", "Series", "plot_run", "render_figure"]
+__all__ = ["FIGURES", "Band", "Panel", "Series", "figure_png", "merged_event_marks", "plot_run",
+           "render_bands", "render_figure", "render_sweep_heatmaps", "render_sweep_lines"]
 
 DPI = 130
 BAND_ALPHA = 0.2
@@ -279,3 +285,201 @@ def plot_run(run_dir: str | os.PathLike[str] | RunData,
         if on_figure:
             on_figure(path)
     return out
+
+
+# --- comparisons and sweeps (several runs in one figure) ----------------------------
+
+#: One colour per compared scenario, in order (the first is the reference).
+SCENARIO_COLOURS: tuple[str, ...] = (
+    "#1f4e79", "#c0392b", "#2e8b57", "#e67e22", "#7b3fa0", "#8c6d1f", "#17a2b8", "#555555",
+)
+
+
+def scenario_colour(k: int) -> str:
+    """The colour of the ``k``-th compared scenario."""
+    return SCENARIO_COLOURS[k % len(SCENARIO_COLOURS)]
+
+
+@dataclass(frozen=True)
+class Band:
+    """A median line with a low-high band, ready to draw."""
+
+    label: str
+    colour: str
+    median: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+
+
+def merged_event_marks(runs: Sequence[RunData]) -> list[tuple[pd.Timestamp, str]]:
+    """The event lines of several runs: one per date, labels of that date merged."""
+    by_date: dict[pd.Timestamp, list[str]] = {}
+    for run in runs:
+        for when, text in _event_marks(run):
+            labels = by_date.setdefault(when, [])
+            for part in text.split("; "):
+                if part not in labels:
+                    labels.append(part)
+    return [(when, "; ".join(labels)) for when, labels in sorted(by_date.items())]
+
+
+def _grid(n: int) -> int:
+    """Columns for ``n`` panels."""
+    return 1 if n == 1 else 2 if n in (2, 4) else 3
+
+
+def _mark_events(ax: Axes, dates: pd.DatetimeIndex, marks: Sequence[tuple[pd.Timestamp, str]],
+                 label_events: bool, numbered: bool) -> None:
+    """Dashed event lines; labels (or numbered badges) on the top row only."""
+    badges = _dodge([_fraction(when, dates) for when, _ in marks]) if numbered else []
+    for i, (when, text) in enumerate(marks, start=1):
+        ax.axvline(when, color=EVENT_COLOUR, ls="--", lw=1.0, zorder=1)
+        if not label_events:
+            continue
+        if numbered:
+            ax.annotate(str(i), xy=(when, 0.9), xycoords=("data", "axes fraction"),
+                        xytext=(badges[i - 1], 0.95), textcoords="axes fraction",
+                        ha="center", va="center", fontsize=7, color="#333333",
+                        bbox={"boxstyle": "circle,pad=0.25", "fc": "white",
+                              "ec": EVENT_COLOUR, "lw": 0.8},
+                        arrowprops={"arrowstyle": "-", "color": EVENT_COLOUR, "lw": 0.6,
+                                    "shrinkA": 0, "shrinkB": 0})
+        else:
+            ax.annotate(text, xy=(when, 1), xycoords=("data", "axes fraction"),
+                        xytext=(3, -4), textcoords="offset points", rotation=90,
+                        va="top", ha="left", fontsize=7.5, color="#444444",
+                        bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none",
+                              "alpha": 0.75})
+
+
+def _tidy_axes(ax: Axes) -> None:
+    ax.grid(True, color="#e6e6e6", lw=0.8)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
+def render_bands(title: str, panels: Sequence[tuple[str, Sequence[Band]]],
+                 dates: pd.DatetimeIndex, marks: Sequence[tuple[pd.Timestamp, str]] = (), *,
+                 zero_line: bool = False, band_text: str = "10–90% of replicates") -> Figure:
+    """One panel per ``(title, bands)`` against dates; one legend for the whole figure.
+
+    Used by ``khorasan compare``: each band is a scenario (or a difference
+    between two), with its median line and 10-90% band. ``zero_line`` draws
+    y = 0 and lets the axis go negative (differences); otherwise y starts at 0.
+    """
+    ncols = _grid(len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig = Figure(figsize=(5.2 * ncols, 3.5 * nrows + 1.2), dpi=DPI, layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    numbered = _crowded(marks, dates)
+    handles: dict[str, Artist] = {}
+    for i, (ax, (panel_title, bands)) in enumerate(zip(axes, panels, strict=False)):
+        for band in bands:
+            (line,) = ax.plot(dates, band.median, color=band.colour, lw=1.8, label=band.label)
+            ax.fill_between(dates, band.low, band.high, color=band.colour, alpha=BAND_ALPHA,
+                            lw=0)
+            handles.setdefault(band.label, line)
+        if zero_line:
+            ax.axhline(0, color="#333333", lw=0.9, zorder=1.5)
+        else:
+            ax.set_ylim(bottom=0)
+        lo, hi = ax.get_ylim()
+        if max(abs(lo), abs(hi)) >= 1000:
+            ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
+        ax.set_title(panel_title, fontsize=10.5, loc="left")
+        ax.set_xlim(dates[0], dates[-1])
+        _mark_events(ax, dates, marks, label_events=i < ncols, numbered=numbered)
+        locator = mdates.AutoDateLocator(minticks=4, maxticks=8)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        _tidy_axes(ax)
+    for ax in axes[len(panels):]:
+        ax.set_visible(False)
+
+    handles[band_text] = Patch(color="#555555", alpha=BAND_ALPHA)
+    event_line = Line2D([], [], color=EVENT_COLOUR, ls="--", lw=1.0)
+    if numbered:
+        for i, (when, text) in enumerate(marks, start=1):
+            handles[f"({i}) {when:%d %b %Y}: {text}"] = event_line
+    elif marks:
+        handles["Event"] = event_line
+    fig.legend(list(handles.values()), list(handles), loc="outside lower center",
+               ncols=min(len(handles), 4), frameon=False, fontsize=9)
+    fig.suptitle(title, fontsize=13, fontweight="bold")
+    return fig
+
+
+def figure_png(fig: Figure) -> bytes:
+    """``fig`` as PNG bytes."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI)
+    return buf.getvalue()
+
+
+def render_sweep_lines(title: str, xlabel: str, x: Sequence[float],
+                       panels: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]],
+                       *, integer_x: bool = False) -> Figure:
+    """A sweep of one parameter: per panel the median (line, dots) and 10-90% band over x."""
+    ncols = _grid(len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig = Figure(figsize=(4.8 * ncols, 3.4 * nrows + 1.0), dpi=DPI, layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    colour = SCENARIO_COLOURS[0]
+    xs = np.asarray(x, dtype=float)
+    for ax, (panel_title, med, lo, hi) in zip(axes, panels, strict=False):
+        ax.plot(xs, med, color=colour, lw=1.8, marker="o", ms=4)
+        ax.fill_between(xs, lo, hi, color=colour, alpha=BAND_ALPHA, lw=0)
+        ax.set_title(panel_title, fontsize=10.5, loc="left")
+        ax.set_xlabel(xlabel, fontsize=9)
+        ax.set_ylim(bottom=0)
+        if ax.get_ylim()[1] >= 1000:
+            ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
+        if integer_x:
+            ax.xaxis.get_major_locator().set_params(integer=True)
+        _tidy_axes(ax)
+    for ax in axes[len(panels):]:
+        ax.set_visible(False)
+    fig.legend([Line2D([], [], color=colour, lw=1.8, marker="o", ms=4),
+                Patch(color=colour, alpha=BAND_ALPHA)],
+               ["Median over replicates", "10–90% of replicates"],
+               loc="outside lower center", ncols=2, frameon=False, fontsize=9)
+    fig.suptitle(title, fontsize=13, fontweight="bold")
+    return fig
+
+
+def _tick(v: float) -> str:
+    return f"{v:g}"
+
+
+def render_sweep_heatmaps(title: str, xlabel: str, ylabel: str, x: Sequence[float],
+                          y: Sequence[float], panels: Sequence[tuple[str, np.ndarray]]
+                          ) -> Figure:
+    """A sweep of two parameters: per panel a heatmap of the median (rows y, columns x)."""
+    ncols = _grid(len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig = Figure(figsize=(5.0 * ncols, 4.0 * nrows + 0.6), dpi=DPI, layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    annotate = len(x) * len(y) <= 64
+    for ax, (panel_title, values) in zip(axes, panels, strict=False):
+        image = ax.imshow(values, origin="lower", aspect="auto", cmap="viridis",
+                          interpolation="nearest")
+        ax.set_xticks(range(len(x)), [_tick(v) for v in x], fontsize=8)
+        ax.set_yticks(range(len(y)), [_tick(v) for v in y], fontsize=8)
+        ax.set_xlabel(xlabel, fontsize=9)
+        ax.set_ylabel(ylabel, fontsize=9)
+        ax.set_title(panel_title, fontsize=10.5, loc="left")
+        bar = fig.colorbar(image, ax=ax, shrink=0.9)
+        bar.ax.tick_params(labelsize=8)
+        if np.nanmax(np.abs(values)) >= 1000:
+            bar.ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
+        if annotate:
+            mid = np.nanmean([np.nanmin(values), np.nanmax(values)])
+            for (r, c), v in np.ndenumerate(values):
+                text = f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+                ax.text(c, r, text, ha="center", va="center", fontsize=7.5,
+                        color="white" if v < mid else "black")
+    for ax in axes[len(panels):]:
+        ax.set_visible(False)
+    fig.suptitle(title, fontsize=13, fontweight="bold")
+    return fig

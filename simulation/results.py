@@ -15,6 +15,13 @@ The directory is assembled under a hidden temporary name and renamed into
 place when complete, so a crash never leaves a run that looks finished. An
 existing run directory is only replaced with ``force=True``, and only once
 the new one is complete.
+
+While a run is going, each finished replicate is saved at once as
+``OUT/.NAME.partial/<scenario key>/seed-<seed>.csv`` (a :class:`Workspace`),
+so an interrupted run can be resumed: only the missing replicates are run
+again, and the run directory, written from the saved files, is byte for byte
+what an uninterrupted run writes. The workspace is removed once the run
+directory is written.
 """
 
 from __future__ import annotations
@@ -47,15 +54,25 @@ from simulation.scenario import Event, Scenario
 from simulation.scenario_file import scenario_to_toml
 
 __all__ = [
+    "HEADLINES",
     "ID_COLUMNS",
+    "Headline",
+    "ReplicateStore",
     "ResultsError",
     "RunData",
     "RunExistsError",
+    "Workspace",
     "atomic_write_bytes",
     "atomic_write_text",
     "check_run_dir",
+    "headline_table",
     "load_run",
+    "partial_dir_for",
+    "prepare_target",
+    "publish_dir",
     "run_dir_for",
+    "run_is_complete",
+    "scenario_key",
     "summarize",
     "write_run",
 ]
@@ -301,6 +318,20 @@ def write_run(out: str | os.PathLike[str], scenario: Scenario, timeseries: pd.Da
     manifest = build_manifest(scenario, ts, timings=timings, command=command, files=files)
     files["manifest.json"] = (json.dumps(manifest, indent=2, default=str) + "\n").encode()
 
+    return publish_dir(run_dir, files, force)
+
+
+def publish_dir(target: str | os.PathLike[str], files: Mapping[str, bytes],
+                force: bool = False) -> Path:
+    """Write ``files`` into a new directory ``target``, all or nothing.
+
+    The files are written into a hidden ``.NAME.partial-TAG`` folder next to
+    ``target``, which is then renamed into place, so a crash never leaves a
+    directory that looks complete. An existing ``target`` is replaced only
+    with ``force`` and only once the new one is complete. Names may contain
+    ``/`` for subfolders.
+    """
+    run_dir = Path(target)
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     tag = uuid.uuid4().hex[:8]
     tmp = run_dir.parent / f".{run_dir.name}.partial-{tag}"
@@ -386,3 +417,226 @@ def load_run(path: str | os.PathLike[str]) -> RunData:
         for e in manifest.get("events", [])
     )
     return RunData(path, timeseries, summary, manifest, events)
+
+
+# --- headline metrics ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Headline:
+    """A number summarising one replicate's whole run, e.g. cumulative attack deaths."""
+
+    name: str
+    label: str
+    unit: str
+    metric: str
+    how: str  # "sum", "max", "last" or "mean" over the steps of the replicate
+
+    def of(self, values: pd.Series) -> float:
+        """The headline of one replicate's series (rows in step order, step 0 first)."""
+        if self.how == "sum":
+            return float(values.sum())
+        if self.how == "max":
+            return float(values.max())
+        if self.how == "last":
+            return float(values.iloc[-1])
+        return float(values.iloc[1:].mean() if len(values) > 1 else values.mean())
+
+
+#: The per-replicate numbers that ``compare`` and ``sweep`` report. Sums run
+#: over every step (flows are zero at step 0); the mean is over weeks 1..N.
+HEADLINES: tuple[Headline, ...] = (
+    Headline("cum_attack_deaths", "Cumulative attack deaths", "deaths", "attack_deaths", "sum"),
+    Headline("peak_isisk_fighters", "Peak ISIS-K fighters", "fighters", "isisk_fighters", "max"),
+    Headline("final_isisk_fighters", "Final ISIS-K fighters", "fighters", "isisk_fighters",
+             "last"),
+    Headline("mean_repression", "Mean repression", "0-1", "repression", "mean"),
+    Headline("total_arrests", "Total arrests", "people", "arrests", "sum"),
+)
+HEADLINE_INDEX: dict[str, Headline] = {h.name: h for h in HEADLINES}
+
+
+def headline_table(timeseries: pd.DataFrame) -> pd.DataFrame:
+    """One row per replicate: ``replicate``, ``seed`` and every headline metric."""
+    rows = []
+    ordered = timeseries.sort_values(["replicate", "step"], kind="stable")
+    for (rep, seed), g in ordered.groupby(["replicate", "seed"], sort=True):
+        row: dict[str, Any] = {"replicate": int(rep), "seed": int(seed)}
+        for h in HEADLINES:
+            row[h.name] = h.of(g[h.metric]) if h.metric in g.columns else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["replicate", "seed", *HEADLINE_INDEX])
+
+
+# --- replicates saved as they finish (resume) ------------------------------------
+
+def scenario_key(scenario: Scenario) -> str:
+    """A short hash of everything in ``scenario`` that can change a replicate's result.
+
+    The seed and replicate count are left out: a replicate's file is named by
+    its own seed, so a resumed run with more replicates reuses the saved ones.
+    """
+    import dataclasses
+
+    bare = dataclasses.replace(scenario, seed=0, replicates=1, description="", source=None)
+    return hashlib.sha256(scenario_to_toml(bare).encode()).hexdigest()[:12]
+
+
+def read_replicate_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a replicate CSV back with exactly the values that were written."""
+    # pandas 3 parses floats exactly by default (and deprecates the option)
+    exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+    return pd.read_csv(path, dtype={"date": str}, **exact)
+
+
+class ReplicateStore:
+    """One CSV per finished replicate: ``ROOT/<scenario key>/seed-<seed>.csv``.
+
+    Each file is written atomically as soon as its replicate finishes, so a
+    killed run loses at most the replicates that were still running. A
+    replicate that raised leaves ``seed-<seed>.error.txt`` (its traceback)
+    instead, and is run again on resume.
+    """
+
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root)
+        self._keys: dict[int, tuple[Scenario, str]] = {}  # keeps the scenario alive
+
+    def folder(self, scenario: Scenario) -> Path:
+        """The folder of ``scenario``'s replicates (with its ``scenario.toml``)."""
+        known = self._keys.get(id(scenario))
+        if known is None:
+            known = self._keys[id(scenario)] = (scenario, scenario_key(scenario))
+        return self.root / known[1]
+
+    def path(self, scenario: Scenario, seed: int) -> Path:
+        """Where the replicate of ``scenario`` with ``seed`` is saved."""
+        return self.folder(scenario) / f"seed-{seed}.csv"
+
+    def has(self, scenario: Scenario, seed: int) -> bool:
+        """Whether that replicate is saved."""
+        return self.path(scenario, seed).is_file()
+
+    def save(self, scenario: Scenario, seed: int, frame: pd.DataFrame) -> Path:
+        """Save one replicate's frame (atomically) and drop any earlier error file."""
+        folder = self.folder(scenario)
+        if not (folder / "scenario.toml").is_file():
+            atomic_write_text(folder / "scenario.toml", scenario_to_toml(scenario))
+        path = atomic_write_bytes(self.path(scenario, seed), _csv(frame).encode())
+        with contextlib.suppress(OSError):
+            os.unlink(self.error_path(scenario, seed))
+        return path
+
+    def load(self, scenario: Scenario, seed: int) -> pd.DataFrame:
+        """Read one saved replicate."""
+        return read_replicate_csv(self.path(scenario, seed))
+
+    def error_path(self, scenario: Scenario, seed: int) -> Path:
+        """Where the traceback of a failed replicate goes."""
+        return self.folder(scenario) / f"seed-{seed}.error.txt"
+
+    def save_error(self, scenario: Scenario, seed: int, text: str) -> Path:
+        """Record that a replicate failed."""
+        return atomic_write_text(self.error_path(scenario, seed), text)
+
+    def count(self) -> int:
+        """Number of saved replicates (of any scenario)."""
+        return sum(1 for _ in self.root.glob("*/seed-*.csv")) if self.root.is_dir() else 0
+
+
+def partial_dir_for(target: str | os.PathLike[str]) -> Path:
+    """The hidden folder where the replicates of ``target`` are saved until it is written."""
+    target = Path(target)
+    return target.parent / f".{target.name}.partial"
+
+
+class Workspace:
+    """The saved replicates of one run (or sweep) directory that is not written yet.
+
+    ``OUT/.NAME.partial/`` holds a :class:`ReplicateStore`; the finished
+    directory ``OUT/NAME/`` is written only when every replicate is saved
+    (by :func:`publish_dir`, all or nothing), and the workspace is then
+    removed. The workspace is locked while in use, so two processes never
+    fill it at once.
+    """
+
+    def __init__(self, target: str | os.PathLike[str]):
+        self.target = Path(target)
+        self.partial = partial_dir_for(self.target)
+        self.store = ReplicateStore(self.partial)
+        self._lock: int | None = None
+        self._made_parent = False
+
+    def open(self, *, resume: bool, force: bool) -> Workspace:
+        """Create (or, with ``resume``, reuse) the workspace and lock it.
+
+        Saved replicates of an earlier run are kept only with ``resume``;
+        without it they are discarded with ``force`` and otherwise refused
+        (ResultsError), so finished work is never thrown away by accident.
+        """
+        import fcntl
+
+        self._made_parent = not self.partial.parent.exists()
+        self.partial.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.partial / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ResultsError(self.partial, "in use by another khorasan process") from None
+        self._lock = fd
+        saved = self.store.count()
+        if saved and not resume:
+            if not force:
+                self.close()
+                raise ResultsError(self.target, f"an interrupted run saved {saved} replicate"
+                                   f"{'s' if saved != 1 else ''} in {self.partial}; add --resume "
+                                   "to finish it, or --force to start over")
+            for child in self.partial.iterdir():
+                if child.name != ".lock":
+                    shutil.rmtree(child) if child.is_dir() else child.unlink()
+        return self
+
+    def close(self) -> None:
+        """Release the lock; the saved replicates stay (an empty workspace is removed)."""
+        if self._lock is not None:
+            if not any(self.partial.glob("*/seed-*")):
+                shutil.rmtree(self.partial, ignore_errors=True)
+                if self._made_parent:  # leave no empty OUT behind
+                    with contextlib.suppress(OSError):
+                        self.partial.parent.rmdir()
+            os.close(self._lock)
+            self._lock = None
+
+    def remove(self) -> None:
+        """Delete the workspace once its directory is written."""
+        shutil.rmtree(self.partial, ignore_errors=True)
+        self.close()
+
+
+def run_is_complete(run_dir: str | os.PathLike[str], scenario: Scenario) -> bool:
+    """Whether ``run_dir`` is a finished run of exactly ``scenario`` (same seeds too)."""
+    run_dir = Path(run_dir)
+    try:
+        saved = (run_dir / "scenario.toml").read_text(encoding="utf-8")
+        load_run(run_dir)
+    except (OSError, ResultsError):
+        return False
+    return saved == scenario_to_toml(scenario)
+
+
+def prepare_target(target: str | os.PathLike[str], *, resume: bool, force: bool,
+                   complete: bool) -> bool:
+    """Check that ``target`` may be written; False if ``resume`` finds it already done.
+
+    ``complete`` says whether the existing ``target`` holds exactly what
+    would be written. Without ``force`` an existing target is refused
+    (RunExistsError), unless ``resume`` and ``complete``.
+    """
+    target = Path(target)
+    if target.exists() and resume and not force:
+        if complete:
+            return False
+        raise RunExistsError(target, "already exists with other settings "
+                             "(use --force to replace it, or --out for another place)")
+    check_run_dir(target, force)
+    return True

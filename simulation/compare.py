@@ -1,0 +1,357 @@
+"""Compare saved runs: figures, a table of headline differences with bootstrap CIs.
+
+Everything here reads saved run directories (:class:`~simulation.results.RunData`),
+never a live model; ``khorasan compare`` first runs any scenario files it is
+given, with the same seeds for every scenario (common random numbers), so
+replicate ``i`` of each scenario can be paired by seed.
+
+Outputs of :func:`write_comparison`:
+
+- ``comparison.png``: one panel per metric; each scenario one colour, the
+  median over replicates as a line and the 10-90% range as a band;
+- ``difference.png``: each scenario minus the first, paired by seed, median
+  and 10-90% band of the paired differences;
+- ``comparison.csv``: per scenario and headline metric (see
+  :data:`simulation.results.HEADLINES`) the median and 10-90% range over
+  replicates, and the mean difference from the first scenario with a
+  bootstrap 90% confidence interval and whether it excludes zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from simulation.metrics import METRIC_INDEX, METRIC_NAMES
+from simulation.params import _did_you_mean
+from simulation.results import (
+    HEADLINES,
+    RunData,
+    atomic_write_bytes,
+    headline_table,
+)
+
+__all__ = [
+    "BOOTSTRAP_SEED",
+    "DEFAULT_METRICS",
+    "MetricSpec",
+    "bootstrap_difference",
+    "check_comparable",
+    "comparison_table",
+    "parse_metrics",
+    "write_comparison",
+]
+
+#: Panels of comparison.png unless ``--metrics`` says otherwise: violence and repression.
+DEFAULT_METRICS: tuple[str, ...] = (
+    "attack_deaths", "cum_attack_deaths", "attacks",
+    "repression", "arrests", "isisk_fighters",
+)
+#: The bootstrap always uses this seed, so the same runs give the same CSV.
+BOOTSTRAP_SEED = 20210815
+BOOTSTRAP_RESAMPLES = 10_000
+CI_LEVEL = 0.90
+CUMULATIVE = "cum_"
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A plotted metric: a recorded one, or the running total of a flow (``cum_NAME``)."""
+
+    name: str
+    metric: str
+    cumulative: bool = False
+
+    @property
+    def title(self) -> str:
+        """Panel title with the unit, e.g. ``Cumulative attack deaths (deaths)``."""
+        m = METRIC_INDEX.get(self.metric)
+        label = m.label if m else self.metric
+        unit = m.unit if m else ""
+        if self.cumulative:
+            label = f"Cumulative {label[0].lower()}{label[1:]}"
+            unit = unit.removesuffix("/week")
+        return f"{label} ({unit})" if unit and unit != "-" else label
+
+
+def parse_metrics(text: str | None) -> list[MetricSpec]:
+    """``m1,m2,...`` (recorded metric names, or ``cum_<flow metric>``); ValueError if unknown."""
+    names = [n.strip() for n in (text.split(",") if text else DEFAULT_METRICS) if n.strip()]
+    if not names:
+        raise ValueError("no metrics given")
+    specs = []
+    known = [*METRIC_NAMES, *(f"{CUMULATIVE}{m.name}" for m in METRIC_INDEX.values() if m.flow)]
+    for name in names:
+        if name in METRIC_INDEX:
+            specs.append(MetricSpec(name, name))
+        elif name.startswith(CUMULATIVE) and name[len(CUMULATIVE):] in METRIC_INDEX:
+            base = name[len(CUMULATIVE):]
+            if not METRIC_INDEX[base].flow:
+                raise ValueError(f"{name!r}: {base} is a level, not a weekly flow; "
+                                 "only flows have running totals")
+            specs.append(MetricSpec(name, base, cumulative=True))
+        else:
+            raise ValueError(f"unknown metric {name!r}{_did_you_mean(name, known)}; "
+                             "'khorasan compare --help' lists them")
+    return list(dict.fromkeys(specs))
+
+
+# --- checks ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Extent:
+    """What must match between compared scenarios: where each came from and its time axis."""
+
+    source: str
+    start_date: dt.date
+    steps: int
+
+
+def check_comparable(extents: Sequence[Extent]) -> None:
+    """Raise ValueError (one line) unless all share the start date and the number of weeks."""
+    first = extents[0]
+    for other in extents[1:]:
+        if (other.start_date, other.steps) != (first.start_date, first.steps):
+            raise ValueError(
+                f"cannot compare {first.source} (starts {first.start_date}, {first.steps} "
+                f"weeks) with {other.source} (starts {other.start_date}, {other.steps} weeks): "
+                "compared scenarios must have the same start date and length")
+
+
+# --- statistics ------------------------------------------------------------------
+
+def bootstrap_difference(base: np.ndarray, other: np.ndarray, paired: bool,
+                         level: float = CI_LEVEL, resamples: int = BOOTSTRAP_RESAMPLES,
+                         seed: int = BOOTSTRAP_SEED) -> tuple[float, float, float]:
+    """Mean of ``other - base`` and its percentile-bootstrap ``level`` interval.
+
+    ``paired`` resamples the per-seed differences (``base[i]`` and
+    ``other[i]`` share a seed); otherwise each group is resampled on its own.
+    The generator is seeded, so the same data give the same interval.
+    """
+    base = np.asarray(base, dtype=float)
+    other = np.asarray(other, dtype=float)
+    rng = np.random.default_rng(seed)
+    if paired:
+        if base.shape != other.shape:
+            raise ValueError("paired samples must have the same length")
+        d = other - base
+        estimate = float(d.mean())
+        stats = d[rng.integers(0, len(d), (resamples, len(d)))].mean(axis=1)
+    else:
+        estimate = float(other.mean() - base.mean())
+        ia = rng.integers(0, len(base), (resamples, len(base)))
+        ib = rng.integers(0, len(other), (resamples, len(other)))
+        stats = other[ib].mean(axis=1) - base[ia].mean(axis=1)
+    tail = (1 - level) / 2
+    lo, hi = np.quantile(stats, [tail, 1 - tail])
+    return estimate, float(lo), float(hi)
+
+
+def excludes_zero(low: float, high: float) -> bool:
+    """Whether the interval ``[low, high]`` lies wholly above or below zero."""
+    return bool(low > 0 or high < 0)
+
+
+def _pairing(base_seeds: Sequence[int], other_seeds: Sequence[int]) -> bool:
+    """Pair by seed when both ran exactly the same seeds."""
+    return sorted(base_seeds) == sorted(other_seeds)
+
+
+def comparison_table(runs: Sequence[RunData], labels: Sequence[str]) -> pd.DataFrame:
+    """Per scenario and headline metric: median, 10-90% range, difference from the first.
+
+    Columns: ``scenario, metric, label, unit, replicates, median, q10, q90,
+    diff_mean, diff_ci_low, diff_ci_high, ci_excludes_zero, paired``. The
+    difference is the mean over replicates of (scenario - first scenario),
+    paired by seed when both ran the same seeds, with a bootstrap 90%
+    interval; the first scenario's own difference columns are empty.
+    """
+    tables = [headline_table(run.timeseries).set_index("seed").sort_index() for run in runs]
+    base = tables[0]
+    rows = []
+    for h in HEADLINES:
+        for k, (label, table) in enumerate(zip(labels, tables, strict=True)):
+            values = table[h.name].to_numpy(dtype=float)
+            row = {
+                "scenario": label, "metric": h.name, "label": h.label, "unit": h.unit,
+                "replicates": len(values), "median": float(np.median(values)),
+                "q10": float(np.quantile(values, 0.1)), "q90": float(np.quantile(values, 0.9)),
+                "diff_mean": np.nan, "diff_ci_low": np.nan, "diff_ci_high": np.nan,
+                "ci_excludes_zero": pd.NA, "paired": pd.NA,
+            }
+            if k > 0:
+                paired = _pairing(list(base.index), list(table.index))
+                a = base[h.name].to_numpy(dtype=float)
+                b = table.loc[base.index, h.name].to_numpy(dtype=float) if paired else values
+                diff, lo, hi = bootstrap_difference(a, b, paired)
+                row.update(diff_mean=diff, diff_ci_low=lo, diff_ci_high=hi,
+                           ci_excludes_zero=excludes_zero(lo, hi), paired=paired)
+            rows.append(row)
+    df = pd.DataFrame(rows)
+    return df.astype({"ci_excludes_zero": "boolean", "paired": "boolean"})
+
+
+# --- figures ---------------------------------------------------------------------
+
+#: Weekly flows of runs longer than this many weeks are drawn as SMOOTH-week means.
+SMOOTH_AFTER = 104
+SMOOTH = 4
+
+
+def _smooth(spec: MetricSpec, steps: int) -> int:
+    """Weeks to average a panel over: weekly flows of long runs are too jagged to read."""
+    m = METRIC_INDEX.get(spec.metric)
+    return SMOOTH if (m is not None and m.flow and not spec.cumulative
+                      and steps > SMOOTH_AFTER) else 1
+
+
+def _smoothed_title(title: str, smooth: int) -> str:
+    if smooth == 1:
+        return title
+    note = f"{smooth}-week mean"
+    return f"{title[:-1]}, {note})" if title.endswith(")") else f"{title} ({note})"
+
+
+def _wide(run: RunData, spec: MetricSpec, smooth: int = 1) -> pd.DataFrame:
+    """Steps x seeds values of one metric (running totals if cumulative).
+
+    ``smooth > 1`` replaces each replicate's value by its trailing mean over
+    that many weeks (before any median or difference is taken).
+    """
+    wide = run.timeseries.pivot(index="step", columns="seed", values=spec.metric).sort_index()
+    wide = wide.astype(float)
+    if spec.cumulative:
+        return wide.cumsum()
+    return wide.rolling(smooth, min_periods=1).mean() if smooth > 1 else wide
+
+
+def _band(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return (np.nanmedian(values, axis=1), np.nanquantile(values, 0.1, axis=1),
+            np.nanquantile(values, 0.9, axis=1))
+
+
+def paired_difference(base: RunData, other: RunData, spec: MetricSpec, smooth: int = 1
+                      ) -> tuple[np.ndarray, bool]:
+    """Steps x pairs of ``other - base``; True if paired by seed.
+
+    Pairs share a seed when the runs have seeds in common; otherwise (runs
+    saved with other seeds) replicates are paired in order, which is the
+    same as pairing at random.
+    """
+    a, b = _wide(base, spec, smooth), _wide(other, spec, smooth)
+    common = [s for s in a.columns if s in set(b.columns)]
+    if common:
+        return (b[common] - a[common]).to_numpy(), True
+    n = min(a.shape[1], b.shape[1])
+    return b.iloc[:, :n].to_numpy() - a.iloc[:, :n].to_numpy(), False
+
+
+def _figures(runs: Sequence[RunData], labels: Sequence[str], specs: Sequence[MetricSpec]
+             ) -> tuple[bytes, bytes]:
+    from simulation.plots import Band, figure_png, merged_event_marks, render_bands, scenario_colour
+
+    steps = np.sort(runs[0].timeseries["step"].unique())
+    dates = pd.DatetimeIndex([pd.Timestamp(runs[0].date_of(int(s))) for s in steps])
+    marks = merged_event_marks(runs)
+    counts = sorted({r.timeseries["seed"].nunique() for r in runs})
+    n_text = " or ".join(f"{n:,}" for n in counts)
+
+    smooth = {spec: _smooth(spec, int(steps[-1])) for spec in specs}
+    titles = {spec: _smoothed_title(spec.title, smooth[spec]) for spec in specs}
+    panels = []
+    for spec in specs:
+        bands = [Band(label, scenario_colour(k),
+                      *_band(_wide(run, spec, smooth[spec]).to_numpy()))
+                 for k, (label, run) in enumerate(zip(labels, runs, strict=True))]
+        panels.append((titles[spec], bands))
+    comparison = render_bands(
+        f"{' vs '.join(labels)}: median and 10–90% range of {n_text} replicates", panels,
+        dates, marks)
+
+    panels = []
+    all_paired = True
+    for spec in specs:
+        bands = []
+        for k in range(1, len(runs)):
+            diff, paired = paired_difference(runs[0], runs[k], spec, smooth[spec])
+            all_paired &= paired
+            bands.append(Band(f"{labels[k]} − {labels[0]}", scenario_colour(k), *_band(diff)))
+        panels.append((titles[spec], bands))
+    how = "paired by seed" if all_paired else "paired by replicate order (seeds differ)"
+    difference = render_bands(
+        f"Difference from {labels[0]} (scenario − {labels[0]}, {how}): median and 10–90% "
+        "range", panels, dates, marks,
+        zero_line=True, band_text="10–90% of paired differences")
+    return figure_png(comparison), figure_png(difference)
+
+
+# --- output ----------------------------------------------------------------------
+
+def _csv_bytes(df: pd.DataFrame) -> bytes:
+    buf = io.StringIO()
+    df.to_csv(buf, index=False, lineterminator="\n", float_format="%.6g")
+    return buf.getvalue().encode()
+
+
+def write_comparison(runs: Sequence[RunData], labels: Sequence[str],
+                     specs: Sequence[MetricSpec], out: str | os.PathLike[str]
+                     ) -> tuple[pd.DataFrame, list[Path]]:
+    """Write comparison.png, difference.png and comparison.csv into ``out``.
+
+    Returns the table (as in the CSV) and the paths written.
+    """
+    out = Path(out)
+    table = comparison_table(runs, labels)
+    comparison, difference = _figures(runs, labels, specs)
+    paths = [
+        atomic_write_bytes(out / "comparison.png", comparison),
+        atomic_write_bytes(out / "difference.png", difference),
+        atomic_write_bytes(out / "comparison.csv", _csv_bytes(table)),
+    ]
+    return table, paths
+
+
+def _num(x: float) -> str:
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    if abs(x) >= 1:
+        return f"{x:,.1f}"
+    return f"{x:.3f}"
+
+
+def print_table(table: pd.DataFrame, labels: Sequence[str], console: object = None) -> None:
+    """Print the comparison as a rich table: one row per headline metric and scenario."""
+    from rich.console import Console
+    from rich.table import Table
+
+    con = console if console is not None else Console(highlight=False)
+    t = Table(title=f"Headline metrics: median [10–90%] and mean difference from {labels[0]} "
+                    "[bootstrap 90% CI]",
+              title_justify="left", header_style="bold")
+    t.add_column("metric", style="cyan", no_wrap=True)
+    t.add_column("scenario", no_wrap=True)
+    t.add_column("median", justify="right")
+    t.add_column("10–90%", justify="right", no_wrap=True)
+    t.add_column(f"Δ vs {labels[0]}", justify="right")
+    t.add_column("90% CI", justify="right", no_wrap=True)
+    t.add_column("CI excludes 0", justify="center")
+    previous = None
+    for row in table.itertuples(index=False):
+        first = row.scenario == labels[0] and pd.isna(row.diff_mean)
+        t.add_row(
+            f"{row.label} ({row.unit})" if row.metric != previous else "",
+            str(row.scenario), _num(row.median), f"{_num(row.q10)} – {_num(row.q90)}",
+            "" if first else ("+" if row.diff_mean >= 0 else "-") + _num(abs(row.diff_mean)),
+            "" if first else f"{_num(row.diff_ci_low)} – {_num(row.diff_ci_high)}",
+            "" if first else ("[bold]yes[/bold]" if row.ci_excludes_zero else "no"),
+            end_section=False)
+        previous = row.metric
+    con.print(t)  # type: ignore[attr-defined]
