@@ -1,0 +1,246 @@
+"""Start and stop the browser app's server (``solara run simulation.app``), offline and local.
+
+``khorasan viz`` calls :func:`run_viz`; the browser tests use
+:func:`start_server` and :func:`stop_server`. Either way the server
+
+- listens on 127.0.0.1 unless told otherwise;
+- serves the page's JavaScript from the folder filled by
+  :func:`simulation.viz_assets.ensure_assets` (no CDN);
+- sends no telemetry and does not ask PyPI for a newer Solara;
+- runs in production mode (no file watcher, minified JavaScript).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from simulation.viz_assets import AssetsError, ensure_assets
+
+__all__ = [
+    "APP_MODULE",
+    "DEFAULT_HOST",
+    "DEFAULT_PORT",
+    "Server",
+    "VizError",
+    "default_save_dir",
+    "free_port",
+    "initial_scenario",
+    "run_viz",
+    "scenarios_dir",
+    "server_env",
+    "solara_command",
+    "start_server",
+    "stop_server",
+]
+
+APP_MODULE = "simulation.app"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8521
+PACKAGE_PARENT = Path(__file__).resolve().parent.parent
+REPO_SCENARIOS = PACKAGE_PARENT / "scenarios"
+DEFAULT_SCENARIO = "baseline.toml"
+
+# How `khorasan viz` tells the app (another process) what to show.
+ENV_SCENARIO = "KHORASAN_VIZ_SCENARIO"  # the scenario shown first
+ENV_SCENARIOS_DIR = "KHORASAN_VIZ_SCENARIOS_DIR"  # the folder the selector lists
+ENV_SAVE_DIR = "KHORASAN_VIZ_SAVE_DIR"  # where "Save as scenario" writes
+
+
+def scenarios_dir() -> Path:
+    """``$KHORASAN_VIZ_SCENARIOS_DIR``, else ``./scenarios``, else the repository's."""
+    env = os.environ.get(ENV_SCENARIOS_DIR)
+    if env:
+        return Path(env)
+    here = Path("scenarios")
+    return here if here.is_dir() else REPO_SCENARIOS
+
+
+def default_save_dir(folder: Path | None = None) -> Path:
+    """``$KHORASAN_VIZ_SAVE_DIR``, else ``user/`` inside the scenarios folder."""
+    env = os.environ.get(ENV_SAVE_DIR)
+    return Path(env) if env else (folder or scenarios_dir()) / "user"
+
+
+def initial_scenario() -> Path:
+    """``$KHORASAN_VIZ_SCENARIO``, else ``baseline.toml`` in the scenarios folder."""
+    env = os.environ.get(ENV_SCENARIO)
+    return Path(env) if env else scenarios_dir() / DEFAULT_SCENARIO
+
+
+class VizError(Exception):
+    """The app could not be started; the message is one line."""
+
+
+def free_port(host: str = DEFAULT_HOST) -> int:
+    """A TCP port that is free on ``host`` right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _check_port(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise VizError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; "
+                           f"choose another port with --port") from None
+
+
+def server_env(assets_dir: Path, *, scenario: Path | None = None,
+               scenarios_dir: Path | None = None, save_dir: Path | None = None,
+               base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for ``solara run``: local assets, no telemetry, the app's settings."""
+    env = dict(os.environ if base is None else base)
+    env.update({
+        "SOLARA_ASSETS_PROXY": "True",
+        "SOLARA_ASSETS_PROXY_CACHE_DIR": str(assets_dir),
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+        "MPLBACKEND": "Agg",
+        "PYTHONUNBUFFERED": "1",
+    })
+    # importable even when the package is not installed (a plain checkout)
+    paths = [str(PACKAGE_PARENT), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    for name, value in ((ENV_SCENARIO, scenario), (ENV_SCENARIOS_DIR, scenarios_dir),
+                        (ENV_SAVE_DIR, save_dir)):
+        if value is not None:
+            env[name] = str(Path(value).resolve())
+    return env
+
+
+def solara_command(host: str, port: int) -> list[str]:
+    """``python -m solara run simulation.app`` with the flags that keep it local."""
+    return [sys.executable, "-m", "solara", "run", APP_MODULE, "--host", host,
+            "--port", str(port), "--production", "--no-open", "--no-check-version"]
+
+
+@dataclass
+class Server:
+    """A running app server (its own process group) and where its output goes."""
+
+    proc: subprocess.Popen[bytes]
+    url: str
+    log_path: Path
+
+    def log(self) -> str:
+        """What the server printed so far."""
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+
+def _wait_ready(server: Server, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.proc.poll() is not None:
+            raise VizError(f"the server exited with status {server.proc.returncode}; "
+                           f"see {server.log_path}")
+        try:
+            with urllib.request.urlopen(server.url + "/readyz", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except (OSError, urllib.error.URLError):
+            pass
+        time.sleep(0.2)
+    raise VizError(f"{server.url}/readyz not ready after {timeout:.0f} s; see {server.log_path}")
+
+
+def start_server(env: dict[str, str], log_path: Path, *, host: str = DEFAULT_HOST,
+                 port: int | None = None, ready_timeout: float = 90.0) -> Server:
+    """Start the app in its own process group and wait until ``/readyz`` answers.
+
+    Always pair with :func:`stop_server` (it is called here if start-up fails).
+    """
+    port = port or free_port(host)
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(solara_command(host, port), env=env, stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+    server = Server(proc, f"http://{host}:{port}", log_path)
+    try:
+        _wait_ready(server, ready_timeout)
+    except BaseException:
+        stop_server(server)
+        raise
+    return server
+
+
+def stop_server(server: Server, timeout: float = 10.0) -> None:
+    """Stop the server's whole process group: SIGTERM, then SIGKILL if it lingers."""
+    proc = server.proc
+    pgid = proc.pid  # start_new_session: the group is led by the server
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    with contextlib.suppress(ProcessLookupError):  # anything the server left behind
+        os.killpg(pgid, signal.SIGKILL)
+    proc.wait()
+
+
+def run_viz(scenario: Path | None, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+            save_dir: Path | None = None, assets_dir: Path | None = None,
+            echo=print) -> int:
+    """``khorasan viz``: check the scenario, fetch the assets once, serve until Ctrl-C.
+
+    Raises :class:`VizError` (one-line message) for problems found before the
+    server starts; returns the server's exit status.
+    """
+    from simulation.scenario_file import load_scenario
+
+    folder = scenarios_dir()
+    scenario = scenario if scenario is not None else folder / DEFAULT_SCENARIO
+    load_scenario(scenario)  # ScenarioError: one line, before anything starts
+    try:
+        assets = ensure_assets(assets_dir, log=lambda m: echo(f"khorasan viz: {m}"))
+    except AssetsError as exc:
+        raise VizError(str(exc)) from None
+    try:
+        import mesa.visualization  # noqa: F401
+        import solara  # noqa: F401
+    except ImportError as exc:
+        raise VizError(f"{exc.name} is missing: pip install -e '.[viz]'") from None
+    _check_port(host, port)
+    env = server_env(assets, scenario=scenario, scenarios_dir=folder,
+                     save_dir=save_dir if save_dir is not None else default_save_dir(folder))
+    shown = f"[{host}]" if ":" in host else host
+    echo(f"khorasan viz: {scenario} at http://{shown}:{port}  (Ctrl-C to stop)")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        echo(f"khorasan viz: warning: listening on {host}, reachable from other machines")
+    proc = subprocess.Popen(solara_command(host, port), env=env, stdin=subprocess.DEVNULL)
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)  # `kill` stops the server too
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
