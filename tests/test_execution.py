@@ -190,7 +190,8 @@ def test_resume_after_kill_is_byte_identical(tiny: Path, tmp_path: Path,
 
 def test_ctrl_c_says_how_to_resume(tiny: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    proc = _start(tiny, out)
+    # Many replicates, so the run cannot finish before the interrupt arrives.
+    proc = _start(tiny, out, "--replicates", "400")
     try:
         _wait_for_saved(partial_dir_for(out / "tiny"), proc, 1)
         proc.send_signal(signal.SIGINT)
