@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simulation.grid_ops import window_sum
-
 TARGET_TALIBAN, TARGET_CIVILIAN, TARGET_HIGH_PROFILE = 0, 1, 2
 
 
@@ -141,20 +139,16 @@ class Insurgency:
         return g
 
 
-def civilian_recruitment(civ_x: np.ndarray, civ_y: np.ndarray, eligible: np.ndarray,
-                         grievance: np.ndarray, susceptibility: np.ndarray,
-                         presence: np.ndarray, radius: int, rate: float,
+def civilian_recruitment(idx: np.ndarray, near: np.ndarray, grievance: np.ndarray,
+                         susceptibility: np.ndarray, rate: float,
                          rng: np.random.Generator) -> np.ndarray:
-    """Indices of civilians recruited this week.
+    """Which of the civilians ``idx`` are recruited this week.
 
-    A civilian within ``radius`` of k cells is recruited with probability
-    1 - (1 - rate * S * G)^k.
+    ``idx`` are the civilians (not in jail) within the recruitment radius of
+    ``near`` cells (ascending), ``grievance`` their grievance; each is
+    recruited with probability 1 - (1 - rate * S * G)^near.
     """
-    if rate <= 0 or presence.sum() == 0:
+    if rate <= 0 or len(idx) == 0:
         return np.zeros(0, dtype=np.int64)
-    near = window_sum(presence, radius, "moore")[civ_x, civ_y]
-    idx = np.flatnonzero((near > 0) & eligible)
-    if len(idx) == 0:
-        return idx
-    p = 1.0 - np.power(1.0 - np.clip(rate * susceptibility[idx] * grievance[idx], 0, 1), near[idx])
+    p = 1.0 - np.power(1.0 - np.clip(rate * susceptibility[idx] * grievance, 0, 1), near)
     return idx[rng.random(len(idx)) < p]

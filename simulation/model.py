@@ -15,17 +15,20 @@ One step is one week. Each step (docs/ODD.md, "Process overview"):
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import mesa
 import numpy as np
 import pandas as pd
+from mesa.agentset import _HardKeyAgentSet
+from mesa.experimental.mesa_signals import ModelSignals
 
 from simulation import params as ptable
 from simulation.agents import Civilian, IsisKCell, TalibanRegime, TalibanUnit
-from simulation.grid_ops import window_sum
+from simulation.grid_ops import sparse_window_sum, window_cells
 from simulation.insurgency import (
     TARGET_HIGH_PROFILE,
     TARGET_TALIBAN,
@@ -103,7 +106,7 @@ class ConflictModel(mesa.Model):
 
         self.civilians: list[Civilian] = []
         if make_views:
-            self.civilians = [Civilian(self, i) for i in range(pop.n_civilians)]
+            self.civilians = self._make_views(Civilian, range(pop.n_civilians))
         self._unit_views: dict[int, TalibanUnit] = {}
         self._cell_views: dict[int, IsisKCell] = {}
         self._sync_unit_views(np.flatnonzero(pop.cop_alive), np.zeros(0, np.int64))
@@ -186,8 +189,54 @@ class ConflictModel(mesa.Model):
             view = self._unit_views.pop(int(s), None)
             if view is not None:
                 view.remove()
-        for s in added:
-            self._unit_views[int(s)] = TalibanUnit(self, int(s))
+        added = [int(s) for s in added]
+        self._unit_views.update(zip(added, self._make_views(TalibanUnit, added), strict=True))
+
+    def _make_views(self, cls: type[Any], indices: Iterable[int]) -> list[Any]:
+        """Array views ``cls(self, i)`` for ``indices``, registered with Mesa in bulk.
+
+        ``mesa.Agent.__init__`` registers one agent at a time (about 7 us
+        each: 7 s for a million civilians). For many views this sets the same
+        attributes (``model``, ``unique_id`` in sequence, ``index``) and adds
+        the agents to ``model.agents`` and ``agents_by_type`` in one go; they
+        are ordinary ``mesa.Agent`` instances of ``cls``. It falls back to the
+        constructor when something observes agent additions or Mesa's
+        registration differs from 3.5's.
+        """
+        indices = list(indices)
+        n = len(indices)
+        by_type = getattr(self, "_agents_by_type", None)
+        all_agents = getattr(self, "_all_agents", None)
+        fast = (n >= 64 and not cls._datasets and isinstance(by_type, dict)
+                and isinstance(all_agents, _HardKeyAgentSet)
+                and isinstance(getattr(self, "agent_id_counter", None), int)
+                and not self._has_subscribers("agents", ModelSignals.AGENT_ADDED))
+        if not fast:
+            return [cls(self, i) for i in indices]
+        new = cls.__new__
+        first = self.agent_id_counter
+        views = []
+        append = views.append
+        gc_was_on = gc.isenabled()
+        gc.disable()  # a million new objects would trigger full collections
+        try:
+            for uid, i in enumerate(indices, start=first):
+                v = new(cls)
+                v.index = i
+                v.model = self
+                v.unique_id = uid
+                append(v)
+        finally:
+            if gc_was_on:
+                gc.enable()
+        self.agent_id_counter = first + n
+        added = dict.fromkeys(views)
+        all_agents._agents.update(added)
+        if cls in by_type:
+            by_type[cls]._agents.update(added)
+        else:
+            by_type[cls] = _HardKeyAgentSet(views, random=self.random)
+        return views
 
     # ---------------------------------------------------------------- events
     def _apply_events(self, step: int) -> int:
@@ -229,8 +278,12 @@ class ConflictModel(mesa.Model):
     def _apply_params(self) -> None:
         """Refresh state derived from parameters (after events)."""
         pop, p = self.population, self.params
-        shift = p["civilians.hardship_shift"] + self._region_shift[pop.region]
-        pop.hardship = np.clip(pop.hardship_raw + shift, 0.0, 1.0)
+        # Hardship is recomputed only when its shift changes (a pass over all civilians).
+        key = (p["civilians.hardship_shift"], id(pop.hardship_raw), id(pop.region))
+        if getattr(self, "_hardship_key", None) != key or pop.hardship is not self._hardship:
+            shift = p["civilians.hardship_shift"] + self._region_shift[pop.region]
+            pop.hardship = np.clip(pop.hardship_raw + shift, 0.0, 1.0)
+            self._hardship, self._hardship_key = pop.hardship, key
         self.regime.refresh()
 
     def _deploy_enforcers(self) -> None:
@@ -280,11 +333,11 @@ class ConflictModel(mesa.Model):
 
         deaths = sum(a.deaths for a in ins.attacks)
         tal_deaths = sum(a.deaths for a in ins.attacks if a.target == TARGET_TALIBAN)
-        _, active, _ = pop.counts()
-        self.regime.update(deaths=deaths, active_share=active / max(1, pop.n_civilians),
+        counts = pop.counts()
+        self.regime.update(deaths=deaths, active_share=counts[1] / max(1, pop.n_civilians),
                            defectors=ins.recruits_defectors,
                            taliban_losses=tal_deaths + ins.taliban_ct_deaths)
-        self._record(ins, arrests=civ.arrests)
+        self._record(ins, arrests=civ.arrests, counts=counts)
 
     def _insurgency_step(self) -> InsurgencyStep:
         p, ins, out = self.params, self.insurgency, InsurgencyStep()
@@ -303,9 +356,14 @@ class ConflictModel(mesa.Model):
         # Recruitment: civilians near cells.
         pop = self.population
         if p["isisk.civilian_recruitment"] > 0 and ins.n_cells:
-            g = pop.grievance(self.regime.legitimacy, self.hardship_boost)
-            idx = civilian_recruitment(pop.x, pop.y, pop.state != JAILED, g, pop.susceptibility,
-                                       ins.presence_grid(), p["isisk.recruit_radius"],
+            # Civilians (not in jail) within the radius of k >= 1 cells: only
+            # the neighbourhoods of the cells are looked at, not the world.
+            alive = np.flatnonzero(ins.alive)
+            cells, k = sparse_window_sum(self.width, self.height, ins.x[alive], ins.y[alive],
+                                         p["isisk.recruit_radius"])
+            near, k = pop.at_cells(cells, k)
+            g = pop.grievance(self.regime.legitimacy, self.hardship_boost, near)
+            idx = civilian_recruitment(near, k, g, pop.susceptibility,
                                        p["isisk.civilian_recruitment"], self.streams["recruit"])
             n_rec = len(idx) * p["isisk.recruits_per_civilian"]
             if n_rec:
@@ -339,8 +397,10 @@ class ConflictModel(mesa.Model):
         alive = np.flatnonzero(ins.alive)
         if len(alive) == 0:
             return
-        near = window_sum(self.population.cops, p["taliban.hunt_radius"], "moore")
-        n_units = near[ins.x[alive], ins.y[alive]]
+        # Units within the hunt radius of each cell (the cells' windows only).
+        n_units = self.population.cops.reshape(-1)[
+            window_cells(self.width, self.height, ins.x[alive], ins.y[alive],
+                         p["taliban.hunt_radius"])].sum(axis=1)
         p_detect = 1.0 - np.power(1.0 - p["taliban.ct_detection"] * eff, n_units)
         hit = alive[rng.random(len(alive)) < p_detect]
         if len(hit) == 0:
@@ -388,7 +448,11 @@ class ConflictModel(mesa.Model):
                           + (1 - p["isisk.momentum_memory"]) * n_ok)
 
     def _shock_civilians(self, ins: InsurgencyStep) -> None:
-        """Attacks and collateral harm raise grievance and fear near their sites."""
+        """Attacks and collateral harm raise grievance and fear near their sites.
+
+        Only the windows around the sites are visited (sparse window sums),
+        so the cost does not grow with the world, apart from the weekly decay.
+        """
         p, pop = self.params, self.population
         keep = p["civilians.shock_memory"]
         pop.shock *= keep
@@ -399,35 +463,34 @@ class ConflictModel(mesa.Model):
             return
         w, h = self.width, self.height
         if ins.attacks:
-            sites = np.zeros((w, h), dtype=np.int32)
-            np.add.at(sites, ([a.x for a in ins.attacks], [a.y for a in ins.attacks]), 1)
-            hits = window_sum(sites, p["civilians.shock_radius"], "moore")
-            self.danger += hits
-            n = hits[pop.x, pop.y]
-            touched = np.flatnonzero(n)
+            cells, hits = sparse_window_sum(w, h, [a.x for a in ins.attacks],
+                                            [a.y for a in ins.attacks],
+                                            p["civilians.shock_radius"])
+            self.danger.reshape(-1)[cells] += hits
+            # Every civilian on a hit cell, in jail or not.
+            touched, nt = pop.at_cells(cells, hits, jailed=True)
             if len(touched):
-                nt = n[touched]
                 pop.shock[touched] = 1 - (1 - pop.shock[touched]) * (
                     1 - p["civilians.attack_grievance"]) ** nt
                 pop.fear[touched] = 1 - (1 - pop.fear[touched]) * (
                     1 - p["civilians.attack_fear"]) ** nt
         if ins.engagements:
-            sites = np.zeros((w, h), dtype=np.int32)
-            np.add.at(sites, tuple(np.array(ins.engagements).T), 1)
-            n = window_sum(sites, p["taliban.collateral_radius"], "moore")[pop.x, pop.y]
-            near = np.flatnonzero((n > 0) & (pop.state != JAILED))
+            ex, ey = np.array(ins.engagements).T
+            cells, n = sparse_window_sum(w, h, ex, ey, p["taliban.collateral_radius"])
+            near, n = pop.at_cells(cells, n)  # not in jail
             if len(near):
-                harmed_p = 1 - p["taliban.ct_accuracy"] ** n[near]
+                harmed_p = 1 - p["taliban.ct_accuracy"] ** n
                 harmed = near[self.streams["ct"].random(len(near)) < harmed_p]
                 pop.shock[harmed] = 1 - (1 - pop.shock[harmed]) * (
                     1 - p["civilians.attack_grievance"])
                 self.collateral = len(harmed)
 
     # --------------------------------------------------------------- metrics
-    def _record(self, ins: InsurgencyStep, arrests: int) -> None:
+    def _record(self, ins: InsurgencyStep, arrests: int,
+                counts: tuple[int, int, int] | None = None) -> None:
         p, pop, reg = self.params, self.population, self.regime
         ppl = p["scale.people_per_civilian"]
-        quiet, active, jailed = pop.counts()
+        quiet, active, jailed = pop.counts() if counts is None else counts
         n = max(1, pop.n_civilians)
         deaths = [a.deaths for a in ins.attacks]
         attack_deaths = int(sum(deaths))
@@ -436,10 +499,12 @@ class ConflictModel(mesa.Model):
         gain = p["repression.enforcement_gain"]
         max_units = (self._base_enforcers * p["taliban.enforcer_density"] * (1 + gain)
                      / self._base_enforcer_density) if self._base_enforcers else 0
-        free = pop.state != JAILED
-        if free.any():
-            g = pop.grievance(reg.legitimacy, self.hardship_boost)[free]
-            mean_g = float(g.mean())
+        if jailed == 0:
+            mean_g = float(pop.grievance(reg.legitimacy, self.hardship_boost).mean()) \
+                if pop.n_civilians else float("nan")
+        elif jailed < pop.n_civilians:
+            free = np.flatnonzero(pop.state != JAILED)
+            mean_g = float(pop.grievance(reg.legitimacy, self.hardship_boost, free).mean())
         else:
             mean_g = float("nan")
         row = {

@@ -9,13 +9,13 @@ agent's information is more than 1/K step stale (see docs/ODD.md, Scheduling).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from simulation.grid_ops import choose_free_cells, offsets, resolve_claims, window_sum
+from simulation.grid_ops import choose_free_cells, offsets, resolve_claims, torus, window_sum
 
 QUIET, ACTIVE, JAILED = 0, 1, 2
-_CODE = 4096  # one int grid holds enforcers * _CODE + actives
 
 
 @dataclass
@@ -75,14 +75,19 @@ class Population:
         self.cop_y = (cop_cells % height).astype(np.int32)
         self.cop_alive = np.ones(len(cop_cells), dtype=bool)
         # Layers.
+        # Every cell holds at most one agent, so the layers are updated by plain
+        # fancy assignment on distinct cells (no np.add.at).
         self.occ = np.zeros((width, height), dtype=np.int16)  # blocking agents per cell
         self.act = np.zeros((width, height), dtype=np.int32)  # active civilians per cell
         self.cops = np.zeros((width, height), dtype=np.int32)  # enforcers per cell
         self.civ_at = np.full((width, height), -1, dtype=np.int64)  # non-jailed civilian
-        np.add.at(self.occ, (self.x, self.y), 1)
-        np.add.at(self.occ, (self.cop_x, self.cop_y), 1)
-        self.cops[self.cop_x, self.cop_y] += 1
-        self.civ_at[self.x, self.y] = np.arange(n)
+        flat_occ = self.occ.reshape(-1)
+        flat_occ[civ_cells] = 1
+        flat_occ[cop_cells] = 1
+        self.cops.reshape(-1)[cop_cells] = 1
+        self.civ_at.reshape(-1)[civ_cells] = np.arange(n)
+        # Work space for resolve_claims: -1 everywhere between uses.
+        self._claims = np.full(n_cells, -1, dtype=np.int64)
 
     # ----------------------------------------------------------------- sizes
     @property
@@ -111,8 +116,8 @@ class Population:
         if diff < 0:
             gone = rng.choice(alive, size=-diff, replace=False)
             self.cop_alive[gone] = False
-            np.add.at(self.occ, (self.cop_x[gone], self.cop_y[gone]), -1)
-            np.add.at(self.cops, (self.cop_x[gone], self.cop_y[gone]), -1)
+            self.occ[self.cop_x[gone], self.cop_y[gone]] -= 1  # distinct cells
+            self.cops[self.cop_x[gone], self.cop_y[gone]] -= 1
             return np.zeros(0, dtype=np.int64), gone
         if diff > 0:
             free = np.flatnonzero(self.occ.reshape(-1) == 0)
@@ -129,16 +134,45 @@ class Population:
             self.cop_x[new] = cells // self.height
             self.cop_y[new] = cells % self.height
             self.cop_alive[new] = True
-            np.add.at(self.occ, (self.cop_x[new], self.cop_y[new]), 1)
-            np.add.at(self.cops, (self.cop_x[new], self.cop_y[new]), 1)
+            self.occ.reshape(-1)[cells] += 1  # distinct free cells
+            self.cops.reshape(-1)[cells] += 1
             return new.astype(np.int64), np.zeros(0, dtype=np.int64)
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
 
     # ------------------------------------------------------------ the step
-    def grievance(self, legitimacy: float, hardship_boost: float) -> np.ndarray:
-        """G = 1 - (1 - H'(1 - L))(1 - shock), H' = H + (1 - H) * boost."""
-        h = self.hardship + (1.0 - self.hardship) * hardship_boost
-        return 1.0 - (1.0 - h * (1.0 - legitimacy)) * (1.0 - self.shock)
+    def grievance(self, legitimacy: float, hardship_boost: float,
+                  idx: np.ndarray | None = None) -> np.ndarray:
+        """G = 1 - (1 - H'(1 - L))(1 - shock), H' = H + (1 - H) * boost.
+
+        For every civilian, or for the civilians ``idx`` only.
+        """
+        hard = self.hardship if idx is None else self.hardship[idx]
+        shock = self.shock if idx is None else self.shock[idx]
+        h = hard + (1.0 - hard) * hardship_boost
+        return 1.0 - (1.0 - h * (1.0 - legitimacy)) * (1.0 - shock)
+
+    def at_cells(self, cells: np.ndarray, counts: np.ndarray,
+                 jailed: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Civilians standing on flat ``cells``, ascending, with their cell's count.
+
+        Civilians not in jail, plus (``jailed=True``) those in jail, whose
+        recorded position is one of the (sorted, distinct) ``cells``.
+        """
+        who = self.civ_at.reshape(-1)[cells]
+        on = who >= 0
+        who, n = who[on], counts[on]
+        free = self.state[who] != JAILED
+        who, n = who[free], n[free]
+        if jailed:
+            jl = np.flatnonzero(self.state == JAILED)
+            if len(jl):
+                pos = self.x[jl].astype(np.intp) * self.height + self.y[jl]
+                at = np.minimum(np.searchsorted(cells, pos), len(cells) - 1)
+                there = cells[at] == pos
+                who = np.concatenate([who, jl[there]])
+                n = np.concatenate([n, counts[at[there]]])
+        order = np.argsort(who, kind="stable")
+        return who[order], n[order]
 
     def step(self, rng: np.random.Generator, *, legitimacy: float, hardship_boost: float,
              threshold: float, k: float, rule: str, civ_vision: int, cop_vision: int,
@@ -148,18 +182,40 @@ class Population:
         out = StepCounts()
         n = self.n_civilians
         cop_slots = np.flatnonzero(self.cop_alive)
-        order = rng.permutation(n + len(cop_slots))
-        chunks = np.array_split(order, max(1, batches))
         flat_occ = self.occ.reshape(-1)
-        for chunk in chunks:
-            civ = np.sort(chunk[chunk < n])
-            cop = cop_slots[chunk[chunk >= n] - n]
+        # Random sequential order, processed in K batches: the position of each
+        # agent in the order is uniform, so its batch is uniform on 0..K-1.
+        # Within a batch, conflicts (two movers, one cell; two enforcers, one
+        # arrestee) go to a random one, as if it had come first.
+        n_batches = max(1, batches)
+        civ_batch = rng.integers(0, n_batches, size=n, dtype=np.uint8)
+        cop_batch = rng.integers(0, n_batches, size=len(cop_slots), dtype=np.uint8)
+        if n_batches > 8:  # one stable counting sort instead of K passes
+            civ_sorted = np.argsort(civ_batch, kind="stable")
+            civ_split = np.split(civ_sorted, np.cumsum(np.bincount(civ_batch,
+                                                                   minlength=n_batches))[:-1])
+        # Grievance and risk aversion do not change during the step.
+        self._g_now = self.grievance(legitimacy, hardship_boost)
+        self._r_now = 1.0 - (1.0 - self.risk_aversion) * (1.0 - self.fear)
+        for b in range(n_batches):
+            civ = civ_split[b] if n_batches > 8 else (civ_batch == b).nonzero()[0]
+            cop = cop_slots[cop_batch == b]
             self._civilians_act(civ, rng, legitimacy, hardship_boost, threshold, k, rule,
                                 civ_vision, shape, movement, jailed_block, danger, flat_occ)
             if len(cop):
                 out.arrests += self._enforcers_act(cop, rng, cop_vision, shape, patrol,
                                                    jail_max, jailed_block, flat_occ)
+        self._g_now = self._r_now = None
         return out
+
+    def _neighbour_counts(self, vision: int, shape: str) -> tuple[np.ndarray, int]:
+        """Enforcers * code + actives summed over every cell's window, and the code."""
+        n_win = len(offsets(vision, shape, include_centre=True)[0])
+        code = n_win + 1  # actives in a window never reach it
+        small = n_win * code < 2**15  # every window sum fits in int16
+        grid = self.cops * code
+        grid += self.act
+        return window_sum(grid, vision, shape, small=small).reshape(-1), code
 
     def _civilians_act(self, civ: np.ndarray, rng: np.random.Generator, legitimacy: float,
                        hardship_boost: float, threshold: float, k: float, rule: str,
@@ -169,35 +225,44 @@ class Population:
             return
         # Jail: a sentence counts down at the civilian's turn; nothing else happens.
         serving = self.jail[civ] > 0
-        self.jail[civ[serving]] -= 1
-        civ = civ[~serving]
-        if len(civ) == 0:
-            return
-        released = civ[self.state[civ] == JAILED]
-        if len(released):
+        if serving.any():
+            self.jail[civ[serving]] -= 1
+            civ = civ[~serving]
+            if len(civ) == 0:
+                return
+        was = self.state[civ]
+        jailed = was == JAILED
+        if jailed.any():
+            released = civ[jailed]
             self.state[released] = QUIET
+            was[jailed] = QUIET
             if not jailed_block:
                 self._return_from_jail(released, rng, vision, shape)
         # Activation.
-        code = window_sum(self.cops * _CODE + self.act, vision, shape)
+        counts, code = self._neighbour_counts(vision, shape)
         cx, cy = self.x[civ], self.y[civ]
-        c = code[cx, cy]
-        was_active = self.state[civ] == ACTIVE
-        cops_seen = c // _CODE
-        actives_seen = 1 + c % _CODE - was_active
+        cells = cx.astype(np.intp) * self.height + cy
+        c = counts[cells]
+        was_active = was == ACTIVE
+        cops_seen, actives_seen = np.divmod(c, code)
+        actives_seen += 1
+        actives_seen -= was_active
         p = arrest_probability(cops_seen, actives_seen, k, rule)
-        h = self.hardship[civ] + (1.0 - self.hardship[civ]) * hardship_boost
-        g = 1.0 - (1.0 - h * (1.0 - legitimacy)) * (1.0 - self.shock[civ])
-        r = 1.0 - (1.0 - self.risk_aversion[civ]) * (1.0 - self.fear[civ])
+        g = self._g_now[civ] if self._g_now is not None else \
+            self.grievance(legitimacy, hardship_boost)[civ]
+        r = self._r_now[civ] if self._r_now is not None else \
+            1.0 - (1.0 - self.risk_aversion[civ]) * (1.0 - self.fear[civ])
         now_active = (g - r * p) > threshold
-        changed = now_active != was_active
-        if changed.any():
-            self.act[cx[changed], cy[changed]] += np.where(now_active[changed], 1, -1)
-            self.state[civ[changed]] = np.where(now_active[changed], ACTIVE, QUIET)
+        changed = np.flatnonzero(now_active != was_active)
+        if len(changed):
+            on = now_active[changed]
+            self.act.reshape(-1)[cells[changed]] += np.where(on, 1, -1).astype(np.int32)
+            self.state[civ[changed]] = np.where(on, ACTIVE, QUIET)
         # Movement.
         if movement != "static":
             self._move_civilians(civ, rng, vision, shape,
-                                 danger if movement == "flight" else None, flat_occ)
+                                 danger if movement == "flight" else None, flat_occ,
+                                 cells=cells)
 
     def _return_from_jail(self, released: np.ndarray, rng: np.random.Generator, vision: int,
                           shape: str) -> None:
@@ -215,12 +280,13 @@ class Population:
         dup[first] = False
         taken |= dup
         stay = released[~taken]
-        self.occ[self.x[stay], self.y[stay]] += 1
+        self.occ[self.x[stay], self.y[stay]] += 1  # distinct free cells
         self.civ_at[self.x[stay], self.y[stay]] = stay
         moving = released[taken]
         if len(moving) == 0:
             return
-        target = choose_free_cells(self.x[moving], self.y[moving], self.occ, vision, shape, rng)
+        target = choose_free_cells(self.x[moving], self.y[moving], self.occ, vision, shape, rng,
+                                   scratch=self._claims)
         lost = np.flatnonzero(target < 0)
         if len(lost):
             free = np.flatnonzero(self.occ.reshape(-1) == 0)
@@ -234,67 +300,142 @@ class Population:
         self.civ_at[self.x[moving], self.y[moving]] = moving
 
     def _move_civilians(self, civ: np.ndarray, rng: np.random.Generator, vision: int,
-                        shape: str, danger: np.ndarray | None, flat_occ: np.ndarray) -> None:
+                        shape: str, danger: np.ndarray | None, flat_occ: np.ndarray,
+                        cells: np.ndarray | None = None) -> None:
         ox, oy = self.x[civ], self.y[civ]
-        target = choose_free_cells(ox, oy, self.occ, vision, shape, rng, score=danger)
-        moved = target >= 0
-        if not moved.any():
+        target = choose_free_cells(ox, oy, self.occ, vision, shape, rng, score=danger,
+                                   scratch=self._claims)
+        moved = np.flatnonzero(target >= 0)
+        if len(moved) == 0:
             return
-        civ, ox, oy, target = civ[moved], ox[moved], oy[moved], target[moved]
-        nx, ny = (target // self.height).astype(np.int32), (target % self.height).astype(np.int32)
-        np.subtract.at(self.occ, (ox, oy), 1)
-        self.civ_at[ox, oy] = -1
-        self.civ_at[nx, ny] = civ
+        if len(moved) < len(civ):
+            civ, target = civ[moved], target[moved]
+            old = cells[moved] if cells is not None else \
+                ox[moved].astype(np.intp) * self.height + oy[moved]
+        else:
+            old = cells if cells is not None else ox.astype(np.intp) * self.height + oy
+        nx, ny = np.divmod(target, self.height)
+        # Old cells are distinct and occupied, new ones distinct and were free.
+        flat_occ[old] -= 1
+        flat_civ = self.civ_at.reshape(-1)
+        flat_civ[old] = -1
+        flat_civ[target] = civ
         active = self.state[civ] == ACTIVE
         if active.any():
-            np.subtract.at(self.act, (ox[active], oy[active]), 1)
-            np.add.at(self.act, (nx[active], ny[active]), 1)
+            flat_act = self.act.reshape(-1)
+            flat_act[old[active]] -= 1
+            flat_act[target[active]] += 1
         self.x[civ], self.y[civ] = nx, ny
 
     def _enforcers_act(self, cop: np.ndarray, rng: np.random.Generator, vision: int,
                        shape: str, patrol: bool, jail_max: int, jailed_block: bool,
                        flat_occ: np.ndarray) -> int:
+        """Each enforcer arrests a uniformly random active civilian in its vision.
+
+        When several pick the same civilian, a random one wins and the others
+        look again (up to four times). Then the enforcers patrol.
+        """
+        tor = torus(self.width, self.height, vision, shape)
+        act_cells = np.flatnonzero(self.act)
         arrests = 0
-        dx, dy = offsets(vision, shape)
+        if len(act_cells) == 0:
+            pass
+        elif len(act_cells) < len(cop):
+            arrests = self._arrest_from_actives(cop, act_cells, tor, rng, jail_max,
+                                                jailed_block, flat_occ)
+        else:
+            arrests = self._arrest_by_scan(cop, tor, rng, jail_max, jailed_block, flat_occ)
+        if patrol:
+            self._move_enforcers(cop, rng, vision, shape)
+        return arrests
+
+    def _jail(self, hit: np.ndarray, rng: np.random.Generator, jail_max: int,
+              jailed_block: bool, flat_occ: np.ndarray) -> int:
+        """Arrest the active civilians on (distinct) flat cells ``hit``."""
+        flat_civ = self.civ_at.reshape(-1)
+        who = flat_civ[hit]
+        self.state[who] = JAILED
+        self.jail[who] = rng.integers(0, jail_max + 1, size=len(who))
+        self.act.reshape(-1)[hit] -= 1
+        if not jailed_block:
+            flat_occ[hit] -= 1
+            flat_civ[hit] = -1
+        return len(who)
+
+    def _arrest_by_scan(self, cop: np.ndarray, tor: Any, rng: np.random.Generator,
+                        jail_max: int, jailed_block: bool, flat_occ: np.ndarray) -> int:
+        """Arrests when actives are many: every enforcer scans its whole vision."""
         flat_act = self.act.reshape(-1)
+        n_cells = self.width * self.height
+        arrests = 0
         pending = cop
         for _ in range(4):  # enforcers that lost a conflict look again
             if len(pending) == 0:
                 break
-            cand = (((self.cop_x[pending, None] + dx) % self.width) * self.height
-                    + (self.cop_y[pending, None] + dy) % self.height)
+            cand = tor.canon[tor.pid(self.cop_x[pending], self.cop_y[pending])[:, None] + tor.off]
             has = flat_act[cand] > 0
             any_active = has.any(axis=1)
-            if not any_active.any():
-                break
-            pending, cand, has = pending[any_active], cand[any_active], has[any_active]
+            if not any_active.all():
+                if not any_active.any():
+                    break
+                pending, cand, has = pending[any_active], cand[any_active], has[any_active]
             keys = np.where(has, rng.random(has.shape), -1.0)
             target = cand[np.arange(len(pending)), np.argmax(keys, axis=1)]
-            win = resolve_claims(target, self.width * self.height, rng)
-            hit = target[win]
-            who = self.civ_at.reshape(-1)[hit]
-            self.state[who] = JAILED
-            self.jail[who] = rng.integers(0, jail_max + 1, size=len(who))
-            flat_act[hit] -= 1
-            if not jailed_block:
-                flat_occ[hit] -= 1
-                self.civ_at.reshape(-1)[hit] = -1
-            arrests += len(who)
+            win = resolve_claims(target, n_cells, rng, self._claims)
+            arrests += self._jail(target[win], rng, jail_max, jailed_block, flat_occ)
             pending = pending[~win]
-        if patrol:
-            self._move_enforcers(cop, rng, vision, shape)
+        return arrests
+
+    def _arrest_from_actives(self, cop: np.ndarray, act_cells: np.ndarray, tor: Any,
+                             rng: np.random.Generator, jail_max: int, jailed_block: bool,
+                             flat_occ: np.ndarray) -> int:
+        """Arrests when actives are fewer than enforcers: start from the actives.
+
+        The (enforcer, active) pairs in sight of each other are found from the
+        actives' neighbourhoods (neighbourhoods are symmetric); each enforcer
+        then picks one of its pairs uniformly, which is the same rule as
+        scanning its vision, at a cost that grows with the actives only.
+        """
+        n_cells = self.width * self.height
+        cop_cells = self.cop_x[cop].astype(np.intp) * self.height + self.cop_y[cop]
+        here = self._claims  # -1 everywhere between uses
+        here[cop_cells] = np.arange(len(cop))  # enforcers stand on distinct cells
+        seen = here[tor.canon[tor.pid(*np.divmod(act_cells, self.height))[:, None] + tor.off]]
+        here[cop_cells] = -1
+        pair_act, pair_off = (seen >= 0).nonzero()
+        pair_cop = seen[pair_act, pair_off]
+        pair_cell = act_cells[pair_act]
+        flat_act = self.act.reshape(-1)
+        arrests = 0
+        for _ in range(4):  # enforcers that lost a conflict look again
+            if len(pair_cop) == 0:
+                break
+            # Each enforcer's pick: the last of its pairs in a random order.
+            shuffle = rng.permutation(len(pair_cop))
+            pick = np.full(len(cop), -1, dtype=np.intp)
+            pick[pair_cop[shuffle]] = pair_cell[shuffle]
+            picking = (pick >= 0).nonzero()[0]
+            target = pick[picking]
+            win = resolve_claims(target, n_cells, rng, self._claims)
+            arrests += self._jail(target[win], rng, jail_max, jailed_block, flat_occ)
+            done = np.zeros(len(cop), dtype=bool)
+            done[picking[win]] = True
+            left = ~done[pair_cop] & (flat_act[pair_cell] > 0)
+            pair_cop, pair_cell = pair_cop[left], pair_cell[left]
         return arrests
 
     def _move_enforcers(self, cop: np.ndarray, rng: np.random.Generator, vision: int,
                         shape: str) -> None:
         ox, oy = self.cop_x[cop], self.cop_y[cop]
-        target = choose_free_cells(ox, oy, self.occ, vision, shape, rng)
-        moved = target >= 0
-        if not moved.any():
+        target = choose_free_cells(ox, oy, self.occ, vision, shape, rng, scratch=self._claims)
+        moved = np.flatnonzero(target >= 0)
+        if len(moved) == 0:
             return
         cop, ox, oy, target = cop[moved], ox[moved], oy[moved], target[moved]
-        nx, ny = (target // self.height).astype(np.int32), (target % self.height).astype(np.int32)
-        np.subtract.at(self.occ, (ox, oy), 1)
-        np.subtract.at(self.cops, (ox, oy), 1)
-        np.add.at(self.cops, (nx, ny), 1)
-        self.cop_x[cop], self.cop_y[cop] = nx, ny
+        old = ox.astype(np.intp) * self.height + oy
+        # Old cells are distinct and occupied, new ones distinct and were free.
+        self.occ.reshape(-1)[old] -= 1
+        flat_cops = self.cops.reshape(-1)
+        flat_cops[old] -= 1
+        flat_cops[target] += 1
+        self.cop_x[cop], self.cop_y[cop] = np.divmod(target, self.height)
