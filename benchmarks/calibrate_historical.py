@@ -1,0 +1,327 @@
+"""Calibrate scenarios/historical_2015.toml on the 2015-2021 record.
+
+    python benchmarks/calibrate_historical.py              # the full search (~15 min on 2 cores)
+    python benchmarks/calibrate_historical.py --quick      # a smoke test (~2 min)
+
+Procedure (documented in docs/validation.md, part 3):
+
+1. Six parameters are searched; everything else is fixed in the scenario file
+   (parameter-table defaults, dated events and a priori values):
+
+   ============================  ==========================================  ===============
+   name                          what it is                                  range
+   ============================  ==========================================  ===============
+   ``founding``                  fighters added at the founding (Jan 2015)    500 - 2,000
+   ``defect_2015``               ``isisk.defector_recruitment`` until Jun 2015  2 - 8
+   ``defect_later``              ``isisk.defector_recruitment`` from Jun 2015   0.5 - 3
+   ``ct_detection``              ``taliban.ct_detection`` from Jan 2016         0.002 - 0.012
+                                 (half of it before: no US strikes yet)
+   ``attack_rate``               ``isisk.attack_rate``                          2 - 7
+   ``us_level``                  ``surveillance.us_level`` before Aug 2021      0.6 - 0.9
+   ============================  ==========================================  ===============
+
+2. Stage 1: a Latin hypercube of ``--candidates`` points (fixed seed 2015),
+   each run for 2015-01 to 2021-12 with ``--reps`` replicates (seeds 1, 2, ...).
+3. Stage 2: the ``--top`` best are re-run with ``--reps2`` more replicates
+   (the next seeds); the best mean loss over all replicates wins.
+4. The loss sums, over the calibration targets (``CALIBRATION``), the squared
+   log-distance of the replicates' median from the target range (0 inside).
+
+Only 2015-2021 data enter; the 2022-2025 targets (``HOLDOUT``) are for the
+hold-out check in docs/make_validation.py. The result is written to
+``docs/data/calibration_historical.json``; the winning values are copied by
+hand into scenarios/historical_2015.toml (``make_validation.py`` checks that
+they match).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+SCENARIO = ROOT / "scenarios" / "historical_2015.toml"
+OUTPUT = ROOT / "docs" / "data" / "calibration_historical.json"
+CALIBRATION_END = dt.date(2021, 12, 31)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A range that a statistic of the median path should fall in."""
+
+    key: str
+    label: str
+    kind: str  # "at" (strength at a date), "peak" (max in window), "mean" (mean in window),
+    #            "attacks" (successful attacks in a calendar year)
+    lo: float
+    hi: float
+    start: str = ""
+    end: str = ""
+    source: str = ""
+
+    def value(self, df: pd.DataFrame) -> float:
+        """The statistic on one run (``df`` has a datetime ``date`` column)."""
+        if self.kind == "attacks":
+            year = int(self.start)
+            return float(df.loc[df.date.dt.year == year, "attacks"].sum())
+        if self.kind == "at":
+            i = (df.date - pd.Timestamp(self.start)).abs().argmin()
+            return float(df.isisk_fighters.iloc[i])
+        window = (df.date >= pd.Timestamp(self.start)) & (df.date <= pd.Timestamp(self.end))
+        series = df.loc[window, "isisk_fighters"]
+        return float(series.max() if self.kind == "peak" else series.mean())
+
+
+T = Target
+CALIBRATION: tuple[Target, ...] = (
+    T("peak_2015_16", "Peak strength 2015-16", "peak", 3000, 4000, "2015-01-01", "2016-12-31",
+      "NYT 2021 (2021 ranks 'about half' of the 2016 peak)"),
+    T("mar_2016", "Strength, March 2016", "at", 2000, 3000, "2016-03-15", "",
+      "USIP Apr 2016: about 2,500"),
+    T("feb_2017", "Strength, February 2017", "at", 2000, 3500, "2017-02-10", "",
+      "UN MT 19th report: 2,000-3,500"),
+    T("mid_2018_19", "Mean strength, mid-2018 to mid-2019", "mean", 2000, 4000, "2018-06-01",
+      "2019-06-01", "UN 2,500-4,000; DoD fewer than 2,000"),
+    T("jan_2020", "Strength, January 2020", "at", 2000, 3000, "2020-01-31", "",
+      "UN MT 25th report: about 2,500 after the Nangarhar collapse"),
+    T("early_2021", "Strength, early 2021", "at", 1000, 2200, "2021-02-15", "",
+      "UN MT 27th report: 1,000-2,200"),
+    T("mid_2021", "Strength, mid-2021", "at", 1500, 2200, "2021-07-15", "",
+      "UN via NYT: 1,500-2,200"),
+    T("attacks_2020", "Attacks in 2020", "attacks", 55, 110, "2020", "", "ITIC: 82 claimed"),
+    T("attacks_2021", "Attacks in 2021", "attacks", 270, 460, "2021", "", "ITIC: 365 claimed"),
+)
+HOLDOUT: tuple[Target, ...] = (
+    T("feb_2022", "Strength, February 2022", "at", 3000, 4500, "2022-02-15", "",
+      "UN SG Feb 2022: 'approaching 4,000'"),
+    T("jul_2024", "Strength, July 2024", "at", 2000, 3500, "2024-07-15", "",
+      "UN MT 34th: 2,000-3,500 (others 4,000-6,000 with families)"),
+    T("early_2025", "Strength, early 2025", "at", 1500, 2500, "2025-02-15", "",
+      "UN MT 2025: about 2,000"),
+    T("attacks_2022", "Attacks in 2022", "attacks", 130, 240, "2022", "", "ITIC: 181 claimed"),
+    T("attacks_2023", "Attacks in 2023", "attacks", 10, 40, "2023", "",
+      "Afghan Witness: 18 by October; RSIS: lowest since 2015"),
+    T("attacks_2024", "Attacks in 2024", "attacks", 10, 45, "2024", "",
+      "RSIS: 13 in H1; UN: 22 Feb 2024-Feb 2025"),
+)
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One searched parameter."""
+
+    name: str
+    lo: float
+    hi: float
+    log: bool = False
+    integer: bool = False
+
+    def draw(self, u: float) -> float:
+        """Map u in [0, 1] onto the range."""
+        if self.log:
+            x = float(np.exp(np.log(self.lo) + u * (np.log(self.hi) - np.log(self.lo))))
+        else:
+            x = self.lo + u * (self.hi - self.lo)
+        return float(round(x)) if self.integer else float(x)
+
+
+KNOBS: tuple[Knob, ...] = (
+    Knob("founding", 500, 2000, integer=True),
+    Knob("defect_2015", 2.0, 8.0),
+    Knob("defect_later", 0.5, 3.0),
+    Knob("ct_detection", 0.002, 0.012, log=True),
+    Knob("attack_rate", 2.0, 7.0),
+    Knob("us_level", 0.6, 0.9),
+)
+
+
+def apply(scenario: Any, cand: Mapping[str, float]) -> Any:
+    """The scenario with a candidate's values put in the right parameters and events."""
+    sc = scenario.with_overrides({
+        "isisk.defector_recruitment": cand["defect_2015"],
+        "taliban.ct_detection": cand["ct_detection"] / 2,
+        "isisk.attack_rate": cand["attack_rate"],
+        "surveillance.us_level": cand["us_level"],
+    })
+    events = []
+    for ev in sc.events:
+        if ev.add_isisk_fighters and ev.label.startswith("ISIS-K founded"):
+            ev = dataclasses.replace(ev, add_isisk_fighters=int(cand["founding"]))
+        elif "isisk.defector_recruitment" in ev.set:
+            ev = dataclasses.replace(ev, set={**ev.set,
+                                              "isisk.defector_recruitment": cand["defect_later"]})
+        elif "taliban.ct_detection" in ev.set:
+            ev = dataclasses.replace(ev, set={**ev.set,
+                                              "taliban.ct_detection": cand["ct_detection"]})
+        events.append(ev)
+    return dataclasses.replace(sc, events=tuple(events))
+
+
+def scenario_values(scenario: Any) -> dict[str, float]:
+    """The six calibrated values as they stand in a scenario (inverse of :func:`apply`)."""
+    out = {"defect_2015": scenario.params["isisk.defector_recruitment"],
+           "attack_rate": scenario.params["isisk.attack_rate"],
+           "us_level": scenario.params["surveillance.us_level"]}
+    for ev in scenario.events:
+        if ev.add_isisk_fighters and ev.label.startswith("ISIS-K founded"):
+            out["founding"] = float(ev.add_isisk_fighters)
+        elif "isisk.defector_recruitment" in ev.set:
+            out["defect_later"] = float(ev.set["isisk.defector_recruitment"])
+        elif "taliban.ct_detection" in ev.set:
+            out["ct_detection"] = float(ev.set["taliban.ct_detection"])
+    return out
+
+
+def run(scenario: Any, seed: int, end: dt.date | None = None) -> pd.DataFrame:
+    """One replicate (optionally cut at ``end``) with a datetime ``date`` column."""
+    from simulation.model import simulate
+
+    if end is not None:
+        steps = min(scenario.steps, scenario.step_of(end))
+        scenario = dataclasses.replace(scenario, steps=steps,
+                                       events=tuple(e for e in scenario.events if e.step <= steps))
+    df = simulate(scenario, seed, make_views=False)
+    df["date"] = pd.to_datetime(df["date"])
+    return df
+
+
+def target_values(runs: Sequence[pd.DataFrame], targets: Sequence[Target]) -> dict[str, np.ndarray]:
+    """Each target's statistic on each run."""
+    return {t.key: np.array([t.value(df) for df in runs]) for t in targets}
+
+
+def loss(values: Mapping[str, np.ndarray], targets: Sequence[Target]) -> float:
+    """Sum of squared log-distances of the medians from the target ranges."""
+    total = 0.0
+    for t in targets:
+        x = max(float(np.median(values[t.key])), 1.0)
+        d = max(0.0, np.log(t.lo / x), np.log(x / t.hi))
+        total += d * d
+    return total
+
+
+def _task(args: tuple[dict[str, float], int]) -> dict[str, float]:
+    from simulation import load_scenario
+
+    cand, seed = args
+    sc = apply(load_scenario(SCENARIO), cand)
+    df = run(sc, seed, CALIBRATION_END)
+    return {t.key: t.value(df) for t in CALIBRATION}
+
+
+def evaluate(cands: Sequence[dict[str, float]], seeds: Sequence[int], workers: int,
+             label: str) -> list[dict[str, np.ndarray]]:
+    """Target values of every candidate over ``seeds``."""
+    tasks = [(c, s) for c in cands for s in seeds]
+    results: list[Any] = [None] * len(tasks)
+    t0 = time.perf_counter()
+    # spawn: every worker imports the model afresh (no half-old modules from a fork).
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        futs = {pool.submit(_task, t): i for i, t in enumerate(tasks)}
+        for n, fut in enumerate(as_completed(futs), start=1):
+            results[futs[fut]] = fut.result()
+            if n % max(1, len(tasks) // 10) == 0 or n == len(tasks):
+                el = time.perf_counter() - t0
+                print(f"  [{label}] {n}/{len(tasks)} runs, {el:.0f} s", flush=True)
+    out = []
+    for i in range(len(cands)):
+        rows = results[i * len(seeds):(i + 1) * len(seeds)]
+        out.append({t.key: np.array([r[t.key] for r in rows]) for t in CALIBRATION})
+    return out
+
+
+def latin_hypercube(n: int, seed: int) -> list[dict[str, float]]:
+    """``n`` candidates from a Latin hypercube over KNOBS."""
+    rng = np.random.default_rng(seed)
+    u = (np.stack([rng.permutation(n) for _ in KNOBS], axis=1) + rng.random((n, len(KNOBS)))) / n
+    return [{k.name: k.draw(float(u[i, j])) for j, k in enumerate(KNOBS)} for i in range(n)]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the search and write docs/data/calibration_historical.json."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--candidates", type=int, default=40)
+    ap.add_argument("--reps", type=int, default=2, help="replicates per candidate, stage 1")
+    ap.add_argument("--top", type=int, default=5, help="candidates kept for stage 2")
+    ap.add_argument("--reps2", type=int, default=3, help="extra replicates in stage 2")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--quick", action="store_true", help="8 candidates, 1 + 1 replicates")
+    ap.add_argument("--include-current", action="store_true", default=True,
+                    help="also evaluate the values now in the scenario file (default on)")
+    ap.add_argument("--output", type=Path, default=OUTPUT)
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.candidates, args.reps, args.top, args.reps2 = 8, 1, 2, 1
+
+    from simulation import load_scenario
+
+    t0 = time.perf_counter()
+    cands = latin_hypercube(args.candidates, 2015)
+    if args.include_current:
+        cands.insert(0, scenario_values(load_scenario(SCENARIO)))
+    seeds1 = list(range(1, args.reps + 1))
+    print(f"Stage 1: {len(cands)} candidates x {len(seeds1)} replicates, 2015-01 to "
+          f"{CALIBRATION_END}, {args.workers} workers", flush=True)
+    vals1 = evaluate(cands, seeds1, args.workers, "stage 1")
+    losses1 = [loss(v, CALIBRATION) for v in vals1]
+    partial = args.output.with_suffix(".stage1.json")
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    partial.write_text(json.dumps([{"candidate": c, "loss": lo, "values": {
+        k: x.tolist() for k, x in v.items()}} for c, lo, v in zip(cands, losses1, vals1,
+                                                                  strict=True)], indent=1))
+    order = np.argsort(losses1)[: args.top]
+    seeds2 = list(range(args.reps + 1, args.reps + args.reps2 + 1))
+    print(f"Stage 2: best {len(order)} x {len(seeds2)} more replicates", flush=True)
+    vals2 = evaluate([cands[i] for i in order], seeds2, args.workers, "stage 2")
+    stage2 = []
+    for i, v2 in zip(order, vals2, strict=True):
+        merged = {k: np.concatenate([vals1[i][k], v2[k]]) for k in v2}
+        stage2.append({"candidate": cands[i], "loss_stage1": losses1[i],
+                       "loss": loss(merged, CALIBRATION),
+                       "medians": {k: float(np.median(x)) for k, x in merged.items()}})
+    stage2.sort(key=lambda r: r["loss"])
+    best = stage2[0]
+    elapsed = time.perf_counter() - t0
+    result = {
+        "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "elapsed_seconds": round(elapsed, 1),
+        "settings": {k: v for k, v in vars(args).items() if k != "output"},
+        "seeds_stage1": seeds1, "seeds_stage2": seeds2,
+        "knobs": [dataclasses.asdict(k) for k in KNOBS],
+        "targets": [dataclasses.asdict(t) for t in CALIBRATION],
+        "best": best,
+        "stage2": stage2,
+        "stage1": [{"candidate": c, "loss": float(lo)} for c, lo in zip(cands, losses1,
+                                                                           strict=True)],
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    print(f"\nBest (loss {best['loss']:.4f}) after {elapsed / 60:.1f} min:")
+    for k, v in best["candidate"].items():
+        print(f"  {k:14s} {v:.4g}")
+    for t in CALIBRATION:
+        m = best["medians"][t.key]
+        flag = "ok" if t.lo <= m <= t.hi else "OUT"
+        print(f"  {t.label:40s} median {m:8.0f}  target {t.lo:.0f}-{t.hi:.0f}  {flag}")
+    print(f"Wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
