@@ -176,25 +176,7 @@ def _draw_panel(ax: Axes, run: RunData, panel: Panel, dates: pd.DatetimeIndex,
     if ax.get_ylim()[1] >= 1000:
         ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
     ax.set_xlim(dates[0], dates[-1])
-    badges = _dodge([_fraction(when, dates) for when, _ in marks]) if numbered else []
-    for i, (when, text) in enumerate(marks, start=1):
-        ax.axvline(when, color=EVENT_COLOUR, ls="--", lw=1.0, zorder=1)
-        if not label_events:
-            continue
-        if numbered:
-            ax.annotate(str(i), xy=(when, 0.9), xycoords=("data", "axes fraction"),
-                        xytext=(badges[i - 1], 0.95), textcoords="axes fraction",
-                        ha="center", va="center", fontsize=7, color="#333333",
-                        bbox={"boxstyle": "circle,pad=0.25", "fc": "white",
-                              "ec": EVENT_COLOUR, "lw": 0.8},
-                        arrowprops={"arrowstyle": "-", "color": EVENT_COLOUR, "lw": 0.6,
-                                    "shrinkA": 0, "shrinkB": 0})
-        else:
-            ax.annotate(text, xy=(when, 1), xycoords=("data", "axes fraction"),
-                        xytext=(3, -4), textcoords="offset points", rotation=90,
-                        va="top", ha="left", fontsize=7.5, color="#444444",
-                        bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none",
-                              "alpha": 0.75})
+    _mark_events(ax, dates, marks, label_events, numbered)
     locator = mdates.AutoDateLocator(minticks=4, maxticks=8)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
