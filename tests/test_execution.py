@@ -141,7 +141,10 @@ def _start(tiny: Path, out: Path, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "simulation", "run", str(tiny), "--out", str(out), "--quiet",
          "--no-plots", "--workers", "1", "--replicates", "8", "--steps", "16", *extra],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # pytest-xdist workers ignore SIGINT, and an ignored signal stays ignored
+        # across exec: give the child the default disposition back.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _wait_for_saved(partial: Path, proc: subprocess.Popen[str], n: int) -> list[Path]:
