@@ -183,13 +183,7 @@ def run(
     from simulation.ensemble import plan_runs
     from simulation.results import run_dir_for
 
-    header: dict[str, Any] = {}
-    if replicates is not None:
-        header["scenario.replicates"] = replicates
-    if seed is not None:
-        header["scenario.seed"] = seed
-    if steps is not None:
-        header["scenario.steps"] = steps
+    header = _header_overrides(replicates, seed, steps)
     with _one_line_errors():
         loaded = [(path, _load(path, set_ or [], header)) for path in scenarios]
         seen: dict[Path, Path] = {}
@@ -500,13 +494,7 @@ def sweep(
     from simulation.results import Workspace, prepare_target, publish_dir, slug
     from simulation.sweep import parse_axis, sweep_files, sweep_is_complete, sweep_points
 
-    header: dict[str, Any] = {}
-    if replicates is not None:
-        header["scenario.replicates"] = replicates
-    if seed is not None:
-        header["scenario.seed"] = seed
-    if steps is not None:
-        header["scenario.steps"] = steps
+    header = _header_overrides(replicates, seed, steps)
     with _one_line_errors():
         base = _load(scenario, set_ or [], header)
         if not 1 <= len(param) <= 2:
@@ -789,6 +777,13 @@ def viz(
 
 
 # --- entry point -----------------------------------------------------------------
+
+
+def _header_overrides(replicates: int | None, seed: int | None,
+                      steps: int | None) -> dict[str, Any]:
+    """``--replicates``, ``--seed`` and ``--steps`` as ``scenario.*`` overrides."""
+    given = {"scenario.replicates": replicates, "scenario.seed": seed, "scenario.steps": steps}
+    return {name: value for name, value in given.items() if value is not None}
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point: usage errors become one line and exit status 2."""
