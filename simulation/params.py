@@ -126,8 +126,9 @@ PARAMS: tuple[Param, ...] = (
       "Epstein 2002; Mesa example", choices=("von_neumann", "moore")),
     P("world.activation_batches", int, 4, "batches",
       "Agents act in random order, processed as this many random batches per step "
-      "(neighbour counts are refreshed between batches). 4 agrees with Mesa's "
-      "random sequential order; 1 is a synchronous update, known to be biased.",
+      "(neighbour counts are refreshed between batches). 1 is a synchronous update, "
+      "known to be biased; 4 still damps cascades (docs/validation.md); 16 agrees "
+      "with Mesa's random sequential order after Holm correction.",
       "vectorization notes", min=1, max=64),
     # --- scale -----------------------------------------------------------
     P("scale.people_per_civilian", int, 1, "people/agent",
