@@ -174,8 +174,10 @@ def run_epstein_series(task: tuple[str, int, int, int]) -> tuple[int, np.ndarray
     from simulation.model import simulate
 
     point, batches, seed, steps = task
+    schedule = ({"world.activation": "sequential"} if batches == 0 else
+                {"world.activation": "batched", "world.activation_batches": batches})
     sc = load_scenario(SCEN / "epstein_mesa_reference.toml",
-                       overrides={**EPSTEIN_POINTS[point], "world.activation_batches": batches})
+                       overrides={**EPSTEIN_POINTS[point], **schedule})
     sc = dataclasses.replace(sc, steps=steps)
     df = simulate(sc, seed, make_views=False)
     counts = df[["active_civilians", "quiet_civilians", "jailed_civilians"]].to_numpy().T

@@ -166,6 +166,7 @@ class TalibanRegime(mesa.Agent):
         self.target_repression: float = self.repression
         self.perceived_threat: float = 0.0
         self.attack_damage: float = 0.0
+        self.weeks_in_power: int = 0  # weeks with the thermostat on (the baseline's drift)
         self.fighters: float = float(p["taliban.initial_fighters"])
         self.legitimacy: float = self._legitimacy()
 
@@ -177,12 +178,12 @@ class TalibanRegime(mesa.Agent):
         erosion = p["legitimacy.repression_erosion"] * self.repression
         return min(1.0, max(0.0, base - erosion - self.attack_damage))
 
-    def baseline(self, step: int) -> float:
-        """The ideological baseline rho0(t), drifting up to its ceiling."""
+    def baseline(self, weeks: int) -> float:
+        """The ideological baseline rho0 after ``weeks`` in power, drifting up to its ceiling."""
         p = self.model.params
         base = p["repression.baseline"]
         ceiling = max(base, p["repression.baseline_max"])
-        return min(ceiling, base + p["repression.baseline_drift"] * step)
+        return min(ceiling, base + p["repression.baseline_drift"] * weeks)
 
     def update(self, *, deaths: int, active_share: float, defectors: int,
                taliban_losses: int) -> None:
@@ -193,7 +194,9 @@ class TalibanRegime(mesa.Agent):
                                  + p["repression.threat_per_active"] * active_share
                                  + p["repression.threat_per_defector"] * defectors)
         response = p["repression.gain"] * math.pow(self.perceived_threat, p["repression.exponent"])
-        self.target_repression = min(1.0, self.baseline(self.model.steps) + response)
+        if p["repression.thermostat"]:
+            self.weeks_in_power += 1
+        self.target_repression = min(1.0, self.baseline(self.weeks_in_power) + response)
         if p["repression.thermostat"]:
             gap = self.target_repression - self.pressure
             rate = p["repression.rate_up"] if gap > 0 else p["repression.rate_down"]

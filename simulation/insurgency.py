@@ -150,5 +150,8 @@ def civilian_recruitment(idx: np.ndarray, near: np.ndarray, grievance: np.ndarra
     """
     if rate <= 0 or len(idx) == 0:
         return np.zeros(0, dtype=np.int64)
-    p = 1.0 - np.power(1.0 - np.clip(rate * susceptibility[idx] * grievance, 0, 1), near)
+    # 1 - (1 - q)^k as 1 - exp(k log(1 - q)): vectorized, unlike pow with array exponents
+    q = np.clip(rate * susceptibility[idx] * grievance, 0, 1)
+    with np.errstate(divide="ignore"):  # q = 1: log 0 = -inf, and p = 1
+        p = -np.expm1(near * np.log1p(-q))
     return idx[rng.random(len(idx)) < p]

@@ -321,6 +321,7 @@ class ConflictModel(mesa.Model):
                        k=p["civilians.arrest_constant"], rule=p["civilians.arrest_ratio_rule"],
                        civ_vision=p["civilians.vision"], cop_vision=p["taliban.vision"],
                        shape=p["world.neighbourhood"], batches=p["world.activation_batches"],
+                       activation=p["world.activation"],
                        movement=p["civilians.movement"], patrol=p["taliban.patrol"],
                        jail_max=jail_max, jailed_block=p["civilians.jailed_block_cells"],
                        danger=self.danger)

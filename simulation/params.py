@@ -124,11 +124,15 @@ PARAMS: tuple[Param, ...] = (
     P("world.neighbourhood", str, "von_neumann", "-",
       "Shape of every vision window: von_neumann (Manhattan diamond) or moore (square).",
       "Epstein 2002; Mesa example", choices=("von_neumann", "moore")),
+    P("world.activation", str, "sequential", "-",
+      "How agents take turns within a step. sequential: one at a time in a fresh random "
+      "order, each seeing what those before it did (Mesa's shuffle_do; compiled). batched: "
+      "the random order cut into world.activation_batches batches that each act at once "
+      "(vectorized; fewer batches damp cascades, docs/validation.md).",
+      "Epstein 2002; Mesa example; vectorization notes", choices=("sequential", "batched")),
     P("world.activation_batches", int, 4, "batches",
-      "Agents act in random order, processed as this many random batches per step "
-      "(neighbour counts are refreshed between batches). 1 is a synchronous update, "
-      "known to be biased; 4 still damps cascades (docs/validation.md); 16 agrees "
-      "with Mesa's random sequential order after Holm correction.",
+      "With world.activation = batched: batches per step (neighbour counts are refreshed "
+      "between batches). 1 is a synchronous update, known to be biased.",
       "vectorization notes", min=1, max=64),
     # --- scale -----------------------------------------------------------
     P("scale.people_per_civilian", int, 1, "people/agent",
@@ -202,7 +206,8 @@ PARAMS: tuple[Param, ...] = (
       "Ideological baseline rho0 of target repression.", "facts 4.2", **PROB,
       label="Repression baseline", slider=True, step=0.01),
     P("repression.baseline_drift", float, 0.0026, "per week",
-      "Upward drift of the baseline as the regime consolidates.", "facts 3.8, 4.2",
+      "Upward drift of the baseline per week the thermostat has been on (the regime consolidates).",
+      "facts 3.8, 4.2",
       min=0.0, max=0.1),
     P("repression.baseline_max", float, 0.6, "0-1",
       "Ceiling of the drifting baseline.", "assumption", **PROB),

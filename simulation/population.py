@@ -13,9 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from simulation import sequential
 from simulation.grid_ops import choose_free_cells, offsets, resolve_claims, torus, window_sum
 
-QUIET, ACTIVE, JAILED = 0, 1, 2
+QUIET, ACTIVE, JAILED = sequential.QUIET, sequential.ACTIVE, sequential.JAILED
+_NO_DANGER = np.zeros(1)
 
 
 @dataclass
@@ -171,18 +173,36 @@ class Population:
                 there = cells[at] == pos
                 who = np.concatenate([who, jl[there]])
                 n = np.concatenate([n, counts[at[there]]])
-        order = np.argsort(who, kind="stable")
+        if 16 * len(who) > self.n_civilians:  # many: sort by scattering
+            mark = np.zeros(self.n_civilians, dtype=counts.dtype)
+            mark[who] = n
+            who = mark.nonzero()[0]
+            return who, mark[who]
+        order = np.argsort(who)
         return who[order], n[order]
 
     def step(self, rng: np.random.Generator, *, legitimacy: float, hardship_boost: float,
              threshold: float, k: float, rule: str, civ_vision: int, cop_vision: int,
              shape: str, batches: int, movement: str, patrol: bool, jail_max: int,
-             jailed_block: bool, danger: np.ndarray | None = None) -> StepCounts:
-        """One step of Epstein's rules for every civilian and enforcer."""
+             jailed_block: bool, danger: np.ndarray | None = None,
+             activation: str = "sequential") -> StepCounts:
+        """One step of Epstein's rules for every civilian and enforcer.
+
+        ``activation="sequential"``: one agent at a time in a random order
+        (compiled, :mod:`simulation.sequential`); ``"batched"``: the order cut
+        into ``batches`` random batches, each acting at once (vectorized).
+        """
         out = StepCounts()
         n = self.n_civilians
         cop_slots = np.flatnonzero(self.cop_alive)
         flat_occ = self.occ.reshape(-1)
+        if activation == "sequential":
+            out.arrests = self._sequential(rng, cop_slots, legitimacy, hardship_boost, threshold,
+                                           k, rule, civ_vision, cop_vision, shape, movement,
+                                           patrol, jail_max, jailed_block, danger)
+            return out
+        if activation != "batched":
+            raise ValueError(f"unknown activation {activation!r}")
         # Random sequential order, processed in K batches: the position of each
         # agent in the order is uniform, so its batch is uniform on 0..K-1.
         # Within a batch, conflicts (two movers, one cell; two enforcers, one
@@ -207,6 +227,34 @@ class Population:
                                                    jail_max, jailed_block, flat_occ)
         self._g_now = self._r_now = None
         return out
+
+    def _sequential(self, rng: np.random.Generator, cop_slots: np.ndarray, legitimacy: float,
+                    hardship_boost: float, threshold: float, k: float, rule: str,
+                    civ_vision: int, cop_vision: int, shape: str, movement: str,
+                    patrol: bool, jail_max: int, jailed_block: bool,
+                    danger: np.ndarray | None) -> int:
+        """The step in random sequential order (see :func:`sequential.sequential_step`)."""
+        if rule not in sequential.RULES:
+            raise ValueError(f"unknown arrest ratio rule {rule!r}")
+        civ_dx, civ_dy = offsets(civ_vision, shape)
+        cop_dx, cop_dy = offsets(cop_vision, shape)
+        g = self.grievance(legitimacy, hardship_boost)
+        r = 1.0 - (1.0 - self.risk_aversion) * (1.0 - self.fear)
+        flee = danger is not None and movement == "flight"
+        code = len(civ_dx) + 1  # actives in a window never reach it
+        layers = self.cops * code + self.act
+        seen = window_sum(layers, civ_vision, shape).reshape(-1) - layers.reshape(-1)
+        self.seen, self.seen_code = seen, code  # kept up to date by the kernel (tests read it)
+        return int(sequential.sequential_step(
+            int(rng.integers(0, 2**32)), self.width, self.height,
+            self.x, self.y, self.state, self.jail, g, r,
+            cop_slots, self.cop_x, self.cop_y,
+            self.occ.reshape(-1), self.act.reshape(-1), self.cops.reshape(-1),
+            self.civ_at.reshape(-1), seen, code, civ_vision == cop_vision,
+            civ_dx, civ_dy, cop_dx, cop_dy,
+            float(threshold), float(k), sequential.RULES[rule], sequential.MOVES[movement],
+            danger.reshape(-1).astype(np.float64, copy=False) if flee else _NO_DANGER,
+            bool(patrol), int(jail_max), bool(jailed_block)))
 
     def _neighbour_counts(self, vision: int, shape: str) -> tuple[np.ndarray, int]:
         """Enforcers * code + actives summed over every cell's window, and the code."""

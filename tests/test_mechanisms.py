@@ -155,6 +155,25 @@ def test_thermostat_off_holds_repression() -> None:
         assert rep.nunique() == 1
 
 
+def test_baseline_drift_counts_weeks_in_power() -> None:
+    """A thermostat switched on by an event starts its drift from the baseline, not a jump."""
+    from dataclasses import replace
+
+    sc = small(steps=60, isisk__attack_rate=0.0, repression__thermostat=False,
+               repression__baseline_drift=0.01, repression__baseline_max=1.0)
+    sc = replace(sc, events=(Event(step=40, label="takeover",
+                                   set={"repression.thermostat": True}),))
+    for seed in SEEDS:
+        model = ConflictModel(sc, rng=seed, make_views=False)
+        weeks = []
+        for _ in range(60):
+            model.step()
+            weeks.append(model.regime.weeks_in_power)
+        assert weeks[38] == 0 and weeks[-1] == 60 - 39  # on from step 40 (the 40th step)
+        assert model.regime.baseline(weeks[-1]) == pytest.approx(0.2 + 0.01 * 21)
+        assert model.regime.target_repression < 0.2 + 0.01 * 60
+
+
 def test_repression_raises_enforcement_and_grievance() -> None:
     lo = small(repression__thermostat=False, repression__initial=0.0)
     hi = small(repression__thermostat=False, repression__initial=0.9)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from simulation import ConflictModel, load_scenario
+from simulation.grid_ops import window_sum
 from simulation.population import ACTIVE, JAILED, arrest_probability
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,12 +29,24 @@ def check_layers(model: ConflictModel) -> None:
     free = np.flatnonzero(p.state != JAILED)
     assert (p.civ_at[p.x[free], p.y[free]] == free).all()
     assert (p.jail >= 0).all()
+    if model.params["world.activation"] == "sequential":
+        # The kernel's running counts of enforcers and actives in each civilian window.
+        vision, shape = model.params["civilians.vision"], model.params["world.neighbourhood"]
+        layers = p.cops * p.seen_code + p.act
+        seen = window_sum(layers, vision, shape).reshape(-1) - layers.reshape(-1)
+        assert (seen == p.seen).all()
 
 
-@pytest.mark.parametrize("name", ["epstein_2002", "epstein_mesa_reference", "baseline"])
-def test_layers_stay_consistent(name: str) -> None:
+@pytest.mark.parametrize("activation", ["sequential", "batched"])
+@pytest.mark.parametrize(("name", "extra"), [
+    ("epstein_2002", {}), ("epstein_mesa_reference", {}), ("baseline", {}),
+    ("baseline", {"civilians.jailed_block_cells": False, "civilians.movement": "flight",
+                  "taliban.vision": 4}),
+    ("epstein_2002", {"world.neighbourhood": "moore", "civilians.movement": "static"})])
+def test_layers_stay_consistent(name: str, extra: dict, activation: str) -> None:
     sc = load_scenario(ROOT / "scenarios" / f"{name}.toml",
-                       overrides={"world.width": 30, "world.height": 30})
+                       overrides={"world.width": 30, "world.height": 30,
+                                  "world.activation": activation, **extra})
     for seed in range(2):
         model = ConflictModel(sc, rng=seed, make_views=False)
         for _ in range(60):

@@ -84,8 +84,8 @@ def _verdict(mv: Any, ours: np.ndarray, mesa: np.ndarray) -> tuple[float, float]
 
 @pytest.mark.slow
 def test_default_schedule_agrees_with_mesa(mv: Any, mesa_stat: np.ndarray) -> None:
-    smd, p = _verdict(mv, _ours(mv, 4), mesa_stat)
-    assert abs(smd) < SMD_BOUND and p > P_BOUND, f"K=4: SMD {smd:+.2f}, permutation p {p:.3g}"
+    smd, p = _verdict(mv, _ours(mv, 0), mesa_stat)  # 0: random sequential activation
+    assert abs(smd) < SMD_BOUND and p > P_BOUND, f"sequential: SMD {smd:+.2f}, p {p:.3g}"
 
 
 @pytest.mark.slow
