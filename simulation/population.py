@@ -78,11 +78,12 @@ class Population:
         self.cop_alive = np.ones(len(cop_cells), dtype=bool)
         # Layers.
         # Every cell holds at most one agent, so the layers are updated by plain
-        # fancy assignment on distinct cells (no np.add.at).
-        self.occ = np.zeros((width, height), dtype=np.int16)  # blocking agents per cell
-        self.act = np.zeros((width, height), dtype=np.int32)  # active civilians per cell
-        self.cops = np.zeros((width, height), dtype=np.int32)  # enforcers per cell
-        self.civ_at = np.full((width, height), -1, dtype=np.int64)  # non-jailed civilian
+        # fancy assignment on distinct cells (no np.add.at), and one byte a cell
+        # suffices: small layers stay in cache during the sequential step.
+        self.occ = np.zeros((width, height), dtype=np.int8)  # blocking agents per cell
+        self.act = np.zeros((width, height), dtype=np.int8)  # active civilians per cell
+        self.cops = np.zeros((width, height), dtype=np.int8)  # enforcers per cell
+        self.civ_at = np.full((width, height), -1, dtype=np.int32)  # non-jailed civilian
         flat_occ = self.occ.reshape(-1)
         flat_occ[civ_cells] = 1
         flat_occ[cop_cells] = 1
@@ -238,30 +239,50 @@ class Population:
             raise ValueError(f"unknown arrest ratio rule {rule!r}")
         civ_dx, civ_dy = offsets(civ_vision, shape)
         cop_dx, cop_dy = offsets(cop_vision, shape)
-        g = self.grievance(legitimacy, hardship_boost)
+        # Active iff G - R * P > T, that is P < (G - T) / R (R = 0: iff G > T).
+        g_t = self.grievance(legitimacy, hardship_boost) - threshold
         r = 1.0 - (1.0 - self.risk_aversion) * (1.0 - self.fear)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            critical = np.where(r > 0, g_t / r, np.where(g_t > 0, np.inf, -np.inf))
         flee = danger is not None and movement == "flight"
         code = len(civ_dx) + 1  # actives in a window never reach it
-        layers = self.cops * code + self.act
+        layers = self.cops.astype(np.int32) * code + self.act
         seen = window_sum(layers, civ_vision, shape).reshape(-1) - layers.reshape(-1)
+        if code * code < 2**15:  # every count fits in int16: half the memory traffic
+            seen = seen.astype(np.int16)
         self.seen, self.seen_code = seen, code  # kept up to date by the kernel (tests read it)
-        return int(sequential.sequential_step(
-            int(rng.integers(0, 2**32)), self.width, self.height,
-            self.x, self.y, self.state, self.jail, g, r,
-            cop_slots, self.cop_x, self.cop_y,
-            self.occ.reshape(-1), self.act.reshape(-1), self.cops.reshape(-1),
-            self.civ_at.reshape(-1), seen, code, civ_vision == cop_vision,
-            civ_dx, civ_dy, cop_dx, cop_dy,
-            float(threshold), float(k), sequential.RULES[rule], sequential.MOVES[movement],
+        act_who = np.zeros(self.width * self.height, dtype=np.int32)
+        active = np.flatnonzero(self.state == ACTIVE)
+        act_who[self.x[active].astype(np.intp) * self.height + self.y[active]] = active + 1
+        h = self.height
+        cell = self.x * np.int32(h) + self.y
+        status = self.jail * np.int32(4) + self.state
+        cop_cell = self.cop_x[cop_slots] * np.int32(h) + self.cop_y[cop_slots]
+        arrests = int(sequential.sequential_step(
+            int(rng.integers(0, 2**32)), self.width, h, cell, status, critical, cop_cell,
+            self.occ.reshape(-1), act_who, self.cops.reshape(-1),
+            seen, code, civ_vision == cop_vision, civ_dx, civ_dy, cop_dx, cop_dy,
+            float(k), sequential.RULES[rule], sequential.MOVES[movement],
             danger.reshape(-1).astype(np.float64, copy=False) if flee else _NO_DANGER,
             bool(patrol), int(jail_max), bool(jailed_block)))
+        np.divmod(cell, np.int32(h), out=(self.x, self.y))
+        np.bitwise_and(status, 3, out=self.state, casting="unsafe")
+        np.right_shift(status, 2, out=self.jail)
+        self.cop_x[cop_slots], self.cop_y[cop_slots] = np.divmod(cop_cell, np.int32(h))
+        # The layers the kernel does not keep: actives and who stands where.
+        np.greater(act_who, 0, out=self.act.reshape(-1), casting="unsafe")
+        on = np.arange(self.n_civilians) if jailed_block else \
+            np.flatnonzero(self.state != JAILED)
+        self.civ_at.fill(-1)
+        self.civ_at[self.x[on], self.y[on]] = on
+        return arrests
 
     def _neighbour_counts(self, vision: int, shape: str) -> tuple[np.ndarray, int]:
         """Enforcers * code + actives summed over every cell's window, and the code."""
         n_win = len(offsets(vision, shape, include_centre=True)[0])
         code = n_win + 1  # actives in a window never reach it
         small = n_win * code < 2**15  # every window sum fits in int16
-        grid = self.cops * code
+        grid = self.cops.astype(np.int32) * code
         grid += self.act
         return window_sum(grid, vision, shape, small=small).reshape(-1), code
 
@@ -304,7 +325,7 @@ class Population:
         changed = np.flatnonzero(now_active != was_active)
         if len(changed):
             on = now_active[changed]
-            self.act.reshape(-1)[cells[changed]] += np.where(on, 1, -1).astype(np.int32)
+            self.act.reshape(-1)[cells[changed]] += np.where(on, 1, -1).astype(np.int8)
             self.state[civ[changed]] = np.where(on, ACTIVE, QUIET)
         # Movement.
         if movement != "static":

@@ -123,71 +123,117 @@ def _anywhere_free(occ: np.ndarray) -> int:
 
 
 @njit(cache=True)
-def sequential_step(seed: int, w: int, h: int,
-                    x: np.ndarray, y: np.ndarray, state: np.ndarray, jail: np.ndarray,
-                    grievance: np.ndarray, risk: np.ndarray,
-                    cop_slots: np.ndarray, cop_x: np.ndarray, cop_y: np.ndarray,
-                    occ: np.ndarray, act: np.ndarray, cops: np.ndarray, civ_at: np.ndarray,
+def random_order(n: int) -> np.ndarray:
+    """A uniformly random permutation of ``0..n-1`` that stays in cache while it is made.
+
+    Rao and Sandelius' method: deal every item into one of ``B`` random
+    buckets, shuffle each bucket (Fisher-Yates, small enough for the cache)
+    and concatenate. Each of the ``n!`` orders is equally likely.
+    """
+    n_buckets = max(1, n // 16384)
+    bucket = np.empty(n, dtype=np.int32)
+    start = np.zeros(n_buckets + 1, dtype=np.int64)
+    for i in range(n):
+        b = _below(n_buckets)
+        bucket[i] = b
+        start[b + 1] += 1
+    for b in range(n_buckets):
+        start[b + 1] += start[b]
+    fill = start[:-1].copy()
+    out = np.empty(n, dtype=np.int32)
+    for i in range(n):
+        b = bucket[i]
+        out[fill[b]] = i
+        fill[b] += 1
+    for b in range(n_buckets):
+        lo = start[b]
+        for i in range(start[b + 1] - 1, lo, -1):
+            j = lo + _below(i - lo + 1)
+            out[i], out[j] = out[j], out[i]
+    return out
+
+
+@njit(cache=True)
+def sequential_step(seed: int, w: int, h: int, cell: np.ndarray, status: np.ndarray,
+                    critical: np.ndarray, cop_cell: np.ndarray,
+                    occ: np.ndarray, act_who: np.ndarray, cops: np.ndarray,
                     seen: np.ndarray, code: int, same_vision: bool,
                     civ_dx: np.ndarray, civ_dy: np.ndarray, cop_dx: np.ndarray, cop_dy: np.ndarray,
-                    threshold: float, k: float, rule: int, move: int, danger: np.ndarray,
+                    k: float, rule: int, move: int, danger: np.ndarray,
                     patrol: bool, jail_max: int, jailed_block: bool) -> int:
     """One step: every civilian and enforcer acts once, in one random order.
 
-    Grids are flat (``x * h + y``). Civilian ``i``: a sentence counts down
-    and nothing else happens; otherwise a released civilian turns quiet (and
-    returns to the grid when jail does not hold cells), counts the enforcers
-    ``C`` and other actives ``A - 1`` in its vision, turns active if
-    ``G - R * (1 - exp(-k * rule(C / A))) > T``, and moves to a random empty
+    Grids are flat (``x * h + y``); ``cell`` holds each civilian's cell and
+    ``cop_cell`` each deployed enforcer's. ``status`` is ``4 * jail sentence
+    + state``. Civilian ``i``: a sentence counts down and nothing else
+    happens; otherwise a released civilian turns quiet (and returns to the
+    grid when jail does not hold cells), counts the enforcers ``C`` and other
+    actives ``A - 1`` in its vision, turns active if the estimated arrest
+    probability ``P = 1 - exp(-k * rule(C / A))`` is below ``critical[i] =
+    (G - T) / R`` (that is, ``G - R * P > T``), and moves to a random empty
     cell in vision. Enforcer: arrests a uniformly random active civilian in
     its vision (sentence ``randint(0, jail_max)``), then patrols to a random
-    empty cell in vision. Returns the number of arrests.
+    empty cell in vision. Updates ``cell``, ``status`` and ``cop_cell`` in
+    place; returns the number of arrests.
 
+    ``act_who`` holds 1 + the active civilian on each cell (0: none).
     ``seen`` holds, for every cell, ``code * enforcers + actives`` over its
     civilian vision window without the cell itself; it is kept up to date as
     agents act, so a civilian reads its counts in one look. ``same_vision``:
     enforcers see the same window, so ``seen`` tells them whether to look.
+    Memory: each agent's own data are copied into turn order first and
+    written back at the end (the loop then reads them sequentially, and only
+    the grids are visited at random); an arrest finds its civilian's turn
+    through ``rank``.
     """
     np.random.seed(seed)
-    n = len(x)
-    m = len(cop_slots)
-    order = np.random.permutation(n + m)
+    n = len(cell)
+    m = len(cop_cell)
+    order = random_order(n + m)
+    tc = np.empty(n + m, dtype=np.int32)  # the agent's cell
+    ts = np.zeros(n + m, dtype=np.int32)  # 4 * sentence + state
+    tk = np.zeros(n + m, dtype=np.float64)  # critical arrest probability
+    rank = np.empty(n, dtype=np.int32)
+    for j in range(n + m):
+        a = order[j]
+        if a < n:
+            tc[j], ts[j], tk[j] = cell[a], status[a], critical[a]
+            rank[a] = j
+        else:
+            tc[j] = cop_cell[a - n]
     arrests = 0
     n_cop_off = len(cop_dx)
-    for a in order:
-        if a < n:  # ------------------------------------------------ a civilian
-            i = a
-            if jail[i] > 0:
-                jail[i] -= 1
+    for j in range(n + m):
+        here = tc[j]
+        xi, yi = here // h, here % h
+        if order[j] < n:  # ------------------------------------------------ a civilian
+            if ts[j] >= 4:  # serving: the sentence counts down
+                ts[j] -= 4
                 continue
-            xi, yi = x[i], y[i]
-            here = xi * h + yi
-            if state[i] == JAILED:
-                state[i] = QUIET
+            was_active = ts[j] == ACTIVE
+            if ts[j] == JAILED:
+                ts[j] = QUIET
                 if not jailed_block:  # back onto the grid: its cell, a cell nearby, any cell
                     if occ[here] != 0:
                         here = _free_cell(xi, yi, civ_dx, civ_dy, w, h, occ)
                         if here < 0:
                             here = _anywhere_free(occ)
                         if here < 0:  # a full world: wait in jail
-                            state[i] = JAILED
+                            ts[j] = JAILED
                             continue
                         xi, yi = here // h, here % h
-                        x[i], y[i] = xi, yi
+                        tc[j] = here
                     occ[here] += 1
-                    civ_at[here] = i
             n_cops, n_act = divmod(seen[here], code)
             ratio = n_cops / (n_act + 1.0)
             if rule == 0:
                 ratio = np.floor(ratio)
             elif rule == 1:
                 ratio = np.rint(ratio)  # halves to even, as Python's round
-            p = 1.0 - np.exp(-k * ratio)
-            was_active = state[i] == ACTIVE
-            now_active = grievance[i] - risk[i] * p > threshold
+            now_active = 1.0 - np.exp(-k * ratio) < tk[j]
             if now_active != was_active:
-                state[i] = ACTIVE if now_active else QUIET
-                act[here] += 1 if now_active else -1
+                ts[j] = ACTIVE if now_active else QUIET
+                act_who[here] = order[j] + 1 if now_active else 0
                 _spread(seen, xi, yi, civ_dx, civ_dy, w, h, 1 if now_active else -1)
             if move == 0:
                 continue
@@ -199,46 +245,45 @@ def sequential_step(seed: int, w: int, h: int,
                 continue
             occ[here] -= 1
             occ[to] += 1
-            civ_at[here] = -1
-            civ_at[to] = i
-            x[i], y[i] = to // h, to % h
+            tc[j] = to
             if now_active:
-                act[here] -= 1
-                act[to] += 1
+                act_who[here] = 0
+                act_who[to] = order[j] + 1
                 _spread(seen, xi, yi, civ_dx, civ_dy, w, h, -1)
-                _spread(seen, x[i], y[i], civ_dx, civ_dy, w, h, 1)
+                _spread(seen, to // h, to % h, civ_dx, civ_dy, w, h, 1)
         else:  # ------------------------------------------------- an enforcer
-            s = cop_slots[a - n]
-            xs, ys = cop_x[s], cop_y[s]
             pick, found = -1, 0
-            if not same_vision or seen[xs * h + ys] % code > 0:  # any active in sight?
+            if not same_vision or seen[here] % code > 0:  # any active in sight?
                 for o in range(n_cop_off):
-                    c = _cell(xs, ys, cop_dx[o], cop_dy[o], w, h)
-                    if act[c] > 0:  # at most one civilian a cell
+                    c = _cell(xi, yi, cop_dx[o], cop_dy[o], w, h)
+                    if act_who[c] > 0:
                         found += 1
                         if _below(found) == 0:
                             pick = c
             if pick >= 0:
-                who = civ_at[pick]
-                state[who] = JAILED
-                jail[who] = np.random.randint(0, jail_max + 1)
-                act[pick] -= 1
+                jw = rank[act_who[pick] - 1]
+                ts[jw] = JAILED + 4 * np.random.randint(0, jail_max + 1)
+                act_who[pick] = 0
                 _spread(seen, pick // h, pick % h, civ_dx, civ_dy, w, h, -1)
                 if not jailed_block:
                     occ[pick] -= 1
-                    civ_at[pick] = -1
                 arrests += 1
             if not patrol:
                 continue
-            to = _free_cell(xs, ys, cop_dx, cop_dy, w, h, occ)
+            to = _free_cell(xi, yi, cop_dx, cop_dy, w, h, occ)
             if to < 0:
                 continue
-            old = xs * h + ys
-            occ[old] -= 1
+            occ[here] -= 1
             occ[to] += 1
-            cops[old] -= 1
+            cops[here] -= 1
             cops[to] += 1
-            cop_x[s], cop_y[s] = to // h, to % h
-            _spread(seen, xs, ys, civ_dx, civ_dy, w, h, -code)
-            _spread(seen, cop_x[s], cop_y[s], civ_dx, civ_dy, w, h, code)
+            tc[j] = to
+            _spread(seen, xi, yi, civ_dx, civ_dy, w, h, -code)
+            _spread(seen, to // h, to % h, civ_dx, civ_dy, w, h, code)
+    for j in range(n + m):  # write the agents' data back
+        a = order[j]
+        if a < n:
+            cell[a], status[a] = tc[j], ts[j]
+        else:
+            cop_cell[a - n] = tc[j]
     return arrests

@@ -32,7 +32,7 @@ def check_layers(model: ConflictModel) -> None:
     if model.params["world.activation"] == "sequential":
         # The kernel's running counts of enforcers and actives in each civilian window.
         vision, shape = model.params["civilians.vision"], model.params["world.neighbourhood"]
-        layers = p.cops * p.seen_code + p.act
+        layers = p.cops.astype(np.int32) * p.seen_code + p.act
         seen = window_sum(layers, vision, shape).reshape(-1) - layers.reshape(-1)
         assert (seen == p.seen).all()
 
