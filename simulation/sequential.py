@@ -22,7 +22,7 @@ MOVES = {"static": 0, "random": 1, "flight": 2}
 _DRAWS = 64
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _wrap(v: int, n: int) -> int:
     while v < 0:
         v += n
@@ -31,18 +31,18 @@ def _wrap(v: int, n: int) -> int:
     return v
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _cell(x: int, y: int, dx: int, dy: int, w: int, h: int) -> int:
     return _wrap(x + dx, w) * h + _wrap(y + dy, h)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _below(n: int) -> int:
     """A uniform integer in ``[0, n)`` from one double (cheaper than randint)."""
     return int(np.random.random() * n)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _spread(seen: np.ndarray, x: int, y: int, dxs: np.ndarray, dys: np.ndarray, w: int,
             h: int, d: int) -> None:
     """Add ``d`` to ``seen`` over the window around ``(x, y)`` (windows are symmetric)."""
