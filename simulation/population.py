@@ -258,23 +258,16 @@ class Population:
         cell = self.x * np.int32(h) + self.y
         status = self.jail * np.int32(4) + self.state
         cop_cell = self.cop_x[cop_slots] * np.int32(h) + self.cop_y[cop_slots]
+        self.civ_at.fill(-1)
         arrests = int(sequential.sequential_step(
             int(rng.integers(0, 2**32)), self.width, h, cell, status, critical, cop_cell,
-            self.occ.reshape(-1), act_who, self.cops.reshape(-1),
+            self.x, self.y, self.state, self.jail, self.cop_x, self.cop_y, cop_slots,
+            self.occ.reshape(-1), act_who, self.cops.reshape(-1), self.civ_at.reshape(-1),
             seen, code, civ_vision == cop_vision, civ_dx, civ_dy, cop_dx, cop_dy,
             float(k), sequential.RULES[rule], sequential.MOVES[movement],
             danger.reshape(-1).astype(np.float64, copy=False) if flee else _NO_DANGER,
             bool(patrol), int(jail_max), bool(jailed_block)))
-        np.divmod(cell, np.int32(h), out=(self.x, self.y))
-        np.bitwise_and(status, 3, out=self.state, casting="unsafe")
-        np.right_shift(status, 2, out=self.jail)
-        self.cop_x[cop_slots], self.cop_y[cop_slots] = np.divmod(cop_cell, np.int32(h))
-        # The layers the kernel does not keep: actives and who stands where.
         np.greater(act_who, 0, out=self.act.reshape(-1), casting="unsafe")
-        on = np.arange(self.n_civilians) if jailed_block else \
-            np.flatnonzero(self.state != JAILED)
-        self.civ_at.fill(-1)
-        self.civ_at[self.x[on], self.y[on]] = on
         return arrests
 
     def _neighbour_counts(self, vision: int, shape: str) -> tuple[np.ndarray, int]:

@@ -156,7 +156,9 @@ def random_order(n: int) -> np.ndarray:
 @njit(cache=True)
 def sequential_step(seed: int, w: int, h: int, cell: np.ndarray, status: np.ndarray,
                     critical: np.ndarray, cop_cell: np.ndarray,
-                    occ: np.ndarray, act_who: np.ndarray, cops: np.ndarray,
+                    x: np.ndarray, y: np.ndarray, state: np.ndarray, jail: np.ndarray,
+                    cop_x: np.ndarray, cop_y: np.ndarray, cop_slots: np.ndarray,
+                    occ: np.ndarray, act_who: np.ndarray, cops: np.ndarray, civ_at: np.ndarray,
                     seen: np.ndarray, code: int, same_vision: bool,
                     civ_dx: np.ndarray, civ_dy: np.ndarray, cop_dx: np.ndarray, cop_dy: np.ndarray,
                     k: float, rule: int, move: int, danger: np.ndarray,
@@ -164,8 +166,8 @@ def sequential_step(seed: int, w: int, h: int, cell: np.ndarray, status: np.ndar
     """One step: every civilian and enforcer acts once, in one random order.
 
     Grids are flat (``x * h + y``); ``cell`` holds each civilian's cell and
-    ``cop_cell`` each deployed enforcer's. ``status`` is ``4 * jail sentence
-    + state``. Civilian ``i``: a sentence counts down and nothing else
+    ``cop_cell`` each deployed enforcer's (slots ``cop_slots``). ``status`` is
+    ``4 * jail sentence + state``. Civilian ``i``: a sentence counts down and nothing else
     happens; otherwise a released civilian turns quiet (and returns to the
     grid when jail does not hold cells), counts the enforcers ``C`` and other
     actives ``A - 1`` in its vision, turns active if the estimated arrest
@@ -173,8 +175,10 @@ def sequential_step(seed: int, w: int, h: int, cell: np.ndarray, status: np.ndar
     (G - T) / R`` (that is, ``G - R * P > T``), and moves to a random empty
     cell in vision. Enforcer: arrests a uniformly random active civilian in
     its vision (sentence ``randint(0, jail_max)``), then patrols to a random
-    empty cell in vision. Updates ``cell``, ``status`` and ``cop_cell`` in
-    place; returns the number of arrests.
+    empty cell in vision. Writes the result into the population's arrays
+    ``x, y, state, jail, cop_x, cop_y`` and ``civ_at`` (each non-jailed
+    civilian's cell, or every civilian's when jail holds cells; -1 elsewhere
+    on entry); returns the number of arrests.
 
     ``act_who`` holds 1 + the active civilian on each cell (0: none).
     ``seen`` holds, for every cell, ``code * enforcers + actives`` over its
@@ -282,8 +286,14 @@ def sequential_step(seed: int, w: int, h: int, cell: np.ndarray, status: np.ndar
             _spread(seen, to // h, to % h, civ_dx, civ_dy, w, h, code)
     for j in range(n + m):  # write the agents' data back
         a = order[j]
+        c = tc[j]
         if a < n:
-            cell[a], status[a] = tc[j], ts[j]
+            x[a], y[a] = c // h, c % h
+            st = ts[j] & 3
+            state[a], jail[a] = st, ts[j] >> 2
+            if jailed_block or st != JAILED:
+                civ_at[c] = a
         else:
-            cop_cell[a - n] = tc[j]
+            s = cop_slots[a - n]
+            cop_x[s], cop_y[s] = c // h, c % h
     return arrests
