@@ -58,6 +58,17 @@ def test_legitimacy_lowers_activity() -> None:
     assert_higher(low_l, high_l)
 
 
+def test_sequential_order_lets_cascades_grow() -> None:
+    """Agents acting one at a time see those before them turn active, so outbursts grow
+    larger than when everyone decides at once (a synchronous update, the biased ablation)."""
+    point = {"legitimacy__initial": 0.7, "taliban__enforcer_density": 0.04,
+             "taliban__max_jail_term": 30}
+    seq = totals(small("epstein_mesa_reference", steps=100, **point), "active_civilians", "max")
+    sync = totals(small("epstein_mesa_reference", steps=100, world__activation="batched",
+                        world__activation_batches=1, **point), "active_civilians", "max")
+    assert_higher(seq, sync, min_share=1.0)
+
+
 def test_arrest_rules_order() -> None:
     """floor(C/A) deters least and the exact ratio most, so activity falls floor > exact."""
     floor = totals(epstein(civilians__arrest_ratio_rule="floor"), "active_civilians", "mean")
