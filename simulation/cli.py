@@ -765,7 +765,7 @@ def viz(
         "--save-dir", help="Folder for 'Save as scenario' (default: scenarios/user).",
         show_default=False)] = None,
 ) -> None:
-    """Explore the model in the browser: map, live plots, sliders (Mesa SolaraViz)."""
+    """Explore the model in the browser: map, live plots, sliders (Mesa's controls, on Solara)."""
     from simulation.viz_server import VizError, run_viz
 
     with _one_line_errors():

@@ -542,6 +542,10 @@ class ConflictModel(mesa.Model):
         }
         self._rows.append(row)
 
+    def metric_rows(self, start: int = 0) -> list[dict[str, Any]]:
+        """The recorded rows from row ``start`` on (cheap: no DataFrame), for live views."""
+        return self._rows[start:]
+
     def metrics(self) -> pd.DataFrame:
         """One row per step (row 0 is the initial state): ``step``, ``date`` and every metric."""
         return pd.DataFrame(self._rows, columns=["step", "date", *METRIC_NAMES])

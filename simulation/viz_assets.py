@@ -1,9 +1,8 @@
 """The browser app's JavaScript and CSS, kept on disk so that the page works offline.
 
-A Solara page loads its JavaScript and CSS (the Vue/Vuetify app, RequireJS,
-Font Awesome and, for Mesa's draggable layout, vue-grid-layout) from
-``/_solara/cdn/<package>@<version>/<file>`` on its own server. The server looks
-for ``<package>@<version>/<file>`` in the folder named by
+A Solara page loads its JavaScript and CSS (the Vue/Vuetify app, RequireJS and
+Font Awesome) from ``/_solara/cdn/<package>@<version>/<file>`` on its own
+server. The server looks for ``<package>@<version>/<file>`` in the folder named by
 ``SOLARA_ASSETS_PROXY_CACHE_DIR`` and only asks a public CDN for what is not
 there. That CDN serves the files of each package's npm tarball, so unpacking
 ``npm pack <package>@<version>`` into ``<folder>/<package>@<version>/`` gives
@@ -68,8 +67,8 @@ _SOURCES: tuple[tuple[str, str, str], ...] = (
     ("@widgetti/solara-vuetify-app", "server/templates/solara.html.j2", "10.1.1"),
     ("requirejs", "server/templates/solara.html.j2", "2.3.6"),
     ("font-awesome", "server/settings.py", "4.5.0"),
-    # solara.GridDraggable: Mesa's SolaraViz lays out its components with it
-    ("@widgetti/vue-grid-layout", "widgets/vue/gridlayout.vue", "2.3.13-alpha.2"),
+    # not @widgetti/vue-grid-layout: only solara.GridDraggable (Mesa's SolaraViz) needs it,
+    # and the app composes its page from Mesa's parts without it
 )
 # the page shell used instead when ipyvuetify>=3 is installed (the [viz] extra pins <3)
 _VUE3_APP = ("@widgetti/solara-vuetify3-app", "server/templates/solara.html.j2", "5.2.0")

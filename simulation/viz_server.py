@@ -6,7 +6,8 @@
 - listens on 127.0.0.1 unless told otherwise;
 - serves the page's JavaScript from the folder filled by
   :func:`simulation.viz_assets.ensure_assets` (no CDN);
-- sends no telemetry and does not ask PyPI for a newer Solara;
+- sends no telemetry, shows no "runs on Solara" banner and does not ask PyPI
+  for a newer Solara;
 - runs in production mode (no file watcher, minified JavaScript).
 """
 
@@ -107,6 +108,7 @@ def server_env(assets_dir: Path, *, scenario: Path | None = None,
         "SOLARA_ASSETS_PROXY": "True",
         "SOLARA_ASSETS_PROXY_CACHE_DIR": str(assets_dir),
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+        "SOLARA_THEME_SHOW_BANNER": "False",  # no "runs on Solara" over the page's corner
         "MPLBACKEND": "Agg",
         "PYTHONUNBUFFERED": "1",
     })

@@ -7,8 +7,10 @@ import socket
 import stat
 import sys
 import tomllib
+from html import escape as html_escape
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("solara", reason="the [viz] extra is not installed")
@@ -193,21 +195,82 @@ def test_catalogue_lists_shipped_then_saved_scenarios(tmp_path: Path) -> None:
 
 # --- drawing -----------------------------------------------------------------------
 
+def _png_pixels(png: bytes):
+    import io
+
+    import numpy as np
+    import PIL.Image
+
+    return np.asarray(PIL.Image.open(io.BytesIO(png)).convert("RGBA"))
+
+
 @pytest.mark.parametrize("mode", ["state", "grievance"])
-def test_map_and_plots_render_pngs_that_change_with_the_model(mode: str) -> None:
+def test_map_and_plots_draw_svg_that_changes_with_the_model(mode: str) -> None:
     m = app.VizModel(scenario_file=str(BASELINE), **SMALL)
     mapf = app.MapFigure(m, mode)
     plots = [app.PlotFigure(m, spec) for spec in app.PLOTS]
-    first = [mapf.png(m), *(p.png(m) for p in plots)]
-    for png in first:
-        assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 2000
+    first = [mapf.svg(m), *(p.render(m) for p in plots)]
+    assert first[0].startswith("<svg") and first[0].endswith("</svg>")
+    assert "data:image/png;base64," in first[0]
+    for html, spec in zip(first[1:], app.PLOTS, strict=True):
+        assert html_escape(spec.title) in html and "<svg" in html and "<path" in html
     for _ in range(3):
         m.step()
-    later = [mapf.png(m), *(p.png(m) for p in plots)]
+    later = [mapf.svg(m), *(p.render(m) for p in plots)]
     assert all(a != b for a, b in zip(first, later, strict=True))
+    legend = mapf.legend_html(m)
+    assert "Taliban unit" in legend and "ISIS-K cell" in legend and "east" in legend
+    assert ("grievance" in legend) == (mode == "grievance")
+
+
+def test_map_civilians_image_has_a_pixel_per_cell_north_up() -> None:
+    from simulation.population import JAILED
+
+    m = app.VizModel(scenario_file=str(BASELINE), **SMALL)
+    m.step()
+    px = _png_pixels(app.MapFigure(m, "state").civilians_png(m))
+    assert px.shape == (m.height, m.width, 4)
+    pop = m.population
+    free = pop.state != JAILED
+    rows = m.height - 1 - pop.y[free]  # row 0 of the image is the top (north)
+    colours = px[rows, pop.x[free]]
+    assert (colours[:, 3] == 255).all()
+    expected = app.MapFigure(m, "state").palette[pop.state[free]]
+    assert (colours == expected).all()
+    occupied = np.zeros((m.height, m.width), dtype=bool)
+    occupied[m.height - 1 - pop.y, pop.x] = True
+    assert (px[~occupied][:, 3] == 0).all()  # empty cells are transparent
+
+
+def test_metric_columns_follow_the_model_metrics() -> None:
+    m = app.VizModel(scenario_file=str(BASELINE), **SMALL)
+    for _ in range(70):  # past the first buffer
+        m.step()
     columns, x = app.metric_columns(m)
-    assert len(x) == 4 and columns["attacks"].shape == (4,)
-    assert app.metric_columns(m)[1] is x  # cached until the next step
+    df = m.metrics()
+    assert len(x) == len(df) == 71
+    for name in app.SHOWN_METRICS:
+        np.testing.assert_array_equal(columns[name], df[name].to_numpy(dtype=float))
+    import matplotlib.dates as mdates
+    import pandas as pd
+
+    np.testing.assert_allclose(x, mdates.date2num(pd.to_datetime(df["date"]).to_numpy()))
+
+
+def test_plot_axes_are_kept_until_a_limit_changes() -> None:
+    m = app.VizModel(scenario_file=str(BASELINE), **SMALL)
+    plot = app.PlotFigure(m, app.PLOTS[3])  # legitimacy and grievance: fixed 0-1
+    plot.render(m)
+    axes = plot.axes
+    for _ in range(20):
+        m.step()
+        plot.render(m)
+    assert plot.axes is axes  # the time axis covers the first year
+    while m.steps < 40:
+        m.step()
+    plot.render(m)
+    assert plot.axes is not axes and "2023" in plot.axes  # a second year
+    assert app._nice_top(17) == 20 and app._nice_top(0) == 1.0
 
 
 @pytest.mark.parametrize("path", sorted((REPO / "scenarios").glob("*.toml")), ids=lambda p: p.stem)
@@ -215,10 +278,11 @@ def test_every_shipped_scenario_draws(path: Path) -> None:
     m = app.VizModel(scenario_file=str(path), **SMALL)
     m.step()
     for mode in ("state", "grievance"):
-        assert app.MapFigure(m, mode).png(m).startswith(b"\x89PNG")
+        assert app.MapFigure(m, mode).svg(m).startswith("<svg")
     for spec in app.PLOTS:
-        assert app.PlotFigure(m, spec).png(m).startswith(b"\x89PNG")
+        assert "<svg" in app.PlotFigure(m, spec).render(m)
     assert m.config.name in app.status_html(m)
+    assert m.config.name in app.headline_html(m)
 
 
 def test_step_waits_for_a_redraw_in_progress() -> None:
@@ -238,14 +302,53 @@ def test_step_waits_for_a_redraw_in_progress() -> None:
     worker.join()
 
 
-def test_status_shows_date_numbers_and_settings() -> None:
+def test_headline_and_status_show_date_numbers_events_and_settings() -> None:
     m = app.VizModel(scenario_file=str(BASELINE), legitimacy__initial=0.81, **SMALL)
     m.step()
+    head = app.headline_html(m)
+    assert f'<div class="kh-date">{m.date:%d %B %Y}</div>' in head
+    assert f"week 1 of {m.config.steps}" in head
+    assert "ISIS-K fighters" in head and "killed this week" in head
     html = app.status_html(m)
-    assert f"{m.date:%d %B %Y} · week 1" in html
     assert "legitimacy.initial = 0.81" in html
     assert "seed = 1" in html
-    assert "ISIS-K fighters" in html and "Attack deaths" in html
+    assert "Prison releases" in html and "US withdrawal" in html  # the events
+    assert "scenarios/baseline.toml" in html
+
+
+def test_page_is_mesas_controls_and_sliders_without_solaraviz_furniture() -> None:
+    """The page renders in-process; Step and Reset (Mesa's ModelController) drive it."""
+    import contextlib
+    import io
+
+    import ipyvuetify as v
+    import solara
+
+    with contextlib.redirect_stdout(io.StringIO()):  # AppLayout prints the app bar's title
+        _box, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
+    try:
+        labels = [w.children for w in rc.find(v.Btn).widgets]
+        for name in ("Reset", "▶", "Step"):
+            assert [name] in labels
+        assert not rc.find(v.Tab).widgets  # no "Page 0" tab
+        texts = " ".join(str(w.label) for w in rc.find(v.Slider).widgets)
+        assert "Legitimacy" in texts and "Play Interval" not in texts
+
+        def headline() -> str:
+            found = [w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets
+                     if 'class="kh-head"' in (w.unsafe_innerHTML or "")]
+            assert len(found) == 1
+            return found[0]
+
+        assert "week 0 of" in headline()
+        rc.find(v.Btn, children=["Step"]).widget.click()
+        assert "week 1 of" in headline()
+        rc.find(v.Btn, children=["Reset"]).widget.click()
+        assert "week 0 of" in headline()
+        assert all("Time:" not in (w.unsafe_innerHTML or "")
+                   for w in rc.find(solara.widgets.HTML).widgets)
+    finally:
+        rc.close()
 
 
 # --- assets --------------------------------------------------------------------------
@@ -255,8 +358,7 @@ def test_required_assets_are_the_versions_solara_asks_for() -> None:
 
     pkgs = viz_assets.required_assets()
     names = [p.name for p in pkgs]
-    assert names == ["@widgetti/solara-vuetify-app", "requirejs", "font-awesome",
-                     "@widgetti/vue-grid-layout"]
+    assert names == ["@widgetti/solara-vuetify-app", "requirejs", "font-awesome"]
     template = (Path(solara.__file__).parent / "server/templates/solara.html.j2").read_text()
     assert f"/{pkgs[0].spec}/" in template and f"/{pkgs[1].spec}/" in template
 
@@ -285,15 +387,15 @@ def test_ensure_assets_unpacks_missing_packages_once(tmp_path: Path) -> None:
     log = tmp_path / "calls.txt"
     npm = _fake_npm(tmp_path, log)
     cache = tmp_path / "cache"
-    assert len(viz_assets.missing_assets(cache)) == 4
+    assert len(viz_assets.missing_assets(cache)) == 3
     out = viz_assets.ensure_assets(cache, npm=str(npm))
     assert out == cache.resolve()
     assert viz_assets.missing_assets(cache) == []
     for p in viz_assets.required_assets():
         assert (cache / p.spec / "dist" / "x.js").read_text() == "1;"
-    assert len(log.read_text().splitlines()) == 4
+    assert len(log.read_text().splitlines()) == 3
     viz_assets.ensure_assets(cache, npm=str(npm))  # idempotent: npm not called again
-    assert len(log.read_text().splitlines()) == 4
+    assert len(log.read_text().splitlines()) == 3
     assert not list(cache.glob(".fetch-*"))
 
 
@@ -325,6 +427,7 @@ def test_server_command_and_environment_keep_it_local(tmp_path: Path) -> None:
                                 base={"PYTHONPATH": "/x"})
     assert env["SOLARA_ASSETS_PROXY_CACHE_DIR"] == str(tmp_path)
     assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
+    assert env["SOLARA_THEME_SHOW_BANNER"] == "False"
     assert env["KHORASAN_VIZ_SCENARIO"] == str(BASELINE.resolve())
     assert env["KHORASAN_VIZ_SAVE_DIR"] == str((tmp_path / "s").resolve())
     assert env["PYTHONPATH"].split(os.pathsep) == [str(REPO), "/x"]

@@ -2,8 +2,10 @@
 
 One server (``solara run simulation.app`` in its own process group, on a free
 loopback port) serves one page that goes through what a person does: load,
-Step, pick a scenario, move a slider, Reset, Save as scenario, Play. The page
-must load nothing from outside the machine and nothing may fail to load.
+Step, pick a scenario, move a slider, Reset, Play and Pause, Save as scenario,
+a slower play speed. The page must load nothing from outside the machine and
+nothing may fail to load. How fast Play runs is measured by
+benchmarks/viz_play.py, not here.
 
 Needs /usr/bin/chromium (``apt-get install -y chromium``), the [viz] extra and
 npm once (for the page's JavaScript, see simulation/viz_assets.py). Without
@@ -34,11 +36,9 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 TIMEOUT_MS = 60_000
-N_IMAGES = 5  # the map and four plots
-PLAY_SECONDS = 6.0
-# Play reaches 4+ weeks/s at 80x80 on an idle machine; the test only guards against a
-# collapse, since CI runs other tests beside it on two cores (the speed is printed).
-MIN_WEEKS_PER_SECOND = 1.0
+N_FIGURES = 5  # the map and four plots
+PLAY_SECONDS = 5.0  # how fast Play runs is measured by benchmarks/viz_play.py, not here
+MIN_PLAY_WEEKS = 3
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 pytestmark = pytest.mark.browser
@@ -123,44 +123,42 @@ class NetLog:
             self.problems.append(f"failed {req.url}: {req.failure}")
 
 
-def _images(page) -> list[str]:
-    """The figures' current image sources, once they have all loaded."""
-    page.wait_for_function(
-        """n => { const im = [...document.querySelectorAll('img')]
-                       .filter(i => i.src.startsWith('blob:'));
-                  return im.length >= n && im.every(i => i.complete && i.naturalWidth > 0); }""",
-        arg=N_IMAGES)
-    return page.evaluate("() => [...document.querySelectorAll('img')]"
-                         ".filter(i => i.src.startsWith('blob:')).map(i => i.src)")
+# A short fingerprint of each figure (the map and the plots, drawn as SVG in the page).
+FIGURES_JS = """n => { const figs = [...document.querySelectorAll('.kh-fig')];
+    if (figs.length < n || figs.some(f => !f.querySelector('svg'))) return null;
+    return figs.map(el => { const s = el.innerHTML; let h = 0;
+        for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) | 0;
+        return s.length + ':' + h; }); }"""
 
 
-def _settled_images(page, quiet_s: float = 0.6, timeout_s: float = 60.0) -> list[str]:
-    """The image sources once they have stopped changing."""
+def _figures(page) -> list[str]:
+    """A fingerprint of each figure, once they are all drawn: map first, then the plots."""
+    return page.wait_for_function(FIGURES_JS, arg=N_FIGURES).json_value()
+
+
+def _settled_figures(page, quiet_s: float = 0.6, timeout_s: float = 60.0) -> list[str]:
+    """The figures' fingerprints once they have stopped changing."""
     deadline = time.monotonic() + timeout_s
-    last = _images(page)
+    last = _figures(page)
     while time.monotonic() < deadline:
         time.sleep(quiet_s)
-        now = _images(page)
+        now = _figures(page)
         if now == last:
             return now
         last = now
     raise AssertionError("the figures kept changing")
 
 
+def _when(page) -> tuple[str, int]:
+    """The date and the week shown in the headline."""
+    date = page.locator(".kh-date").inner_text()
+    m = re.match(r"week (\d+) of \d+", page.locator(".kh-week").inner_text())
+    assert m, page.locator(".kh-week").inner_text()
+    return date, int(m.group(1))
+
+
 def _week(page) -> int:
-    text = page.locator(".kh-status h3").inner_text()
-    m = re.search(r"week (\d+)", text)
-    assert m, text
-    return int(m.group(1))
-
-
-def _cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) used so far by process ``pid`` (Linux)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return _when(page)[1]
 
 
 def _set_slider(page, label: str, target: float, max_presses: int = 300) -> None:
@@ -196,24 +194,33 @@ def test_page_offline_step_scenario_slider_reset_save_play(browser, server, tmp_
     net = NetLog(page)
     report: list[str] = [f"server ready in {server.started_in:.1f} s"]
     try:
-        # --- the page renders the map, the plots and the status, from loopback only
+        # --- the page renders the headline, map, plots and status, from loopback only
         t0 = time.monotonic()
         page.goto(server.url + "/", wait_until="load")
         for name in ("Step", "Reset", "▶"):
             page.get_by_role("button", name=name, exact=True).wait_for()
-        page.get_by_text("15 August 2021 · week 0").wait_for()
-        before = _settled_images(page)
+        page.locator(".kh-week", has_text="week 0 of 260").wait_for()
+        assert _when(page) == ("15 August 2021", 0)
+        before = _settled_figures(page)
         report.append(f"first render {time.monotonic() - t0:.1f} s")
-        boxes = [page.locator(f"img[src='{src}']").bounding_box() for src in before]
+        boxes = [page.locator(".kh-fig").nth(i).bounding_box() for i in range(N_FIGURES)]
         for box in boxes:
-            assert box and box["width"] > 300 and box["height"] > 200, box
+            assert box and box["width"] > 400 and box["height"] > 250, box
         page.get_by_text("legitimacy.initial = 0.85").wait_for()  # the model's settings
+        for text in ("Quiet", "Taliban unit", "ISIS-K cell", "Attack this week", "kabul"):
+            assert page.locator(".kh-legend").get_by_text(text).count() >= 1, text
+        # none of Mesa's own furniture: no "Page 0" tab, no "Time" card, no interval sliders
+        assert page.get_by_role("tab").count() == 0
+        assert page.get_by_text(re.compile(r"^Time:")).count() == 0
+        assert page.get_by_text("Play Interval").count() == 0
 
         # --- Step advances the date and redraws every figure
         page.get_by_role("button", name="Step", exact=True).click()
-        page.get_by_text("22 August 2021 · week 1").wait_for()
-        after = _settled_images(page)
-        assert all(a != b for a, b in zip(before, after, strict=True)), "a figure did not change"
+        page.locator(".kh-week", has_text="week 1 of 260").wait_for()
+        assert _when(page) == ("22 August 2021", 1)
+        after = _settled_figures(page)
+        changed = [a != b for a, b in zip(before, after, strict=True)]
+        assert all(changed), f"a figure did not change: {changed}"
 
         # --- choosing a scenario loads its values into the sliders; Reset runs it
         _choose_scenario(page, "defector_surge")
@@ -232,34 +239,32 @@ def test_page_offline_step_scenario_slider_reset_save_play(browser, server, tmp_
         page.locator(".kh-status", has_text="legitimacy.initial = 0.80").wait_for()
         page.get_by_text("Press Reset to run with these settings.").wait_for(state="detached")
 
-        # --- Play runs weeks until paused; measure its speed
-        _settled_images(page)
-        week0, frames = _week(page), set(_images(page))
-        cpu0 = _cpu_seconds(server.proc.pid)
+        # --- Play runs week after week and redraws the map; Pause stops it
+        week0 = _week(page)
+        frames = {_settled_figures(page)[0]}
         page.get_by_role("button", name="▶", exact=True).click()
         t_play = time.monotonic()
         while time.monotonic() - t_play < PLAY_SECONDS:
-            frames.add(_images(page)[0])
+            frames.add(_figures(page)[0])
             time.sleep(0.25)
         page.get_by_role("button", name="❚❚", exact=True).click()
         elapsed = time.monotonic() - t_play
         page.get_by_role("button", name="Step", exact=True).wait_for(state="visible")
-        _settled_images(page)
-        weeks = _week(page) - week0
-        cpu = _cpu_seconds(server.proc.pid) - cpu0
-        speed = weeks / elapsed
-        report.append(f"play: {weeks} weeks in {elapsed:.1f} s = {speed:.1f} weeks/s at 80x80 "
-                      f"(server CPU {cpu:.1f} s: {weeks / cpu:.1f} weeks per CPU-second), "
-                      f"{len(frames)} distinct map frames seen")
+        _settled_figures(page)
+        paused_at = _week(page)
+        weeks = paused_at - week0
+        report.append(f"play: {weeks} weeks in {elapsed:.1f} s (not a benchmark: see "
+                      f"benchmarks/viz_play.py), {len(frames)} distinct map frames seen")
+        assert weeks >= MIN_PLAY_WEEKS, report[-1]
         assert len(frames) > 3, "the map did not change while playing"
-        assert speed >= MIN_WEEKS_PER_SECOND, report[-1]
+        time.sleep(1.5)
+        assert _week(page) == paused_at, "Play went on after Pause"
 
         shot = _screenshot(page, "viz_page.png", tmp_path)
-        map_src = _images(page)[0]
+        map_before = _figures(page)[0]
         page.get_by_role("button", name="grievance").click()
-        page.wait_for_function("s => document.querySelector('img[src^=\"blob:\"]').src !== s",
-                               arg=map_src)
-        _settled_images(page)
+        page.locator(".kh-legend", has_text="grievance").wait_for()
+        assert _settled_figures(page)[0] != map_before, "the map did not change to grievance"
         shot2 = _screenshot(page, "viz_page_grievance.png", tmp_path)
         report.append(f"screenshots {shot}, {shot2}")
 
@@ -277,6 +282,16 @@ def test_page_offline_step_scenario_slider_reset_save_play(browser, server, tmp_
                                cwd=REPO, capture_output=True, text=True, timeout=120)
         assert check.returncode == 0, check.stderr
         assert check.stdout.startswith("OK ")
+
+        # --- the play speed caps how fast Play runs (an upper bound: slowness cannot fail it)
+        page.get_by_role("button", name="1", exact=True).click()
+        week0 = _week(page)
+        page.get_by_role("button", name="▶", exact=True).click()
+        time.sleep(2.5)
+        page.get_by_role("button", name="❚❚", exact=True).click()
+        page.get_by_role("button", name="Step", exact=True).wait_for(state="visible")
+        time.sleep(1.5)  # a week that was under way when paused
+        assert _week(page) - week0 <= 4, "Play ignored the speed of 1 week per second"
 
         assert net.problems == [], net.problems
         log = server.log()
