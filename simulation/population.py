@@ -239,36 +239,23 @@ class Population:
             raise ValueError(f"unknown arrest ratio rule {rule!r}")
         civ_dx, civ_dy = offsets(civ_vision, shape)
         cop_dx, cop_dy = offsets(cop_vision, shape)
-        # Active iff G - R * P > T, that is P < (G - T) / R (R = 0: iff G > T).
-        g_t = self.grievance(legitimacy, hardship_boost) - threshold
-        r = 1.0 - (1.0 - self.risk_aversion) * (1.0 - self.fear)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            critical = np.where(r > 0, g_t / r, np.where(g_t > 0, np.inf, -np.inf))
         flee = danger is not None and movement == "flight"
         code = len(civ_dx) + 1  # actives in a window never reach it
-        layers = self.cops.astype(np.int32) * code + self.act
-        seen = window_sum(layers, civ_vision, shape).reshape(-1) - layers.reshape(-1)
-        if code * code < 2**15:  # every count fits in int16: half the memory traffic
-            seen = seen.astype(np.int16)
+        # Every count fits in int16 for usual visions: half the memory traffic.
+        seen = np.empty(self.width * self.height, np.int16 if code * code < 2**15 else np.int32)
         self.seen, self.seen_code = seen, code  # kept up to date by the kernel (tests read it)
-        act_who = np.zeros(self.width * self.height, dtype=np.int32)
-        active = np.flatnonzero(self.state == ACTIVE)
-        act_who[self.x[active].astype(np.intp) * self.height + self.y[active]] = active + 1
-        h = self.height
-        cell = self.x * np.int32(h) + self.y
-        status = self.jail * np.int32(4) + self.state
-        cop_cell = self.cop_x[cop_slots] * np.int32(h) + self.cop_y[cop_slots]
-        self.civ_at.fill(-1)
-        arrests = int(sequential.sequential_step(
-            int(rng.integers(0, 2**32)), self.width, h, cell, status, critical, cop_cell,
-            self.x, self.y, self.state, self.jail, self.cop_x, self.cop_y, cop_slots,
-            self.occ.reshape(-1), act_who, self.cops.reshape(-1), self.civ_at.reshape(-1),
-            seen, code, civ_vision == cop_vision, civ_dx, civ_dy, cop_dx, cop_dy,
+        return int(sequential.sequential_step(
+            int(rng.integers(0, 2**32)), self.width, self.height,
+            self.x, self.y, self.state, self.jail,
+            self.hardship, self.shock, self.risk_aversion, self.fear,
+            float(legitimacy), float(hardship_boost), float(threshold),
+            self.cop_x, self.cop_y, cop_slots,
+            self.occ.reshape(-1), self.act.reshape(-1), self.cops.reshape(-1),
+            self.civ_at.reshape(-1), seen, code, civ_vision == cop_vision,
+            civ_dx, civ_dy, cop_dx, cop_dy,
             float(k), sequential.RULES[rule], sequential.MOVES[movement],
             danger.reshape(-1).astype(np.float64, copy=False) if flee else _NO_DANGER,
             bool(patrol), int(jail_max), bool(jailed_block)))
-        np.greater(act_who, 0, out=self.act.reshape(-1), casting="unsafe")
-        return arrests
 
     def _neighbour_counts(self, vision: int, shape: str) -> tuple[np.ndarray, int]:
         """Enforcers * code + actives summed over every cell's window, and the code."""

@@ -154,45 +154,71 @@ def random_order(n: int) -> np.ndarray:
 
 
 @njit(cache=True)
-def sequential_step(seed: int, w: int, h: int, cell: np.ndarray, status: np.ndarray,
-                    critical: np.ndarray, cop_cell: np.ndarray,
+def sequential_step(seed: int, w: int, h: int,
                     x: np.ndarray, y: np.ndarray, state: np.ndarray, jail: np.ndarray,
+                    hardship: np.ndarray, shock: np.ndarray, risk: np.ndarray, fear: np.ndarray,
+                    legitimacy: float, boost: float, threshold: float,
                     cop_x: np.ndarray, cop_y: np.ndarray, cop_slots: np.ndarray,
-                    occ: np.ndarray, act_who: np.ndarray, cops: np.ndarray, civ_at: np.ndarray,
+                    occ: np.ndarray, act: np.ndarray, cops: np.ndarray, civ_at: np.ndarray,
                     seen: np.ndarray, code: int, same_vision: bool,
                     civ_dx: np.ndarray, civ_dy: np.ndarray, cop_dx: np.ndarray, cop_dy: np.ndarray,
                     k: float, rule: int, move: int, danger: np.ndarray,
                     patrol: bool, jail_max: int, jailed_block: bool) -> int:
     """One step: every civilian and enforcer acts once, in one random order.
 
-    Grids are flat (``x * h + y``); ``cell`` holds each civilian's cell and
-    ``cop_cell`` each deployed enforcer's (slots ``cop_slots``). ``status`` is
-    ``4 * jail sentence + state``. Civilian ``i``: a sentence counts down and nothing else
-    happens; otherwise a released civilian turns quiet (and returns to the
-    grid when jail does not hold cells), counts the enforcers ``C`` and other
-    actives ``A - 1`` in its vision, turns active if the estimated arrest
-    probability ``P = 1 - exp(-k * rule(C / A))`` is below ``critical[i] =
-    (G - T) / R`` (that is, ``G - R * P > T``), and moves to a random empty
-    cell in vision. Enforcer: arrests a uniformly random active civilian in
-    its vision (sentence ``randint(0, jail_max)``), then patrols to a random
-    empty cell in vision. Writes the result into the population's arrays
-    ``x, y, state, jail, cop_x, cop_y`` and ``civ_at`` (each non-jailed
-    civilian's cell, or every civilian's when jail holds cells; -1 elsewhere
-    on entry); returns the number of arrests.
+    Grids are flat (``x * h + y``). Civilian ``i``: a sentence counts down
+    and nothing else happens; otherwise a released civilian turns quiet (and
+    returns to the grid when jail does not hold cells), counts the enforcers
+    ``C`` and other actives ``A - 1`` in its vision, and turns active if
+    ``G - R' * P > T``: grievance ``G = 1 - (1 - H'(1 - L))(1 - shock)`` with
+    ``H' = H + (1 - H) * boost``, risk aversion ``R' = 1 - (1 - R)(1 - fear)``
+    and the estimated arrest probability ``P = 1 - exp(-k * rule(C / A))``;
+    then it moves to a random empty cell in vision. Enforcer (slots
+    ``cop_slots``): arrests a uniformly random active civilian in its vision
+    (sentence ``randint(0, jail_max)``), then patrols to a random empty cell
+    in vision. Updates the population's arrays and layers in place (``act``,
+    ``civ_at``: each non-jailed civilian's cell, or every civilian's when
+    jail holds cells); returns the number of arrests.
 
-    ``act_who`` holds 1 + the active civilian on each cell (0: none).
-    ``seen`` holds, for every cell, ``code * enforcers + actives`` over its
-    civilian vision window without the cell itself; it is kept up to date as
-    agents act, so a civilian reads its counts in one look. ``same_vision``:
-    enforcers see the same window, so ``seen`` tells them whether to look.
-    Memory: each agent's own data are copied into turn order first and
-    written back at the end (the loop then reads them sequentially, and only
-    the grids are visited at random); an arrest finds its civilian's turn
-    through ``rank``.
+    ``seen`` (any contents on entry) becomes, for every cell, ``code *
+    enforcers + actives`` over its civilian vision window without the cell
+    itself, and is kept up to date as agents act, so a civilian reads its
+    counts in one look. ``same_vision``: enforcers see the same window, so
+    ``seen`` tells them whether to look. ``act_who`` holds 1 + the active
+    civilian on each cell (0: none).
+
+    Memory: each agent's own data are packed (in index order) and then
+    copied into turn order, so the loop reads them sequentially and only the
+    grids are visited at random; they are written back at the end. An
+    arrest finds its civilian's turn through ``rank``.
     """
     np.random.seed(seed)
-    n = len(cell)
-    m = len(cop_cell)
+    n = len(x)
+    m = len(cop_slots)
+    # Pack each civilian's data, in index order (sequential: cheap). Active
+    # iff G - R' * P > T, that is P < (G - T) / R' (R' = 0: iff G > T).
+    seen[:] = 0
+    act_who = np.zeros(w * h, dtype=np.int32)
+    cell = np.empty(n, dtype=np.int32)
+    status = np.empty(n, dtype=np.int32)  # 4 * sentence + state
+    critical = np.empty(n, dtype=np.float64)
+    for i in range(n):
+        c = x[i] * h + y[i]
+        cell[i] = c
+        status[i] = 4 * jail[i] + state[i]
+        hh = hardship[i] + (1.0 - hardship[i]) * boost
+        g_t = 1.0 - (1.0 - hh * (1.0 - legitimacy)) * (1.0 - shock[i]) - threshold
+        r = 1.0 - (1.0 - risk[i]) * (1.0 - fear[i])
+        if r > 0:
+            critical[i] = g_t / r
+        else:
+            critical[i] = np.inf if g_t > 0 else -np.inf
+        if state[i] == ACTIVE:
+            act_who[c] = i + 1
+            _spread(seen, x[i], y[i], civ_dx, civ_dy, w, h, 1)
+    for s in cop_slots:
+        _spread(seen, cop_x[s], cop_y[s], civ_dx, civ_dy, w, h, code)
+    civ_at[:] = -1
     order = random_order(n + m)
     tc = np.empty(n + m, dtype=np.int32)  # the agent's cell
     ts = np.zeros(n + m, dtype=np.int32)  # 4 * sentence + state
@@ -204,7 +230,8 @@ def sequential_step(seed: int, w: int, h: int, cell: np.ndarray, status: np.ndar
             tc[j], ts[j], tk[j] = cell[a], status[a], critical[a]
             rank[a] = j
         else:
-            tc[j] = cop_cell[a - n]
+            s = cop_slots[a - n]
+            tc[j] = cop_x[s] * h + cop_y[s]
     arrests = 0
     n_cop_off = len(cop_dx)
     for j in range(n + m):
@@ -296,4 +323,6 @@ def sequential_step(seed: int, w: int, h: int, cell: np.ndarray, status: np.ndar
         else:
             s = cop_slots[a - n]
             cop_x[s], cop_y[s] = c // h, c % h
+    for c in range(w * h):
+        act[c] = 1 if act_who[c] > 0 else 0
     return arrests
