@@ -6,8 +6,11 @@ and each sees the world as the agents before it left it. The state stays in
 the :class:`~simulation.population.Population` arrays; this module only
 walks them, in compiled code (no Python loop over agents).
 
-Randomness comes from Numba's own generator, seeded once per step from the
-model's ``schedule`` stream, so a run is reproducible from its seed.
+Random numbers come from xoshiro256+ (Blackman and Vigna 2018; doubles from
+its top 53 bits), seeded by splitmix64 once per step from the model's
+``schedule`` stream, so a run is reproducible from its seed. It is inlined
+here because Numba's ``np.random`` calls cost several times more, and a
+step draws about seven numbers per agent.
 """
 
 from __future__ import annotations
@@ -36,10 +39,46 @@ def _cell(x: int, y: int, dx: int, dy: int, w: int, h: int) -> int:
     return _wrap(x + dx, w) * h + _wrap(y + dy, h)
 
 
+
 @njit(cache=True)
-def _below(n: int) -> int:
-    """A uniform integer in ``[0, n)`` from one double (cheaper than randint)."""
-    return int(np.random.random() * n)
+def _next(st: np.ndarray) -> np.uint64:
+    """xoshiro256+ (Blackman and Vigna): the next 64 random bits."""
+    s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
+    result = s0 + s3
+    t = s1 << np.uint64(17)
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
+    s2 ^= t
+    s3 = (s3 << np.uint64(45)) | (s3 >> np.uint64(19))
+    st[0], st[1], st[2], st[3] = s0, s1, s2, s3
+    return result
+
+
+@njit(cache=True)
+def _uniform(st: np.ndarray) -> float:
+    """A uniform double in [0, 1)."""
+    return float(_next(st) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True)
+def _seeded(seed: int) -> np.ndarray:
+    """A xoshiro256+ state from ``seed`` by splitmix64."""
+    st = np.empty(4, dtype=np.uint64)
+    z = np.uint64(seed)
+    for i in range(4):
+        z += np.uint64(0x9E3779B97F4A7C15)
+        v = z
+        v = (v ^ (v >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        v = (v ^ (v >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        st[i] = v ^ (v >> np.uint64(31))
+    return st
+
+@njit(cache=True)
+def _below(st: np.ndarray, n: int) -> int:
+    """A uniform integer in ``[0, n)`` from one double."""
+    return int(_uniform(st) * n)
 
 
 @njit(cache=True)
@@ -51,7 +90,7 @@ def _spread(seen: np.ndarray, x: int, y: int, dxs: np.ndarray, dys: np.ndarray, 
 
 
 @njit(cache=True)
-def _free_cell(x: int, y: int, dxs: np.ndarray, dys: np.ndarray, w: int, h: int,
+def _free_cell(st: np.ndarray, x: int, y: int, dxs: np.ndarray, dys: np.ndarray, w: int, h: int,
                occ: np.ndarray) -> int:
     """A uniformly random empty cell in the window around ``(x, y)``, or -1.
 
@@ -60,7 +99,7 @@ def _free_cell(x: int, y: int, dxs: np.ndarray, dys: np.ndarray, w: int, h: int,
     """
     n_off = len(dxs)
     for _ in range(_DRAWS):
-        k = _below(n_off)
+        k = _below(st, n_off)
         c = _cell(x, y, dxs[k], dys[k], w, h)
         if occ[c] == 0:
             return c
@@ -70,7 +109,7 @@ def _free_cell(x: int, y: int, dxs: np.ndarray, dys: np.ndarray, w: int, h: int,
             free += 1
     if free == 0:
         return -1
-    u = _below(free)
+    u = _below(st, free)
     for k in range(n_off):
         c = _cell(x, y, dxs[k], dys[k], w, h)
         if occ[c] == 0:
@@ -81,30 +120,30 @@ def _free_cell(x: int, y: int, dxs: np.ndarray, dys: np.ndarray, w: int, h: int,
 
 
 @njit(cache=True)
-def _safest_cell(x: int, y: int, dxs: np.ndarray, dys: np.ndarray, w: int, h: int,
+def _safest_cell(st: np.ndarray, x: int, y: int, dxs: np.ndarray, dys: np.ndarray, w: int, h: int,
                  occ: np.ndarray, danger: np.ndarray) -> int:
     """Flight: of 10 random cells in the window (then 30 more) the empty one with least danger."""
     n_off = len(dxs)
     for tries in (10, 30):
         best, best_d = -1, np.inf
         for _ in range(tries):
-            k = _below(n_off)
+            k = _below(st, n_off)
             c = _cell(x, y, dxs[k], dys[k], w, h)
             if occ[c] == 0:
-                d = danger[c] + 1e-9 * np.random.random()
+                d = danger[c] + 1e-9 * _uniform(st)
                 if d < best_d:
                     best, best_d = c, d
         if best >= 0:
             return best
-    return _free_cell(x, y, dxs, dys, w, h, occ)
+    return _free_cell(st, x, y, dxs, dys, w, h, occ)
 
 
 @njit(cache=True)
-def _anywhere_free(occ: np.ndarray) -> int:
+def _anywhere_free(st: np.ndarray, occ: np.ndarray) -> int:
     """A uniformly random empty cell of the whole world, or -1."""
     n = len(occ)
     for _ in range(_DRAWS):
-        c = _below(n)
+        c = _below(st, n)
         if occ[c] == 0:
             return c
     free = 0
@@ -113,7 +152,7 @@ def _anywhere_free(occ: np.ndarray) -> int:
             free += 1
     if free == 0:
         return -1
-    u = _below(free)
+    u = _below(st, free)
     for c in range(n):
         if occ[c] == 0:
             if u == 0:
@@ -123,7 +162,7 @@ def _anywhere_free(occ: np.ndarray) -> int:
 
 
 @njit(cache=True)
-def random_order(n: int) -> np.ndarray:
+def random_order(st: np.ndarray, n: int) -> np.ndarray:
     """A uniformly random permutation of ``0..n-1`` that stays in cache while it is made.
 
     Rao and Sandelius' method: deal every item into one of ``B`` random
@@ -134,7 +173,7 @@ def random_order(n: int) -> np.ndarray:
     bucket = np.empty(n, dtype=np.int32)
     start = np.zeros(n_buckets + 1, dtype=np.int64)
     for i in range(n):
-        b = _below(n_buckets)
+        b = _below(st, n_buckets)
         bucket[i] = b
         start[b + 1] += 1
     for b in range(n_buckets):
@@ -148,7 +187,7 @@ def random_order(n: int) -> np.ndarray:
     for b in range(n_buckets):
         lo = start[b]
         for i in range(start[b + 1] - 1, lo, -1):
-            j = lo + _below(i - lo + 1)
+            j = lo + _below(st, i - lo + 1)
             out[i], out[j] = out[j], out[i]
     return out
 
@@ -192,7 +231,7 @@ def sequential_step(seed: int, w: int, h: int,
     grids are visited at random; they are written back at the end. An
     arrest finds its civilian's turn through ``rank``.
     """
-    np.random.seed(seed)
+    st = _seeded(seed)
     n = len(x)
     m = len(cop_slots)
     # Pack each civilian's data, in index order (sequential: cheap). Active
@@ -219,7 +258,7 @@ def sequential_step(seed: int, w: int, h: int,
     for s in cop_slots:
         _spread(seen, cop_x[s], cop_y[s], civ_dx, civ_dy, w, h, code)
     civ_at[:] = -1
-    order = random_order(n + m)
+    order = random_order(st, n + m)
     tc = np.empty(n + m, dtype=np.int32)  # the agent's cell
     ts = np.zeros(n + m, dtype=np.int32)  # 4 * sentence + state
     tk = np.zeros(n + m, dtype=np.float64)  # critical arrest probability
@@ -246,9 +285,9 @@ def sequential_step(seed: int, w: int, h: int,
                 ts[j] = QUIET
                 if not jailed_block:  # back onto the grid: its cell, a cell nearby, any cell
                     if occ[here] != 0:
-                        here = _free_cell(xi, yi, civ_dx, civ_dy, w, h, occ)
+                        here = _free_cell(st, xi, yi, civ_dx, civ_dy, w, h, occ)
                         if here < 0:
-                            here = _anywhere_free(occ)
+                            here = _anywhere_free(st, occ)
                         if here < 0:  # a full world: wait in jail
                             ts[j] = JAILED
                             continue
@@ -269,9 +308,9 @@ def sequential_step(seed: int, w: int, h: int,
             if move == 0:
                 continue
             if move == 2:
-                to = _safest_cell(xi, yi, civ_dx, civ_dy, w, h, occ, danger)
+                to = _safest_cell(st, xi, yi, civ_dx, civ_dy, w, h, occ, danger)
             else:
-                to = _free_cell(xi, yi, civ_dx, civ_dy, w, h, occ)
+                to = _free_cell(st, xi, yi, civ_dx, civ_dy, w, h, occ)
             if to < 0:
                 continue
             occ[here] -= 1
@@ -289,11 +328,11 @@ def sequential_step(seed: int, w: int, h: int,
                     c = _cell(xi, yi, cop_dx[o], cop_dy[o], w, h)
                     if act_who[c] > 0:
                         found += 1
-                        if _below(found) == 0:
+                        if _below(st, found) == 0:
                             pick = c
             if pick >= 0:
                 jw = rank[act_who[pick] - 1]
-                ts[jw] = JAILED + 4 * np.random.randint(0, jail_max + 1)
+                ts[jw] = JAILED + 4 * _below(st, jail_max + 1)
                 act_who[pick] = 0
                 _spread(seen, pick // h, pick % h, civ_dx, civ_dy, w, h, -1)
                 if not jailed_block:
@@ -301,7 +340,7 @@ def sequential_step(seed: int, w: int, h: int,
                 arrests += 1
             if not patrol:
                 continue
-            to = _free_cell(xi, yi, cop_dx, cop_dy, w, h, occ)
+            to = _free_cell(st, xi, yi, cop_dx, cop_dy, w, h, occ)
             if to < 0:
                 continue
             occ[here] -= 1
