@@ -240,8 +240,13 @@ def main(argv: list[str] | None = None) -> int:
     load0 = os.getloadavg()[0]
     runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="viz_play_") as tmp:
-        env = viz_server.server_env(assets, scenario=args.scenario,
-                                    scenarios_dir=args.scenario.parent,
+        # Play stops at the scenario's last week: give it enough weeks for every run.
+        long_run = Path(tmp) / "scenarios" / f"{args.scenario.stem}.toml"
+        long_run.parent.mkdir()
+        long_run.write_text(f'[scenario]\nextends = "{args.scenario.resolve()}"\n'
+                            f'name = "{sc.name}"\nsteps = 5200\n', encoding="utf-8")
+        env = viz_server.server_env(assets, scenario=long_run,
+                                    scenarios_dir=long_run.parent,
                                     save_dir=Path(tmp) / "saved")
         server = viz_server.start_server(env, Path(tmp) / "server.log")
         try:

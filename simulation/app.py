@@ -294,9 +294,11 @@ class VizModel(ConflictModel):
         return slider_values(self.config)
 
     def step(self) -> None:
-        """Advance one week."""
+        """Advance one week; at the scenario's last week, stop (Play and Step wait for Reset)."""
         super().step()
         self.frame += 1
+        if self.steps >= self.config.steps:
+            self.running = False
 
     def _wait_for_redraw(self) -> None:
         """Wait until the page has finished drawing (bounded by RENDER_WAIT_S).

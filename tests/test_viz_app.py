@@ -132,6 +132,18 @@ def test_viz_model_takes_flat_keyword_arguments() -> None:
         app.VizModel(scenario_file=str(BASELINE), isisk__no_such_thing=1)
 
 
+def test_play_stops_at_the_scenarios_last_week(tmp_path) -> None:
+    short = tmp_path / "short.toml"
+    short.write_text(f'[scenario]\nextends = "{BASELINE}"\nname = "short"\nsteps = 12\n',
+                     encoding="utf-8")
+    m = app.VizModel(scenario_file=str(short), **SMALL)
+    for _ in range(11):
+        m.step()
+        assert m.running
+    m.step()
+    assert m.steps == 12 and not m.running  # Mesa's controls disable Play and Step
+
+
 def test_mesa_reset_rebuilds_the_model_with_new_values() -> None:
     """Mesa's ModelController does exactly this on Reset."""
     from mesa.visualization.solara_viz import _build_model_init_kwargs
