@@ -25,10 +25,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import platform
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -165,24 +163,12 @@ def play_once(page, seconds: float, server_pid: int) -> Run:
 
 # ------------------------------------------------------------------ report
 def machine() -> str:
-    try:
-        cpu = next(ln.split(":", 1)[1].strip()
-                   for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                   if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        cpu = platform.processor() or "unknown CPU"
-    def git(*args: str) -> str:
-        try:
-            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
-                                  timeout=10).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            return ""
+    """CPU, cores, Python and commit, in one line (from bench.py's record)."""
+    from bench import machine as record
 
-    commit = git("rev-parse", "--short", "HEAD")
-    if commit and git("status", "--porcelain", "--", "simulation", "benchmarks"):
-        commit += " with uncommitted changes"
-    return (f"{cpu}, {len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}"
-            + (f", commit {commit}" if commit else ""))
+    info = record()
+    commit = info["commit"] + (" with uncommitted changes" if info["dirty"] else "")
+    return f"{info['cpu']}, {info['nproc']} cores, Python {info['python']}, commit {commit}"
 
 
 def report(runs: list[Run], seconds: float, scenario: str, world: str, load0: float,

@@ -90,6 +90,24 @@ def _spread(seen: np.ndarray, x: int, y: int, dxs: np.ndarray, dys: np.ndarray, 
 
 
 @njit(cache=True)
+def _exact_empty(st: np.ndarray, occ: np.ndarray, cand: np.ndarray) -> int:
+    """Count the empty cells among ``cand`` and draw one of them uniformly (-1: none)."""
+    free = 0
+    for c in cand:
+        if occ[c] == 0:
+            free += 1
+    if free == 0:
+        return -1
+    u = _below(st, free)
+    for c in cand:
+        if occ[c] == 0:
+            if u == 0:
+                return c
+            u -= 1
+    return -1
+
+
+@njit(cache=True)
 def _free_cell(st: np.ndarray, x: int, y: int, dxs: np.ndarray, dys: np.ndarray, w: int, h: int,
                occ: np.ndarray) -> int:
     """A uniformly random empty cell in the window around ``(x, y)``, or -1.
@@ -103,20 +121,10 @@ def _free_cell(st: np.ndarray, x: int, y: int, dxs: np.ndarray, dys: np.ndarray,
         c = _cell(x, y, dxs[k], dys[k], w, h)
         if occ[c] == 0:
             return c
-    free = 0
+    cand = np.empty(n_off, dtype=np.int64)
     for k in range(n_off):
-        if occ[_cell(x, y, dxs[k], dys[k], w, h)] == 0:
-            free += 1
-    if free == 0:
-        return -1
-    u = _below(st, free)
-    for k in range(n_off):
-        c = _cell(x, y, dxs[k], dys[k], w, h)
-        if occ[c] == 0:
-            if u == 0:
-                return c
-            u -= 1
-    return -1
+        cand[k] = _cell(x, y, dxs[k], dys[k], w, h)
+    return _exact_empty(st, occ, cand)
 
 
 @njit(cache=True)
@@ -146,19 +154,7 @@ def _anywhere_free(st: np.ndarray, occ: np.ndarray) -> int:
         c = _below(st, n)
         if occ[c] == 0:
             return c
-    free = 0
-    for c in range(n):
-        if occ[c] == 0:
-            free += 1
-    if free == 0:
-        return -1
-    u = _below(st, free)
-    for c in range(n):
-        if occ[c] == 0:
-            if u == 0:
-                return c
-            u -= 1
-    return -1
+    return _exact_empty(st, occ, np.arange(n))
 
 
 @njit(cache=True)
