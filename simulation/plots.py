@@ -232,15 +232,7 @@ def render_figure(run: RunData, title: str, panels: Sequence[Panel], ncols: int 
         if len(panel.series) > 1:  # a single series is named by its panel title
             for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
                 handles.setdefault(lab, h)
-    handles["10–90% of replicates"] = Patch(color="#555555", alpha=BAND_ALPHA)
-    event_line = Line2D([], [], color=EVENT_COLOUR, ls="--", lw=1.0)
-    if numbered:
-        for i, (when, text) in enumerate(marks, start=1):
-            handles[f"({i}) {when:%d %b %Y}: {text}"] = event_line
-    elif marks:
-        handles["Event"] = event_line
-    fig.legend(list(handles.values()), list(handles), loc="outside lower center",
-               ncols=min(len(handles), 4), frameon=False, fontsize=9)
+    _figure_legend(fig, handles, "10–90% of replicates", marks, numbered)
     n = run.replicates
     fig.suptitle(f"{run.name}: {title.lower()} — median and 10–90% range of {n:,} "
                  f"replicate{'s' if n != 1 else ''}", fontsize=13, fontweight="bold")
@@ -308,6 +300,20 @@ def merged_event_marks(runs: Sequence[RunData]) -> list[tuple[pd.Timestamp, str]
 def _grid(n: int) -> int:
     """Columns for ``n`` panels."""
     return 1 if n == 1 else 2 if n in (2, 4) else 3
+
+
+def _figure_legend(fig: Figure, handles: dict[str, Artist], band_text: str,
+                   marks: Sequence[tuple[pd.Timestamp, str]], numbered: bool) -> None:
+    """The figure's legend below the panels: series, the band, and the events' dashed lines."""
+    handles[band_text] = Patch(color="#555555", alpha=BAND_ALPHA)
+    event_line = Line2D([], [], color=EVENT_COLOUR, ls="--", lw=1.0)
+    if numbered:
+        for i, (when, text) in enumerate(marks, start=1):
+            handles[f"({i}) {when:%d %b %Y}: {text}"] = event_line
+    elif marks:
+        handles["Event"] = event_line
+    fig.legend(list(handles.values()), list(handles), loc="outside lower center",
+               ncols=min(len(handles), 4), frameon=False, fontsize=9)
 
 
 def _mark_events(ax: Axes, dates: pd.DatetimeIndex, marks: Sequence[tuple[pd.Timestamp, str]],
@@ -379,15 +385,7 @@ def render_bands(title: str, panels: Sequence[tuple[str, Sequence[Band]]],
     for ax in axes[len(panels):]:
         ax.set_visible(False)
 
-    handles[band_text] = Patch(color="#555555", alpha=BAND_ALPHA)
-    event_line = Line2D([], [], color=EVENT_COLOUR, ls="--", lw=1.0)
-    if numbered:
-        for i, (when, text) in enumerate(marks, start=1):
-            handles[f"({i}) {when:%d %b %Y}: {text}"] = event_line
-    elif marks:
-        handles["Event"] = event_line
-    fig.legend(list(handles.values()), list(handles), loc="outside lower center",
-               ncols=min(len(handles), 4), frameon=False, fontsize=9)
+    _figure_legend(fig, handles, band_text, marks, numbered)
     fig.suptitle(title, fontsize=13, fontweight="bold")
     return fig
 

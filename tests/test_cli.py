@@ -16,29 +16,13 @@ from simulation import params as ptable
 from simulation.cli import app, main
 from simulation.docs_gen import param_reference_markdown
 from simulation.scenario_file import load_scenario
+from tests import tiny_runs
+from tests.tiny_runs import tiny_scenario, write
 
 REPO = Path(__file__).resolve().parent.parent
 runner = CliRunner()
 
-BASE = """
-[scenario]
-name = "tiny"
-description = "A tiny test scenario"
-start_date = 2021-08-15
-steps = 10
-seed = 3
-replicates = 2
-
-[world]
-width = 20
-height = 20
-
-[civilians]
-vision = 3
-
-[taliban]
-vision = 3
-
+BASE = tiny_scenario(description="A tiny test scenario", extra="""
 [surveillance]
 withdrawal_week = 2
 
@@ -55,20 +39,14 @@ date = 2021-08-29
 label = "Prison releases"
 add_isisk_fighters = 200
 region = "east"
-"""
+""")
 
 TINY = ["--set", "world.width=20", "--set", "world.height=20", "--steps", "10",
         "--replicates", "2"]
 
 
-def write(tmp_path: Path, name: str, text: str) -> Path:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 def invoke(*args: str | Path):
-    return runner.invoke(app, [str(a) for a in args])
+    return tiny_runs.invoke(*args, catch_exceptions=True)
 
 
 def one_error_line(result) -> str:

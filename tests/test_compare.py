@@ -7,9 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from simulation.cli import app
 from simulation.compare import (
     MetricSpec,
     bootstrap_difference,
@@ -20,27 +18,9 @@ from simulation.compare import (
 from simulation.metrics import METRIC_NAMES
 from simulation.results import HEADLINES, load_run, write_run
 from simulation.scenario import make_scenario
+from tests.tiny_runs import invoke, tiny_scenario
 
-runner = CliRunner()
-
-TINY = """
-[scenario]
-name = "{name}"
-start_date = {start}
-steps = {steps}
-seed = 3
-replicates = 3
-
-[world]
-width = 20
-height = 20
-
-[civilians]
-vision = 3
-
-[taliban]
-vision = 3
-
+EXTRA = """
 [surveillance]
 withdrawal_week = 2
 us_level_after = {us}
@@ -55,14 +35,11 @@ COLUMNS = ["scenario", "metric", "label", "unit", "replicates", "median", "q10",
            "diff_mean", "diff_ci_low", "diff_ci_high", "ci_excludes_zero", "paired"]
 
 
-def invoke(*args: object):
-    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
-
-
 def scenario_file(folder: Path, name: str, start: str = "2021-08-15", steps: int = 12,
                   us: float = 0.05) -> Path:
     path = folder / f"{name}.toml"
-    path.write_text(TINY.format(name=name, start=start, steps=steps, us=us))
+    path.write_text(tiny_scenario(name, start=start, steps=steps, replicates=3,
+                                  extra=EXTRA.format(us=us)))
     return path
 
 

@@ -11,34 +11,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from simulation.cli import app
 from simulation.ensemble import FAIL_SEED_ENV, Job, execute, make_jobs, run_job, run_saved
 from simulation.results import ReplicateStore, partial_dir_for, read_replicate_csv
 from simulation.scenario_file import load_scenario
+from tests.tiny_runs import invoke, tiny_scenario
 
 REPO = Path(__file__).resolve().parent.parent
-runner = CliRunner()
-
-TINY = """
-[scenario]
-name = "tiny"
-start_date = 2021-08-15
-steps = 12
-seed = 7
-replicates = 3
-
-[world]
-width = 20
-height = 20
-
-[civilians]
-vision = 3
-
-[taliban]
-vision = 3
-
+TINY = tiny_scenario(steps=12, seed=7, replicates=3, extra="""
 [surveillance]
 withdrawal_week = 2
 
@@ -46,11 +26,7 @@ withdrawal_week = 2
 step = 1
 label = "Prison releases"
 add_isisk_fighters = 200
-"""
-
-
-def invoke(*args: object):
-    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+""")
 
 
 @pytest.fixture

@@ -7,38 +7,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from simulation.cli import app
 from simulation.ensemble import FAIL_SEED_ENV
 from simulation.results import HEADLINES, partial_dir_for
 from simulation.sweep import SweepAxis, parse_axis, sweep_points
+from tests.tiny_runs import invoke, tiny_scenario
 
-runner = CliRunner()
-
-TINY = """
-[scenario]
-name = "tiny"
-start_date = 2021-08-15
-steps = 10
-seed = 3
-replicates = 2
-
-[world]
-width = 20
-height = 20
-
-[civilians]
-vision = 3
-
-[taliban]
-vision = 3
-"""
+TINY = tiny_scenario()
 HEADLINE_COLUMNS = [h.name for h in HEADLINES]
-
-
-def invoke(*args: object):
-    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
 
 
 @pytest.fixture
