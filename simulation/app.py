@@ -61,7 +61,12 @@ from simulation import params as ptable
 from simulation.model import ConflictModel
 from simulation.population import ACTIVE, JAILED, QUIET
 from simulation.scenario import DAYS_PER_STEP, Scenario
-from simulation.scenario_file import ScenarioError, load_scenario, scenario_to_toml
+from simulation.scenario_file import (
+    ScenarioError,
+    display_path,
+    load_scenario,
+    scenario_to_toml,
+)
 from simulation.viz_server import default_save_dir, initial_scenario, scenarios_dir
 
 SEED = "seed"
@@ -276,7 +281,7 @@ class VizModel(ConflictModel):
                 ptable.get(dotted_name(kwarg))  # UnknownParameter for a typo
         scenario = build_scenario(path, values)
         self.scenario_path = path.resolve()
-        self.source = _display(self.scenario_path)  # the file as the page shows it
+        self.source = display_path(self.scenario_path)  # the file as the page shows it
         self.render_lock: Any = None  # the page's render lock, set by the page (watch_renders)
         self.frame = 0  # weeks completed; what the figures are keyed on
         super().__init__(scenario, rng=scenario.seed)
@@ -910,14 +915,6 @@ def status_html(model: ConflictModel) -> str:
         f'<div class="kh-settings">{settings}</div></div>')
 
 
-def _display(path: Path) -> str:
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return str(path)
-    return str(path) if rel.startswith("..") else rel
-
-
 # --- components ------------------------------------------------------------------------
 
 TITLE = "khorasan · ISIS-K, the Taliban and Afghan civilians"
@@ -1038,7 +1035,7 @@ def ScenarioCard(model: solara.Reactive[ConflictModel]):
             save_error.set(f"Could not save: {exc}")
             return
         save_error.set("")
-        save_message.set(f"Saved {_display(out)}")
+        save_message.set(f"Saved {display_path(out)}")
 
     with solara.Card("Scenario"), solara.Column(gap="10px"):
         solara.Select(label="Scenario", value=current_label, values=list(catalogue),

@@ -26,6 +26,7 @@ from simulation.params import _did_you_mean
 from simulation.scenario import Scenario
 from simulation.scenario_file import (
     ScenarioError,
+    display_path,
     load_scenario,
     parse_assignment,
     scenario_to_toml,
@@ -696,14 +697,6 @@ def scenarios_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "scenarios"
 
 
-def _relative(path: Path) -> str:
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return str(path)
-    return str(path) if rel.startswith("..") else rel
-
-
 @app.command("list", epilog=_examples(
     ("khorasan list", ""),
     ("khorasan list --dir my-scenarios", "another folder"),
@@ -724,10 +717,10 @@ def list_(
         raise typer.Exit(EXIT_BAD_INPUT)
     files = sorted(folder.glob("*.toml"))
     if not files:
-        typer.echo(f"no scenarios in {_relative(folder)}")
+        typer.echo(f"no scenarios in {display_path(folder)}")
         return
     console = Console(width=None if sys.stdout.isatty() else 140, highlight=False)
-    table = Table(title=f"Scenarios in {_relative(folder)}", title_justify="left",
+    table = Table(title=f"Scenarios in {display_path(folder)}", title_justify="left",
                   header_style="bold")
     table.add_column("file", style="cyan", no_wrap=True)
     table.add_column("name", no_wrap=True)
@@ -737,10 +730,10 @@ def list_(
         try:
             sc = load_scenario(path)
         except ScenarioError as exc:
-            table.add_row(escape(_relative(path)), "", "",
+            table.add_row(escape(display_path(path)), "", "",
                           f"[red]invalid: {escape(f'{exc.key}: {exc.reason}')}[/red]")
             continue
-        table.add_row(escape(_relative(path)), escape(sc.name), str(sc.steps),
+        table.add_row(escape(display_path(path)), escape(sc.name), str(sc.steps),
                       escape(sc.description))
     console.print(table)
 

@@ -313,7 +313,7 @@ class _Layer:
     regions: list[Region] | None = None
 
 
-def _display(path: Path) -> str:
+def display_path(path: str | os.PathLike[str]) -> str:
     """``path`` relative to the working directory when that is shorter."""
     try:
         rel = os.path.relpath(path)
@@ -406,12 +406,12 @@ def _load_chain(path: Path, file: str, stack: tuple[Path, ...] = ()) -> list[_La
     parent = (path.parent / target).resolve()
     here = (*stack, path.resolve())
     if parent in here:
-        cycle = " -> ".join(_display(p) for p in (*here[here.index(parent):], parent))
+        cycle = " -> ".join(display_path(p) for p in (*here[here.index(parent):], parent))
         raise ScenarioError(file, "extends", f"cycle: {cycle}")
     if not parent.is_file():
         what = "is not a file" if parent.exists() else "does not exist"
-        raise ScenarioError(file, "extends", f"{target!r} ({_display(parent)}) {what}")
-    return [*_load_chain(parent, _display(parent), here), layer]
+        raise ScenarioError(file, "extends", f"{target!r} ({display_path(parent)}) {what}")
+    return [*_load_chain(parent, display_path(parent), here), layer]
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
