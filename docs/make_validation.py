@@ -159,15 +159,19 @@ def _progress(label: str, i: int, n: int, t0: float) -> None:
         print(f"  [{label}] {i}/{n} runs, {el:.0f} s (eta {el / i * (n - i):.0f} s)", flush=True)
 
 
-def load_mesa_module() -> Any:
-    """benchmarks/mesa_epstein.py as a module (for summary_stats and load_reference)."""
-    path = ROOT / "benchmarks" / "mesa_epstein.py"
-    spec = importlib.util.spec_from_file_location("mesa_epstein_bench", path)
+def load_benchmark_module(file: str, name: str) -> Any:
+    """``benchmarks/<file>`` imported as module ``name``."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / file)
+    assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    sys.modules[spec.name] = mod
+    sys.modules[name] = mod
     spec.loader.exec_module(mod)
     return mod
+
+
+def load_mesa_module() -> Any:
+    """benchmarks/mesa_epstein.py as a module (for summary_stats and load_reference)."""
+    return load_benchmark_module("mesa_epstein.py", "mesa_epstein_bench")
 
 
 # ------------------------------------------------------ part 1: agreement
@@ -549,13 +553,7 @@ def epstein_part(quick: bool, workers: int, allow_stale: bool) -> dict[str, Any]
 
 def load_calibration_module() -> Any:
     """benchmarks/calibrate_historical.py as a module (targets, apply, run)."""
-    path = ROOT / "benchmarks" / "calibrate_historical.py"
-    spec = importlib.util.spec_from_file_location("calibrate_historical", path)
-    mod = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark_module("calibrate_historical.py", "calibrate_historical")
 
 
 HIST_COLUMNS = ("isisk_fighters", "attacks", "attack_deaths", "repression", "legitimacy",
