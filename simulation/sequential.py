@@ -16,13 +16,41 @@ step draws about seven numbers per agent.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 QUIET, ACTIVE, JAILED = 0, 1, 2
 RULES = {"floor": 0, "round": 1, "exact": 2}
 MOVES = {"static": 0, "random": 1, "flight": 2}
 #: Random draws a mover makes before it counts its free cells one by one.
 _DRAWS = 64
+#: Turns ahead whose cells the kernel asks the memory system for.
+_AHEAD = 8
+
+
+@intrinsic
+def _prefetch(typingctx, arr, idx):  # Numba intrinsic: (typing context, argument types)
+    """Ask for the cache line of ``arr[idx]`` (LLVM's prefetch; never faults, returns nothing).
+
+    A random order visits the grids at random, and on a large world each
+    visit waits for main memory; asking a few turns ahead overlaps the waits.
+    """
+    sig = types.void(arr, idx)
+
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]], wraparound=False)
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        # read, high temporal locality, data cache
+        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
 
 
 @njit(cache=True)
@@ -82,11 +110,34 @@ def _below(st: np.ndarray, n: int) -> int:
 
 
 @njit(cache=True)
-def _spread(seen: np.ndarray, x: int, y: int, dxs: np.ndarray, dys: np.ndarray, w: int,
-            h: int, d: int) -> None:
-    """Add ``d`` to ``seen`` over the window around ``(x, y)`` (windows are symmetric)."""
+def _reach(dxs: np.ndarray, dys: np.ndarray) -> np.ndarray:
+    """Half-width of a symmetric window in each row ``dx = -v..v`` (diamond or square)."""
+    v = int(np.abs(dxs).max())
+    reach = np.zeros(2 * v + 1, dtype=np.int64)
     for o in range(len(dxs)):
-        seen[_cell(x, y, dxs[o], dys[o], w, h)] += d
+        reach[dxs[o] + v] = max(reach[dxs[o] + v], abs(dys[o]))
+    return reach
+
+
+@njit(cache=True)
+def _spread(seen: np.ndarray, x: int, y: int, reach: np.ndarray, w: int, h: int,
+            d: int) -> None:
+    """Add ``d`` to ``seen`` over the window around ``(x, y)``, the cell itself excluded.
+
+    Row by row (``y`` is the fast axis of the flat grids), so the inner loop
+    is a run of adjacent cells.
+    """
+    v = (len(reach) - 1) // 2
+    for i in range(len(reach)):
+        r = reach[i]
+        row = _wrap(x + i - v, w) * h
+        if y - r >= 0 and y + r < h:
+            for c in range(row + y - r, row + y + r + 1):
+                seen[c] += d
+        else:
+            for dy in range(-r, r + 1):
+                seen[row + _wrap(y + dy, h)] += d
+    seen[x * h + y] -= d
 
 
 @njit(cache=True)
@@ -158,12 +209,11 @@ def _anywhere_free(st: np.ndarray, occ: np.ndarray) -> int:
 
 
 @njit(cache=True)
-def random_order(st: np.ndarray, n: int) -> np.ndarray:
-    """A uniformly random permutation of ``0..n-1`` that stays in cache while it is made.
+def _deal(st: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Deal items ``0..n-1`` into ``B = n // 16384`` random buckets.
 
-    Rao and Sandelius' method: deal every item into one of ``B`` random
-    buckets, shuffle each bucket (Fisher-Yates, small enough for the cache)
-    and concatenate. Each of the ``n!`` orders is equally likely.
+    Returns each item's bucket and the buckets' start offsets (``B + 1``):
+    item ``i`` goes to the next free place of its bucket, in index order.
     """
     n_buckets = max(1, n // 16384)
     bucket = np.empty(n, dtype=np.int32)
@@ -174,18 +224,37 @@ def random_order(st: np.ndarray, n: int) -> np.ndarray:
         start[b + 1] += 1
     for b in range(n_buckets):
         start[b + 1] += start[b]
-    fill = start[:-1].copy()
-    out = np.empty(n, dtype=np.int32)
-    for i in range(n):
-        b = bucket[i]
-        out[fill[b]] = i
-        fill[b] += 1
-    for b in range(n_buckets):
+    return bucket, start
+
+
+@njit(cache=True)
+def _shuffle_buckets(st: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """``dealt[j]``: the dealt place whose item takes turn ``j`` (Fisher-Yates per bucket)."""
+    dealt = np.arange(start[-1]).astype(np.int32)
+    for b in range(len(start) - 1):
         lo = start[b]
         for i in range(start[b + 1] - 1, lo, -1):
             j = lo + _below(st, i - lo + 1)
-            out[i], out[j] = out[j], out[i]
-    return out
+            dealt[i], dealt[j] = dealt[j], dealt[i]
+    return dealt
+
+
+@njit(cache=True)
+def random_order(st: np.ndarray, n: int) -> np.ndarray:
+    """A uniformly random permutation of ``0..n-1`` that stays in cache while it is made.
+
+    Rao and Sandelius' method: deal every item into one of ``B`` random
+    buckets, shuffle each bucket (Fisher-Yates, small enough for the cache)
+    and concatenate. Each of the ``n!`` orders is equally likely. The kernel
+    makes its order with the same two functions and the same draws.
+    """
+    bucket, start = _deal(st, n)
+    fill = start[:-1].copy()
+    placed = np.empty(n, dtype=np.int32)
+    for i in range(n):
+        placed[fill[bucket[i]]] = i
+        fill[bucket[i]] += 1
+    return placed[_shuffle_buckets(st, start)]
 
 
 @njit(cache=True)
@@ -222,57 +291,79 @@ def sequential_step(seed: int, w: int, h: int,
     ``seen`` tells them whether to look. ``act_who`` holds 1 + the active
     civilian on each cell (0: none).
 
-    Memory: each agent's own data are packed (in index order) and then
-    copied into turn order, so the loop reads them sequentially and only the
-    grids are visited at random; they are written back at the end. An
-    arrest finds its civilian's turn through ``rank``.
+    Memory: the turn order is dealt (:func:`_deal`) with each agent's data
+    carried along, in index order, so the agents' arrays are read and
+    written sequentially and only the grids are visited at random; the loop
+    asks for the next turns' cells ahead of time (:func:`_prefetch`). At
+    the end each bucket's shuffle is undone in the cache and the data are
+    undealt in index order. An arrest finds its civilian's turn through
+    ``act_who`` (1 + the turn of the active civilian on each cell, 0: none).
     """
     st = _seeded(seed)
     n = len(x)
     m = len(cop_slots)
-    # Pack each civilian's data, in index order (sequential: cheap). Active
-    # iff G - R' * P > T, that is P < (G - T) / R' (R' = 0: iff G > T).
+    total = n + m
+    reach = _reach(civ_dx, civ_dy)
+    v = (len(reach) - 1) // 2
+    # The estimated arrest probability for each value of seen, filled in as met.
+    p_arrest = np.full(code * (len(civ_dx) + 1), -1.0)
     seen[:] = 0
-    act_who = np.zeros(w * h, dtype=np.int32)
-    cell = np.empty(n, dtype=np.int32)
-    status = np.empty(n, dtype=np.int32)  # 4 * sentence + state
-    critical = np.empty(n, dtype=np.float64)
+    # Deal: each agent's cell, 4 * sentence + state (-1: an enforcer) and, for
+    # a civilian, the critical P: active iff G - R' * P > T, that is
+    # P < (G - T) / R' (R' = 0: iff G > T).
+    bucket, start = _deal(st, total)
+    fill = start[:-1].copy()
+    dc = np.empty(total, dtype=np.int32)
+    ds = np.full(total, -1, dtype=np.int32)
+    dk = np.zeros(total, dtype=np.float64)
     for i in range(n):
-        c = x[i] * h + y[i]
-        cell[i] = c
-        status[i] = 4 * jail[i] + state[i]
+        p = fill[bucket[i]]
+        fill[bucket[i]] += 1
+        dc[p] = x[i] * h + y[i]
+        ds[p] = 4 * jail[i] + state[i]
         hh = hardship[i] + (1.0 - hardship[i]) * boost
         g_t = 1.0 - (1.0 - hh * (1.0 - legitimacy)) * (1.0 - shock[i]) - threshold
         r = 1.0 - (1.0 - risk[i]) * (1.0 - fear[i])
         if r > 0:
-            critical[i] = g_t / r
+            dk[p] = g_t / r
         else:
-            critical[i] = np.inf if g_t > 0 else -np.inf
+            dk[p] = np.inf if g_t > 0 else -np.inf
         if state[i] == ACTIVE:
-            act_who[c] = i + 1
-            _spread(seen, x[i], y[i], civ_dx, civ_dy, w, h, 1)
-    for s in cop_slots:
-        _spread(seen, cop_x[s], cop_y[s], civ_dx, civ_dy, w, h, code)
+            _spread(seen, x[i], y[i], reach, w, h, 1)
+    for q in range(m):
+        s = cop_slots[q]
+        p = fill[bucket[n + q]]
+        fill[bucket[n + q]] += 1
+        dc[p] = cop_x[s] * h + cop_y[s]
+        _spread(seen, cop_x[s], cop_y[s], reach, w, h, code)
+    dealt = _shuffle_buckets(st, start)
+    tc = np.empty(total, dtype=np.int32)  # in turn order: the agent's cell,
+    ts = np.empty(total, dtype=np.int32)  # its status (as ds)
+    tk = np.empty(total, dtype=np.float64)  # and critical P
+    act_who = np.zeros(w * h, dtype=np.int32)
+    for j in range(total):  # a gather within each bucket: in the cache
+        p = dealt[j]
+        tc[j], ts[j], tk[j] = dc[p], ds[p], dk[p]
+        if ts[j] == ACTIVE:
+            act_who[tc[j]] = j + 1
     civ_at[:] = -1
-    order = random_order(st, n + m)
-    tc = np.empty(n + m, dtype=np.int32)  # the agent's cell
-    ts = np.zeros(n + m, dtype=np.int32)  # 4 * sentence + state
-    tk = np.zeros(n + m, dtype=np.float64)  # critical arrest probability
-    rank = np.empty(n, dtype=np.int32)
-    for j in range(n + m):
-        a = order[j]
-        if a < n:
-            tc[j], ts[j], tk[j] = cell[a], status[a], critical[a]
-            rank[a] = j
-        else:
-            s = cop_slots[a - n]
-            tc[j] = cop_x[s] * h + cop_y[s]
     arrests = 0
     n_cop_off = len(cop_dx)
-    for j in range(n + m):
+    for j in range(total):
+        if j + _AHEAD < total:  # ask for the cells a turn a few ahead will read
+            ahead = tc[j + _AHEAD]
+            _prefetch(seen, ahead)
+            xa, ya = ahead // h, ahead % h
+            enforcer = ts[j + _AHEAD] < 0
+            for i in range(-v, v + 1):
+                row = _wrap(xa + i, w) * h + ya
+                _prefetch(occ, row - reach[i + v])
+                _prefetch(occ, row + reach[i + v])
+                if enforcer:
+                    _prefetch(seen, row)
         here = tc[j]
         xi, yi = here // h, here % h
-        if order[j] < n:  # ------------------------------------------------ a civilian
+        if ts[j] >= 0:  # -------------------------------------------------- a civilian
             if ts[j] >= 4:  # serving: the sentence counts down
                 ts[j] -= 4
                 continue
@@ -290,17 +381,22 @@ def sequential_step(seed: int, w: int, h: int,
                         xi, yi = here // h, here % h
                         tc[j] = here
                     occ[here] += 1
-            n_cops, n_act = divmod(seen[here], code)
-            ratio = n_cops / (n_act + 1.0)
-            if rule == 0:
-                ratio = np.floor(ratio)
-            elif rule == 1:
-                ratio = np.rint(ratio)  # halves to even, as Python's round
-            now_active = 1.0 - np.exp(-k * ratio) < tk[j]
+            sv = seen[here]
+            pa = p_arrest[sv]
+            if pa < 0:
+                n_cops, n_act = divmod(sv, code)
+                ratio = n_cops / (n_act + 1.0)
+                if rule == 0:
+                    ratio = np.floor(ratio)
+                elif rule == 1:
+                    ratio = np.rint(ratio)  # halves to even, as Python's round
+                pa = 1.0 - np.exp(-k * ratio)
+                p_arrest[sv] = pa
+            now_active = pa < tk[j]
             if now_active != was_active:
                 ts[j] = ACTIVE if now_active else QUIET
-                act_who[here] = order[j] + 1 if now_active else 0
-                _spread(seen, xi, yi, civ_dx, civ_dy, w, h, 1 if now_active else -1)
+                act_who[here] = j + 1 if now_active else 0
+                _spread(seen, xi, yi, reach, w, h, 1 if now_active else -1)
             if move == 0:
                 continue
             if move == 2:
@@ -314,10 +410,10 @@ def sequential_step(seed: int, w: int, h: int,
             tc[j] = to
             if now_active:
                 act_who[here] = 0
-                act_who[to] = order[j] + 1
-                _spread(seen, xi, yi, civ_dx, civ_dy, w, h, -1)
-                _spread(seen, to // h, to % h, civ_dx, civ_dy, w, h, 1)
-        else:  # ------------------------------------------------- an enforcer
+                act_who[to] = j + 1
+                _spread(seen, xi, yi, reach, w, h, -1)
+                _spread(seen, to // h, to % h, reach, w, h, 1)
+        else:  # ------------------------------------------------------- an enforcer
             pick, found = -1, 0
             if not same_vision or seen[here] % code > 0:  # any active in sight?
                 for o in range(n_cop_off):
@@ -327,10 +423,9 @@ def sequential_step(seed: int, w: int, h: int,
                         if _below(st, found) == 0:
                             pick = c
             if pick >= 0:
-                jw = rank[act_who[pick] - 1]
-                ts[jw] = JAILED + 4 * _below(st, jail_max + 1)
+                ts[act_who[pick] - 1] = JAILED + 4 * _below(st, jail_max + 1)
                 act_who[pick] = 0
-                _spread(seen, pick // h, pick % h, civ_dx, civ_dy, w, h, -1)
+                _spread(seen, pick // h, pick % h, reach, w, h, -1)
                 if not jailed_block:
                     occ[pick] -= 1
                 arrests += 1
@@ -344,20 +439,25 @@ def sequential_step(seed: int, w: int, h: int,
             cops[here] -= 1
             cops[to] += 1
             tc[j] = to
-            _spread(seen, xi, yi, civ_dx, civ_dy, w, h, -code)
-            _spread(seen, to // h, to % h, civ_dx, civ_dy, w, h, code)
-    for j in range(n + m):  # write the agents' data back
-        a = order[j]
-        c = tc[j]
-        if a < n:
-            x[a], y[a] = c // h, c % h
-            st = ts[j] & 3
-            state[a], jail[a] = st, ts[j] >> 2
-            if jailed_block or st != JAILED:
-                civ_at[c] = a
-        else:
-            s = cop_slots[a - n]
-            cop_x[s], cop_y[s] = c // h, c % h
+            _spread(seen, xi, yi, reach, w, h, -code)
+            _spread(seen, to // h, to % h, reach, w, h, code)
+    # Write back: undo each bucket's shuffle (in the cache), then undeal in index order.
+    for j in range(total):
+        dc[dealt[j]], ds[dealt[j]] = tc[j], ts[j]
+    fill[:] = start[:-1]
+    for i in range(n):
+        p = fill[bucket[i]]
+        fill[bucket[i]] += 1
+        c = dc[p]
+        x[i], y[i] = c // h, c % h
+        state[i], jail[i] = ds[p] & 3, ds[p] >> 2
+        if jailed_block or ds[p] & 3 != JAILED:
+            civ_at[c] = i
+    for q in range(m):
+        p = fill[bucket[n + q]]
+        fill[bucket[n + q]] += 1
+        s = cop_slots[q]
+        cop_x[s], cop_y[s] = dc[p] // h, dc[p] % h
     for c in range(w * h):
         act[c] = 1 if act_who[c] > 0 else 0
     return arrests

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 from scipy import stats
 
 from simulation import sequential as sq
@@ -59,3 +60,16 @@ def test_free_cell_is_uniform_over_empty_cells() -> None:
     assert stats.chisquare([picks.count(c) for c in empty]).pvalue > 1e-3
     occ[:] = 1
     assert sq._free_cell(st, 4, 4, dx, dy, w, h, occ) == -1  # none free: found by the count
+
+
+@pytest.mark.parametrize("shape", ["von_neumann", "moore"])
+def test_spread_adds_over_the_window_without_the_centre(shape: str) -> None:
+    w, h = 11, 9
+    dx, dy = offsets(3, shape)
+    reach = sq._reach(dx, dy)
+    for x, y in [(5, 4), (0, 0), (10, 8), (1, 7)]:  # inside, and across every edge
+        seen = np.zeros(w * h, dtype=np.int32)
+        sq._spread(seen, x, y, reach, w, h, 3)
+        want = np.zeros(w * h, dtype=np.int32)
+        want[((x + dx) % w) * h + (y + dy) % h] += 3
+        assert np.array_equal(seen, want)
