@@ -1,13 +1,12 @@
 """Performance benchmarks of khorasan, in one run.
 
 1. **Epstein side by side**: Mesa 3.5's bundled ``epstein_civil_violence``
-   example (timed with :func:`mesa_epstein.time_mesa_epstein`) against our
+   example (timed with :func:`mesa_epstein.run_mesa_epstein`) against our
    ``scenarios/epstein_mesa_reference.toml`` on the same worlds, interleaved,
    timing stepping only (not initialisation). Mesa's first step builds its
-   neighbourhood caches; we time Mesa's first step on its own (a second run
-   of the same seed with one step) and report Mesa's rate *without* it
-   ("steady"), so the ratio does not profit from it; the rate with it is
-   printed too. Our model gets one untimed warm-up step.
+   neighbourhood caches; it is timed on its own within the same run, and
+   Mesa's rate *without* it ("steady") is the one compared, so the ratio does
+   not profit from it; the rate with it is printed too. Our model gets one untimed warm-up step.
 2. **Baseline scaling**: ``scenarios/baseline.toml`` on growing worlds up to
    about a million civilians, each size in a fresh process (peak RSS is per
    process): initialisation time (with Mesa agent views, as users get it,
@@ -105,15 +104,14 @@ def load() -> str:
 # --------------------------------------------------------- 1. Epstein vs Mesa
 def mesa_rates(width: int, seed: int, steps: int) -> dict[str, float]:
     """Mesa's agent-steps per second with and without its first step."""
-    from mesa_epstein import run_mesa_epstein, time_mesa_epstein
+    from mesa_epstein import run_mesa_epstein
 
-    counts = run_mesa_epstein(width, width, seed, 0)
-    n = counts["n_citizens"] + counts["n_cops"]
-    with_first = time_mesa_epstein(width, width, seed, steps)
-    first_only = time_mesa_epstein(width, width, seed, 1)
-    total_s = n * steps / with_first
-    first_s = n / first_only
-    steady = n * (steps - 1) / max(total_s - first_s, 1e-9) if steps > 1 else first_only
+    run = run_mesa_epstein(width, width, seed, steps)
+    n = run["n_citizens"] + run["n_cops"]
+    total_s, first_s = run["step_seconds"], run["first_step_seconds"]
+    with_first = n * steps / total_s
+    # The first step and the rest timed in the same run: the rest is never negative.
+    steady = n * (steps - 1) / (total_s - first_s) if steps > 1 else with_first
     return {"agents": n, "with_first": with_first, "steady": steady, "first_step_s": first_s}
 
 
@@ -285,8 +283,8 @@ def report(info: dict[str, Any], epstein: list[dict[str, Any]], scaling: list[di
                              f"| {r['our_steps']} / - |")
         lines += ["", f"Median of {epstein[0]['repeats']} seed(s) per size, the two models "
                   "interleaved. Mesa: its example as shipped (DataCollector on); 'steady' leaves "
-                  "out its first step, which builds neighbourhood caches (timed on its own in a "
-                  "one-step run of the same seed). Ours: epstein_mesa_reference.toml at the same "
+                  "out its first step, which builds neighbourhood caches (timed on its own in the "
+                  "same run). Ours: epstein_mesa_reference.toml at the same "
                   "size, Mesa agent views on, metrics recorded every step, one warm-up step.", ""]
     if scaling:
         lines += ["### 2. Baseline scaling (baseline.toml, density 0.7)", "",

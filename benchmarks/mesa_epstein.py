@@ -104,8 +104,8 @@ def run_mesa_epstein(
         Dict with ``seed``, ``n_citizens``, ``n_cops``, ``active``,
         ``quiet``, ``jailed`` (lists of ``steps + 1`` ints; index 0 is the
         state right after initialisation, index ``t`` after step ``t``),
-        ``step_seconds`` (wall-clock seconds inside ``model.step()`` only)
-        and ``init_seconds``.
+        ``step_seconds`` (wall-clock seconds inside ``model.step()`` only),
+        ``first_step_seconds`` (the first of them) and ``init_seconds``.
     """
     unknown = set(scenario_overrides) - set(EpsteinScenario._scenario_defaults)
     if unknown:
@@ -122,11 +122,13 @@ def run_mesa_epstein(
     quiet = [int(model.QUIET)]
     jailed = [int(model.ARRESTED)]
 
-    step_seconds = 0.0
-    for _ in range(steps):
+    step_seconds = first_step_seconds = 0.0
+    for t in range(steps):
         t0 = time.perf_counter()
         model.step()
         step_seconds += time.perf_counter() - t0
+        if t == 0:
+            first_step_seconds = step_seconds
         active.append(int(model.ACTIVE))
         quiet.append(int(model.QUIET))
         jailed.append(int(model.ARRESTED))
@@ -142,6 +144,7 @@ def run_mesa_epstein(
         "quiet": quiet,
         "jailed": jailed,
         "step_seconds": step_seconds,
+        "first_step_seconds": first_step_seconds,
         "init_seconds": init_seconds,
     }
 
