@@ -148,6 +148,30 @@ def test_historical_calibration_values_match_scenario() -> None:
         assert current[name] == pytest.approx(value, rel=0.02), name
 
 
+def test_calibration_loss_aims_inside_the_ranges() -> None:
+    cal = _module("calibrate_historical", REPO / "benchmarks" / "calibrate_historical.py")
+    t = cal.Target("x", "x", "at", 1000.0, 2000.0)
+
+    def loss_at(x: float) -> float:
+        return cal.loss({"x": np.array([x, x, x])}, [t])
+
+    assert loss_at(1500.0) == 0.0
+    assert 0.0 < loss_at(1020.0) < loss_at(900.0)  # inside, but within 5% of the end
+    assert 0.0 < loss_at(1980.0) < loss_at(2500.0)
+    assert loss_at(1980.0) == pytest.approx(np.log(1980.0 / 1900.0) ** 2)
+    assert cal.loss({"x": np.array([1980.0])}, [t], margin=0.0) == 0.0
+
+
+def test_calibration_knobs_map_back_and_forth() -> None:
+    cal = _module("calibrate_historical", REPO / "benchmarks" / "calibrate_historical.py")
+    for knob in cal.KNOBS:
+        for u in (0.0, 0.3, 1.0):
+            x = knob.draw(u)
+            assert knob.lo <= x <= knob.hi
+            if not knob.integer:
+                assert knob.unit(x) == pytest.approx(u)
+
+
 @pytest.mark.parametrize("name", ["epstein_legitimacy_gradual", "epstein_legitimacy_sudden",
                                   "epstein_cop_reduction"])
 def test_epstein_crisis_scenarios_validate(name: str) -> None:
