@@ -1,6 +1,6 @@
 """Calibrate scenarios/historical_2015.toml on the 2015-2021 record.
 
-    python benchmarks/calibrate_historical.py              # the full search (~10 min on 2 cores)
+    python benchmarks/calibrate_historical.py              # the full search (~15 min on 2 cores)
     python benchmarks/calibrate_historical.py --quick      # a smoke test (~1 min)
 
 Procedure (documented in docs/validation.md, part 3):
