@@ -1104,10 +1104,7 @@ def render_epstein(ep: Mapping[str, Any], sfx: str) -> list[str]:
          "| 34 (no outburst) |", "",
          f"![Run 2: actives over time and the distributions of waiting times and "
          f"activations](figures/validation_run2{sfx}.png)", ""]
-    t += [*RUN2_NOTES.format(
-        wait=np.mean(r2["waits"]) if r2["waits"] else float("nan"),
-        total=np.mean(r2["totals"]) if r2["totals"] else float("nan"),
-        rate=r2["outbursts_per_1000"]).splitlines(), ""]
+    t += [*run2_notes(r2), ""]
     t += ["### Legitimacy crises and cop reductions", "",
           "| scenario | runs with an outburst (> 50 actives) after the change "
           "| peak actives, median (10–90%) | cycle of the first outburst, median "
@@ -1142,6 +1139,43 @@ def render_epstein(ep: Mapping[str, Any], sfx: str) -> list[str]:
     return t
 
 
+def _near_paper(mean: float, paper_mean: float, paper_sd: float) -> str:
+    """How a mean compares with the paper's mean and s.d., in words."""
+    side = "below" if mean < paper_mean else "above"
+    if abs(mean - paper_mean) <= paper_sd:
+        return f"{side} the paper's mean but within one of its standard deviations"
+    return f"{side} the paper's, by more than one of its standard deviations"
+
+
+def run2_notes(r2: Mapping[str, Any]) -> list[str]:
+    """Why Run 2's statistics differ from the paper's (the verdicts follow the numbers)."""
+    wait = float(np.mean(r2["waits"])) if r2["waits"] else float("nan")
+    total = float(np.mean(r2["totals"])) if r2["totals"] else float("nan")
+    rate = r2["outbursts_per_1000"]
+    return [
+        "Why the numbers differ from the paper's:", "",
+        "- The paper's figures come from one long run of its own implementation, whose "
+        "arrest rule is not the one its text states (the literal rule gives no outbursts "
+        "at all, as the last row shows; NetLogo's floor rule, used here, is the accepted "
+        "reading). Details that the paper leaves open change the frequency and size of "
+        "outbursts: how jailed agents return, whether an active agent counts itself twice "
+        "(NetLogo does) and the order of moving and acting. The vision is a Euclidean disc "
+        "of 148 cells, as in NetLogo (with Mesa's von Neumann diamond of 112 cells the "
+        "outbursts were about three times smaller and came more often, in a test of 8 runs).",
+        "- The qualitative result, punctuated equilibrium, is reproduced: long quiet "
+        "stretches broken by short outbursts (left panel).",
+        f"- The waiting time (mean {wait:.0f} cycles; {rate:.0f} outbursts per 1,000 cycles, "
+        f"where the paper's mean wait implies about 15 and the floor-rule replication has "
+        f"~38) is {_near_paper(wait, PAPER_RUN2['wait_mean'], PAPER_RUN2['wait_sd'])} "
+        f"({PAPER_RUN2['wait_mean']} ± {PAPER_RUN2['wait_sd']}). The activation per "
+        f"outburst (mean {total:.0f} agent-cycles) is "
+        f"{_near_paper(total, PAPER_RUN2['total_mean'], PAPER_RUN2['total_sd'])} "
+        f"({PAPER_RUN2['total_mean']} ± {PAPER_RUN2['total_sd']}; the replication has "
+        "~830). Both statistics depend on the threshold of 50 actives, which sits near "
+        "the typical peak size: small differences split one outburst into two or merge "
+        "two into one."]
+
+
 def crises_notes(g: Mapping[str, Any], s: Mapping[str, Any], c: Mapping[str, Any],
                  cop_at: float) -> list[str]:
     """The notes under the crises table (the verdicts follow the numbers)."""
@@ -1154,11 +1188,18 @@ def crises_notes(g: Mapping[str, Any], s: Mapping[str, Any], c: Mapping[str, Any
            f"0.7, {s07:.0%} of {n} runs exceed {OUTBURST} actives within 20 cycles (median "
            f"peak {np.median(s['peak_same_loss']):.0f}); when the same loss is spread over "
            f"those 20 cycles (the gradual run, cycles 77–97), {g07:.0%} do (median peak "
-           f"{np.median(g['peak_same_loss']):.0f})."]
-    if s07 >= 0.5 and s07 - g07 >= 0.25:
+           f"{np.median(g['peak_same_loss']):.0f}"]
+    from scipy.stats import fisher_exact
+
+    n_g = len(g["peak_same_loss"])
+    k_s, k_g = int(round(s07 * n)), int(round(g07 * n_g))
+    p_more = float(fisher_exact([[k_s, n - k_s], [k_g, n_g - k_g]],
+                                alternative="greater").pvalue)
+    out[-1] += f"; one-sided Fisher's exact test p = {_p(p_more)})."
+    if s07 >= 0.5 and p_more < 0.01:
         out[-1] += (" So the contrast is reproduced for equal losses: the sudden loss "
                     "explodes in most runs, the same loss spread over 20 cycles mostly does not.")
-    elif s07 - g07 >= 0.25:
+    elif p_more < 0.01:
         out[-1] += (" So a sudden loss is more explosive than the same loss spread out, but "
                     "it does not explode in most runs: Epstein's explosion (one run in his "
                     "Fig. 10) is reproduced only as a tendency.")
@@ -1172,7 +1213,9 @@ def crises_notes(g: Mapping[str, Any], s: Mapping[str, Any], c: Mapping[str, Any
     if len(gfo):
         g_l = max(0.2, 0.9 - 0.01 * (float(np.median(gfo)) - 77))
         out.append(
-            f"- **The gradual fall does not avoid revolt altogether.** Carried on towards "
+            ("- **The gradual fall does not avoid revolt altogether.**"
+             if g["outburst_share"] >= 0.5 else "- **The gradual fall mostly avoids revolt.**")
+            + " Carried on towards "
             f"0.2, it gives an outburst in {g['outburst_share']:.0%} of runs, the first at "
             f"cycle {np.median(gfo):.0f} (median over the runs with one; legitimacy about "
             f"{g_l:.2f}), with a median peak of {np.median(g['peak']):.0f} actives over the "
@@ -1192,8 +1235,8 @@ def crises_notes(g: Mapping[str, Any], s: Mapping[str, Any], c: Mapping[str, Any
             f"- **Cop reduction** (`epstein_cop_reduction.toml`): walking the cop density down "
             f"at constant legitimacy 0.8 tips {c['outburst_share']:.0%} of runs into "
             f"outbursts; the first comes at cycle {np.median(cfo):.0f} (median), when the cop "
-            f"density has fallen to about {cop_at:.3f} (from 0.074). Peaks are moderate "
-            f"(median {np.median(c['peak']):.0f} actives, 90th percentile "
+            f"density has fallen to about {cop_at:.3f} (from 0.074). Peaks reach a median "
+            f"of {np.median(c['peak']):.0f} actives (90th percentile "
             f"{np.percentile(c['peak'], 90):.0f}): with jail terms \"infinite\", each "
             "outburst ends with its actives in jail, so the rebellion comes as repeated "
             "outbursts that drain the pool of aggrieved agents rather than one lasting "
@@ -1337,16 +1380,28 @@ def hist_notes(hist: Mapping[str, Any]) -> list[str]:
 def limits_epstein(ep: Mapping[str, Any]) -> list[str]:
     """The Epstein bullets of "What the model does not reproduce"."""
     g, s = ep["epstein_legitimacy_gradual"], ep["epstein_legitimacy_sudden"]
-    out = ["- **Epstein's Run 2 statistics.** The pattern (punctuated equilibrium) is "
-           "there, but the waiting time between outbursts and the activation per outburst "
-           "do not match the paper's 60 ± 55 and 708 ± 230 (part 2)."]
-    if g["outburst_share"] >= 0.5 or np.mean(s["peak_same_loss"] > OUTBURST) < 0.5:
+    r2 = ep["run2"]
+    wait, total = float(np.mean(r2["waits"])), float(np.mean(r2["totals"]))
+    out = ["- **Epstein's Run 2 statistics exactly.** The pattern (punctuated equilibrium) "
+           f"is there; the mean waiting time ({wait:.0f}) and activation per outburst "
+           f"({total:.0f}) are compared with the paper's 60 ± 55 and 708 ± 230 (from one "
+           "run) in part 2: "
+           + ("both within one of the paper's standard deviations, the waits shorter on "
+              "average." if abs(wait - 60) <= 55 and abs(total - 708) <= 230 else
+              "at least one lies more than a standard deviation away.")]
+    s07 = float(np.mean(s["peak_same_loss"] > OUTBURST))
+    if g["outburst_share"] >= 0.5 or s07 < 0.5:
         out.append(
-            "- **Gradual versus sudden legitimacy loss, fully.** The drop from 0.9 to 0.7 "
-            f"explodes (> {OUTBURST} actives within 20 cycles) in "
-            f"{np.mean(s['peak_same_loss'] > OUTBURST):.0%} of runs, and the gradual fall "
-            f"to 0.2 also produces outbursts, in {g['outburst_share']:.0%} of runs; Epstein "
-            "reports an explosion in the one and none in the other (part 2).")
+            "- **Gradual versus sudden legitimacy loss, fully.** "
+            + (f"The drop from 0.9 to 0.7 explodes (> {OUTBURST} actives within 20 cycles) "
+               f"in only {s07:.0%} of runs, where Epstein's one run explodes. "
+               if s07 < 0.5 else "")
+            + (f"The gradual fall to 0.2 also produces outbursts, in "
+               f"{g['outburst_share']:.0%} of runs, where Epstein's shows none. "
+               if g["outburst_share"] >= 0.5 else
+               f"The gradual fall to 0.2 avoids them in {1 - g['outburst_share']:.0%} of "
+               "runs, as in the paper. ")
+            + "(Part 2.)")
     return out
 
 
@@ -1565,30 +1620,6 @@ Notes:
   mixed (Mesa's `shuffle_do`, `world.activation = "sequential"`). Of Mesa's
   rules, none is known to differ; the random numbers do (other generators), so
   only distributions over seeds can be compared."""
-
-RUN2_NOTES = """\
-Why the numbers differ from the paper's:
-
-- The paper's figures come from one long run of its own implementation, whose
-  arrest rule is not the one its text states (the literal rule gives no
-  outbursts at all, as the last row shows; NetLogo's floor rule, used here, is
-  the accepted reading). Details that the paper leaves open change the
-  frequency and size of outbursts: how jailed agents return, whether an active
-  agent counts itself twice (NetLogo does), the vision shape (a von Neumann
-  diamond of 112 cells here, a Euclidean disc of 148 cells in NetLogo) and the
-  order of moving and acting.
-- The qualitative result, punctuated equilibrium, is reproduced: long quiet
-  stretches broken by short outbursts of a few hundred agent-cycles (left panel).
-- The waiting times (mean {wait:.0f} cycles) are much shorter than the paper's
-  60 and close to the independent floor-rule replication's ~20: outbursts are
-  more frequent ({rate:.0f} per 1,000 cycles; the paper's mean wait implies
-  about 15, the replication has ~38). They are also smaller (mean {total:.0f}
-  agent-cycles against the paper's 708 and the replication's ~830). So the
-  paper's statistics are not reproduced, and neither is the replication's
-  activation. Both statistics depend on the
-  threshold of 50 actives, which sits near the typical peak size here: small
-  differences split one outburst into two or merge two into one."""
-
 
 HIST_TEXT = """\
 ## 3. Historical run, 2015-2025 (`scenarios/historical_2015.toml`)

@@ -42,17 +42,37 @@ def _window_1d(a: np.ndarray, r: int, axis: int) -> np.ndarray:
     return cs[tuple(hi)] - cs[tuple(lo)]
 
 
-def _diamond_sum(g: np.ndarray, r: int, dtype: type = np.int32) -> np.ndarray:
-    """Von Neumann (Manhattan radius ``r``) window sums by column prefix sums and slicing.
+def half_widths(radius: int, shape: str) -> np.ndarray:
+    """Half-width of a window's row at each row offset ``|dx| = 0..radius``.
+
+    ``von_neumann``: ``radius - |dx|`` (Manhattan diamond); ``moore``:
+    ``radius`` (square); ``disc``: ``floor(sqrt(radius^2 - dx^2))`` (the
+    Euclidean disc of NetLogo's ``in-radius``; 148 cells at radius 7).
+    """
+    d = np.arange(radius + 1)
+    if shape == "von_neumann":
+        return radius - d
+    if shape == "moore":
+        return np.full(radius + 1, radius)
+    if shape == "disc":
+        w = np.floor(np.sqrt(radius * radius - d * d)).astype(np.int64)
+        # guard against sqrt rounding below an exact square
+        return w + ((w + 1) ** 2 + d * d <= radius * radius)
+    raise ValueError(f"unknown neighbourhood shape {shape!r}")
+
+
+def _band_sum(g: np.ndarray, reach: np.ndarray, dtype: type = np.int32) -> np.ndarray:
+    """Window sums by column prefix sums and slicing, for rows of half-width ``reach[|dx|]``.
 
     ``P`` holds, for every row padded by ``r`` wrapped rows on each side, the
     prefix sums of the row padded by ``r`` wrapped cells, so the sum over
-    ``y - w .. y + w`` is a difference of two column slices; the diamond adds
-    those column windows of half-width ``r - |dx|`` at row offsets ``dx``.
-    Only slicing, no index arrays: about ``3 r`` whole-grid operations. With
-    ``dtype=np.int16`` the prefix sums wrap around, but their differences are
-    exact whenever every window sum is below 2**15 (half the memory traffic).
+    ``y - w .. y + w`` is a difference of two column slices; the window adds
+    those column windows at row offsets ``dx = -r..r``. Only slicing, no index
+    arrays: about ``3 r`` whole-grid operations. With ``dtype=np.int16`` the
+    prefix sums wrap around, but their differences are exact whenever every
+    window sum is below 2**15 (half the memory traffic).
     """
+    r = len(reach) - 1
     w_, h = g.shape
     p = np.empty((w_ + 2 * r, h + 2 * r + 1), dtype=dtype)
     p[:, 0] = 0
@@ -63,10 +83,11 @@ def _diamond_sum(g: np.ndarray, r: int, dtype: type = np.int32) -> np.ndarray:
     np.cumsum(rows[:, 1:], axis=1, out=rows[:, 1:], dtype=dtype)
     p[:r] = p[w_:w_ + r]
     p[r + w_:] = p[r:2 * r]
-    out = p[r:r + w_, 2 * r + 1:2 * r + 1 + h] - p[r:r + w_, 0:h]  # dx = 0, half-width r
+    w = int(reach[0])
+    out = p[r:r + w_, r + w + 1:r + w + 1 + h] - p[r:r + w_, r - w:r - w + h]  # dx = 0
     tmp = np.empty((w_ + 2 * r, h), dtype=dtype)
-    for w in range(r):
-        d = r - w  # the rows at dx = -d and dx = +d see a column window of half-width w
+    for d in range(1, r + 1):  # the rows at dx = -d and dx = +d
+        w = int(reach[d])
         t = tmp[:w_ + 2 * d]
         np.subtract(p[r - d:r + d + w_, r + w + 1:r + w + 1 + h],
                     p[r - d:r + d + w_, r - w:r - w + h], out=t)
@@ -78,31 +99,30 @@ def _diamond_sum(g: np.ndarray, r: int, dtype: type = np.int32) -> np.ndarray:
 def window_sum(grid: np.ndarray, radius: int, shape: str, small: bool = False) -> np.ndarray:
     """Sum of ``grid`` over each cell's window (including the cell) on the torus.
 
-    ``shape`` is ``moore`` (Chebyshev square) or ``von_neumann`` (Manhattan
-    diamond). The diamond is built from column windows of shrinking width, so
-    the cost is O(radius * cells) with no convolution. Returns int32, or int16
-    with ``small=True``, which the caller may pass when every window sum
-    (and every cell) is below 2**15: it halves the memory traffic.
+    ``shape`` is ``moore`` (Chebyshev square), ``von_neumann`` (Manhattan
+    diamond) or ``disc`` (Euclidean). Diamond and disc are built from column
+    windows of each row's half-width (:func:`half_widths`), so the cost is
+    O(radius * cells) with no convolution. Returns int32, or int16 with
+    ``small=True``, which the caller may pass when every window sum (and every
+    cell) is below 2**15: it halves the memory traffic.
     """
     if radius <= 0:
         return grid.astype(np.int32)
     width, height = grid.shape
-    if shape == "von_neumann" and small and radius <= min(width, height):
-        return _diamond_sum(grid.astype(np.int16, copy=False), radius, np.int16)
+    reach = half_widths(radius, shape)
+    if shape != "moore" and small and radius <= min(width, height):
+        return _band_sum(grid.astype(np.int16, copy=False), reach, np.int16)
     g = grid.astype(np.int32, copy=False)
     if shape == "moore":
         return _window_1d(_window_1d(g, radius, 1), radius, 0)
-    if shape != "von_neumann":
-        raise ValueError(f"unknown neighbourhood shape {shape!r}")
     if radius <= min(width, height):
-        return _diamond_sum(g, radius)
+        return _band_sum(g, reach)
     # Windows wider than the world wrap more than once: column windows by index arrays.
     xs = np.arange(-radius, width + radius) % width
     out = np.zeros_like(g)
-    for w in range(radius + 1):
-        col = _window_1d(g, w, 1)[xs]
-        dxs = (radius - w,) if w == radius else (-(radius - w), radius - w)
-        for dx in dxs:
+    for d in range(radius + 1):
+        col = _window_1d(g, int(reach[d]), 1)[xs]
+        for dx in ((0,) if d == 0 else (-d, d)):
             out += col[radius + dx: radius + dx + width]
     return out
 
@@ -113,12 +133,7 @@ def offsets(radius: int, shape: str, include_centre: bool = False) -> tuple[np.n
     r = np.arange(-radius, radius + 1)
     dx, dy = np.meshgrid(r, r, indexing="ij")
     dx, dy = dx.ravel(), dy.ravel()
-    if shape == "von_neumann":
-        keep = np.abs(dx) + np.abs(dy) <= radius
-    elif shape == "moore":
-        keep = np.ones_like(dx, dtype=bool)
-    else:
-        raise ValueError(f"unknown neighbourhood shape {shape!r}")
+    keep = np.abs(dy) <= half_widths(radius, shape)[np.abs(dx)]
     if not include_centre:
         keep &= (dx != 0) | (dy != 0)
     dx, dy = dx[keep].astype(np.int32), dy[keep].astype(np.int32)

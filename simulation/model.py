@@ -133,8 +133,10 @@ class ConflictModel(mesa.Model):
         if self._grid is None:
             from mesa.discrete_space import OrthogonalMooreGrid, OrthogonalVonNeumannGrid
 
-            cls = (OrthogonalMooreGrid if self.params["world.neighbourhood"] == "moore"
-                   else OrthogonalVonNeumannGrid)
+            # Mesa's grids know squares and diamonds; a disc gets the square (its
+            # own neighbourhood queries are for users; the model uses its arrays).
+            cls = (OrthogonalVonNeumannGrid if self.params["world.neighbourhood"] == "von_neumann"
+                   else OrthogonalMooreGrid)
             self._grid = cls((self.width, self.height), torus=True, random=self.random)
         return self._grid
 

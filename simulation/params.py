@@ -122,8 +122,10 @@ PARAMS: tuple[Param, ...] = (
     P("world.height", int, 80, "cells", "Grid height.", "Epstein 2002", min=4, max=5000,
       label="World height"),
     P("world.neighbourhood", str, "von_neumann", "-",
-      "Shape of every vision window: von_neumann (Manhattan diamond) or moore (square).",
-      "Epstein 2002; Mesa example", choices=("von_neumann", "moore")),
+      "Shape of every vision window: von_neumann (Manhattan diamond, as Mesa's example), "
+      "moore (square) or disc (Euclidean, as NetLogo's Rebellion and Epstein's radius 1.7 "
+      "= 8 neighbours; 148 cells at radius 7).",
+      "Epstein 2002; Mesa example; NetLogo Rebellion", choices=("von_neumann", "moore", "disc")),
     P("world.activation", str, "sequential", "-",
       "How agents take turns within a step. sequential: one at a time in a fresh random "
       "order, each seeing what those before it did (Mesa's shuffle_do; compiled). batched: "

@@ -18,8 +18,8 @@ def brute_window(grid: np.ndarray, r: int, shape: str) -> np.ndarray:
     return out
 
 
-@pytest.mark.parametrize("shape", ["von_neumann", "moore"])
-@pytest.mark.parametrize("r", [0, 1, 3, 7])
+@pytest.mark.parametrize("shape", ["von_neumann", "moore", "disc"])
+@pytest.mark.parametrize("r", [0, 1, 3, 7, 12])
 def test_window_sum_matches_brute_force(shape: str, r: int) -> None:
     g = np.random.default_rng(r).integers(0, 3, size=(17, 23)).astype(np.int32)
     assert (window_sum(g, r, shape) == brute_window(g, r, shape)).all()
@@ -30,6 +30,12 @@ def test_offsets_sizes() -> None:
     assert len(offsets(7, "von_neumann")[0]) == 112
     assert len(offsets(1, "moore")[0]) == 8
     assert len(offsets(2, "moore", include_centre=True)[0]) == 25
+    # The Euclidean disc: radius 7 is the 148-site disc of the Epstein
+    # transcription (facts 1.1) and of NetLogo's in-radius.
+    assert len(offsets(1, "disc")[0]) == 4 and len(offsets(7, "disc")[0]) == 148
+    dx, dy = offsets(7, "disc")
+    assert (dx * dx + dy * dy <= 49).all()
+    assert (3, 6) in set(zip(dx.tolist(), dy.tolist(), strict=True))  # 45 <= 49, not in a diamond
 
 
 def test_resolve_claims_one_winner_per_cell() -> None:
@@ -45,7 +51,7 @@ def test_resolve_claims_one_winner_per_cell() -> None:
     assert np.allclose(wins[[3, 5]] / 3000, 1 / 2, atol=0.05)
 
 
-@pytest.mark.parametrize("shape", ["von_neumann", "moore"])
+@pytest.mark.parametrize("shape", ["von_neumann", "moore", "disc"])
 def test_choose_free_cells_distinct_free_and_in_vision(shape: str) -> None:
     rng = np.random.default_rng(1)
     occ = (rng.random((30, 30)) < 0.75).astype(np.int16)
@@ -65,7 +71,8 @@ def test_choose_free_cells_distinct_free_and_in_vision(shape: str) -> None:
     ddx = np.abs(t // 30 - x[ok])
     ddy = np.abs(t % 30 - y[ok])
     ddx, ddy = np.minimum(ddx, 30 - ddx), np.minimum(ddy, 30 - ddy)
-    dist = ddx + ddy if shape == "von_neumann" else np.maximum(ddx, ddy)
+    dist = {"von_neumann": ddx + ddy, "moore": np.maximum(ddx, ddy),
+            "disc": np.sqrt(ddx * ddx + ddy * ddy)}[shape]
     assert (dist <= 3).all() and (dist > 0).all()
 
 

@@ -110,6 +110,30 @@ def test_statistics_helpers(mv: Any) -> None:
     assert totals == [130, 55] and durations == [2, 1] and waits == [3]
 
 
+def _crisis(peaks_77_97: list[int], share: float) -> dict[str, Any]:
+    """A crisis run's summary as make_validation keeps it (peaks over the run = in 77-97)."""
+    return {"peak": np.array(peaks_77_97), "peak_same_loss": np.array(peaks_77_97),
+            "first_outburst": np.where(np.array(peaks_77_97) > 50, 90, -1),
+            "outburst_share": share}
+
+
+def test_crises_verdicts_follow_the_numbers(mv: Any) -> None:
+    cops = _crisis([80] * 80 + [10] * 20, 0.8)
+    # 20 of 100 sudden runs explode against none gradual: a tendency, not equality.
+    text = " ".join(mv.crises_notes(_crisis([0] * 100, 0.05), _crisis([90] * 20 + [5] * 80, 0.2),
+                                    cops, 0.05))
+    assert "only as a tendency" in text
+    assert "avoids revolt" not in text  # the gradual run never bursts: no bullet about it
+    # The same share on both sides: not reproduced.
+    text = " ".join(mv.crises_notes(_crisis([90] * 20 + [5] * 80, 0.6),
+                                    _crisis([90] * 20 + [5] * 80, 0.2), cops, 0.05))
+    assert "is **not** reproduced" in text and "does not avoid revolt" in text
+    # Most sudden runs explode, the gradual ones do not: reproduced.
+    text = " ".join(mv.crises_notes(_crisis([90] * 5 + [5] * 95, 0.1),
+                                    _crisis([90] * 70 + [5] * 30, 0.7), cops, 0.05))
+    assert "the contrast is reproduced" in text and "mostly avoids revolt" in text
+
+
 def test_historical_scenario_validates() -> None:
     from simulation import load_scenario
 
