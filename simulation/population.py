@@ -14,7 +14,14 @@ from typing import Any
 import numpy as np
 
 from simulation import sequential
-from simulation.grid_ops import choose_free_cells, offsets, resolve_claims, torus, window_sum
+from simulation.grid_ops import (
+    choose_free_cells,
+    half_widths,
+    offsets,
+    resolve_claims,
+    torus,
+    window_sum,
+)
 
 QUIET, ACTIVE, JAILED = sequential.QUIET, sequential.ACTIVE, sequential.JAILED
 _NO_DANGER = np.zeros(1)
@@ -252,7 +259,7 @@ class Population:
             self.cop_x, self.cop_y, cop_slots,
             self.occ.reshape(-1), self.act.reshape(-1), self.cops.reshape(-1),
             self.civ_at.reshape(-1), seen, code, civ_vision == cop_vision,
-            civ_dx, civ_dy, cop_dx, cop_dy,
+            civ_dx, civ_dy, half_widths(civ_vision, shape), cop_dx, cop_dy,
             float(k), sequential.RULES[rule], sequential.MOVES[movement],
             danger.reshape(-1).astype(np.float64, copy=False) if flee else _NO_DANGER,
             bool(patrol), int(jail_max), bool(jailed_block)))

@@ -67,7 +67,6 @@ def _cell(x: int, y: int, dx: int, dy: int, w: int, h: int) -> int:
     return _wrap(x + dx, w) * h + _wrap(y + dy, h)
 
 
-
 @njit(cache=True)
 def _next(st: np.ndarray) -> np.uint64:
     """xoshiro256+ (Blackman and Vigna): the next 64 random bits."""
@@ -110,27 +109,18 @@ def _below(st: np.ndarray, n: int) -> int:
 
 
 @njit(cache=True)
-def _reach(dxs: np.ndarray, dys: np.ndarray) -> np.ndarray:
-    """Half-width of a symmetric window in each row ``dx = -v..v`` (diamond or square)."""
-    v = int(np.abs(dxs).max())
-    reach = np.zeros(2 * v + 1, dtype=np.int64)
-    for o in range(len(dxs)):
-        reach[dxs[o] + v] = max(reach[dxs[o] + v], abs(dys[o]))
-    return reach
-
-
-@njit(cache=True)
 def _spread(seen: np.ndarray, x: int, y: int, reach: np.ndarray, w: int, h: int,
             d: int) -> None:
     """Add ``d`` to ``seen`` over the window around ``(x, y)``, the cell itself excluded.
 
-    Row by row (``y`` is the fast axis of the flat grids), so the inner loop
-    is a run of adjacent cells.
+    ``reach[|dx|]`` is the half-width of the window's row at offset ``dx``
+    (:func:`simulation.grid_ops.half_widths`). Row by row (``y`` is the fast
+    axis of the flat grids), so the inner loop is a run of adjacent cells.
     """
-    v = (len(reach) - 1) // 2
-    for i in range(len(reach)):
-        r = reach[i]
-        row = _wrap(x + i - v, w) * h
+    v = len(reach) - 1
+    for dx in range(-v, v + 1):
+        r = reach[abs(dx)]
+        row = _wrap(x + dx, w) * h
         if y - r >= 0 and y + r < h:
             for c in range(row + y - r, row + y + r + 1):
                 seen[c] += d
@@ -265,7 +255,8 @@ def sequential_step(seed: int, w: int, h: int,
                     cop_x: np.ndarray, cop_y: np.ndarray, cop_slots: np.ndarray,
                     occ: np.ndarray, act: np.ndarray, cops: np.ndarray, civ_at: np.ndarray,
                     seen: np.ndarray, code: int, same_vision: bool,
-                    civ_dx: np.ndarray, civ_dy: np.ndarray, cop_dx: np.ndarray, cop_dy: np.ndarray,
+                    civ_dx: np.ndarray, civ_dy: np.ndarray, reach: np.ndarray,
+                    cop_dx: np.ndarray, cop_dy: np.ndarray,
                     k: float, rule: int, move: int, danger: np.ndarray,
                     patrol: bool, jail_max: int, jailed_block: bool) -> int:
     """One step: every civilian and enforcer acts once, in one random order.
@@ -288,8 +279,8 @@ def sequential_step(seed: int, w: int, h: int,
     enforcers + actives`` over its civilian vision window without the cell
     itself, and is kept up to date as agents act, so a civilian reads its
     counts in one look. ``same_vision``: enforcers see the same window, so
-    ``seen`` tells them whether to look. ``act_who`` holds 1 + the active
-    civilian on each cell (0: none).
+    ``seen`` tells them whether to look. ``reach``: the half-widths of the
+    civilian window's rows (:func:`simulation.grid_ops.half_widths`).
 
     Memory: the turn order is dealt (:func:`_deal`) with each agent's data
     carried along, in index order, so the agents' arrays are read and
@@ -303,8 +294,7 @@ def sequential_step(seed: int, w: int, h: int,
     n = len(x)
     m = len(cop_slots)
     total = n + m
-    reach = _reach(civ_dx, civ_dy)
-    v = (len(reach) - 1) // 2
+    v = len(reach) - 1
     # The estimated arrest probability for each value of seen, filled in as met.
     p_arrest = np.full(code * (len(civ_dx) + 1), -1.0)
     seen[:] = 0
@@ -357,8 +347,8 @@ def sequential_step(seed: int, w: int, h: int,
             enforcer = ts[j + _AHEAD] < 0
             for i in range(-v, v + 1):
                 row = _wrap(xa + i, w) * h + ya
-                _prefetch(occ, row - reach[i + v])
-                _prefetch(occ, row + reach[i + v])
+                _prefetch(occ, row - reach[abs(i)])
+                _prefetch(occ, row + reach[abs(i)])
                 if enforcer:
                     _prefetch(seen, row)
         here = tc[j]

@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from simulation import sequential as sq
-from simulation.grid_ops import offsets
+from simulation.grid_ops import half_widths, offsets
 
 
 def test_uniform_doubles() -> None:
@@ -66,7 +66,7 @@ def test_free_cell_is_uniform_over_empty_cells() -> None:
 def test_spread_adds_over_the_window_without_the_centre(shape: str) -> None:
     w, h = 11, 9
     dx, dy = offsets(3, shape)
-    reach = sq._reach(dx, dy)
+    reach = half_widths(3, shape)
     for x, y in [(5, 4), (0, 0), (10, 8), (1, 7)]:  # inside, and across every edge
         seen = np.zeros(w * h, dtype=np.int32)
         sq._spread(seen, x, y, reach, w, h, 3)
