@@ -1,9 +1,20 @@
-"""Calibrate scenarios/historical_2015.toml on the 2015-2021 record.
+"""Calibrate scenarios/historical_2015.toml: stage A on 2015-2021, stage B on 2015-2025.
 
-    python benchmarks/calibrate_historical.py              # the full search (~15 min on 2 cores)
-    python benchmarks/calibrate_historical.py --quick      # a smoke test (~1 min)
+    python benchmarks/calibrate_historical.py                    # stage A (~15 min on 2 cores)
+    python benchmarks/calibrate_historical.py --stage post2021   # stage B (~15 min)
+    python benchmarks/calibrate_historical.py --quick            # a smoke test (~1 min)
 
-Procedure (documented in docs/validation.md, part 3):
+Stage A (``--stage window``, the default) is the calibration proper; with its
+values and the post-2021 values at their a priori settings
+(:func:`a_priori_post`) the scenario is the *hold-out forecast* of 2022-2025.
+Stage B (``--stage post2021``) then fits the three values that act only from
+October 2021 (``POST_KNOBS``: Taliban intelligence's growth rate and ceiling,
+ISIS-K's recruitment rate from January 2022) to the whole record (``CALIBRATION``
+and ``HOLDOUT``), with stage A's values fixed, by the same procedure; its
+2022-2025 fit is in-sample. Stage A runs with the stage-B values pinned at their
+a priori settings, so its result does not depend on stage B's.
+
+Procedure of stage A (documented in docs/validation.md, part 3):
 
 1. Eight parameters are searched; everything else is fixed in the scenario file
    (parameter-table defaults, dated events and a priori values):
@@ -36,14 +47,16 @@ Procedure (documented in docs/validation.md, part 3):
    (the next seeds); the best loss over all replicates wins.
    Stage 3: a Nelder-Mead polish from that winner (at most ``--polish``
    evaluations, each on all the seeds of stages 1 and 2, the same for every
-   candidate); its best replaces the winner if its loss is lower.
+   candidate; it stops once the loss is 0); its best replaces the winner if
+   its loss is lower.
 4. The loss sums, over the calibration targets (``CALIBRATION``), the squared
    log-distance of the replicates' median from the target range narrowed by
    ``MARGIN`` (5%) at each end (0 inside).
 
-Only 2015-2021 data enter; the 2022-2025 targets (``HOLDOUT``) are for the
-hold-out check in docs/make_validation.py. The result is written to
-``docs/data/calibration_historical.json``; the winning values are copied by
+In stage A only 2015-2021 data enter; the 2022-2025 targets (``HOLDOUT``) are
+for the hold-out check in docs/make_validation.py. The result is written to
+``docs/data/calibration_historical.json`` (stage B:
+``docs/data/calibration_post2021.json``); the winning values are copied by
 hand into scenarios/historical_2015.toml (``make_validation.py`` and
 ``tests/test_validation.py`` check that they match). The file also records the
 hash of the model source the search ran on (``model_hash``, as in
@@ -54,6 +67,7 @@ calibration and the replicates it reports were made with the same model.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -186,38 +200,80 @@ EVENT_KNOBS: dict[str, dict[str, str]] = {
 }
 
 
+#: Stage B ("post2021"): the knobs that act only from October 2021, fitted on the
+#: whole record with the stage-A values fixed. Their values before stage B (the
+#: parameter-table defaults, and the 2020 defection rate carried on) are the
+#: a priori ones of the hold-out forecast (:func:`a_priori_post`).
+POST_KNOBS: tuple[Knob, ...] = (
+    Knob("intel_growth", 0.04, 0.5, log=True),
+    Knob("intel_max", 0.8, 0.99),
+    Knob("recruit_2022", 0.2, 6.0, log=True),
+)
+POST_EVENT_KNOBS: dict[str, dict[str, str]] = {
+    "Taliban GDI ramps up": {"intel_growth": "surveillance.intel_growth",
+                             "intel_max": "surveillance.intel_max"},
+    "ISIS-K recruits dissident Taliban": {"recruit_2022": "isisk.defector_recruitment"},
+}
+#: Which knobs each stage searches, and which targets its loss counts.
+STAGES: dict[str, tuple[tuple[Knob, ...], tuple[Target, ...]]] = {
+    "window": (KNOBS, CALIBRATION),
+    "post2021": (POST_KNOBS, CALIBRATION + HOLDOUT),
+}
+OUTPUTS = {"window": OUTPUT, "post2021": OUTPUT.with_name("calibration_post2021.json")}
+
+
+def a_priori_post(scenario: Any) -> dict[str, float]:
+    """The post-2021 values before stage B: table defaults; the 2020 defection rate kept."""
+    from simulation.params import defaults
+
+    table = defaults()
+    return {"intel_growth": float(table["surveillance.intel_growth"]),
+            "intel_max": float(table["surveillance.intel_max"]),
+            "recruit_2022": scenario_values(scenario)["defect_2020"]}
+
+
 def apply(scenario: Any, cand: Mapping[str, float]) -> Any:
-    """The scenario with a candidate's values put in the right parameters and events."""
-    sc = scenario.with_overrides({
-        "isisk.defector_recruitment": cand["defect_2015"],
-        "taliban.ct_detection": cand["ct_detection"] / 2,
-        "isisk.attack_rate": cand["attack_rate"],
-        "surveillance.us_level": cand["us_level"],
-    })
+    """The scenario with a candidate's values put in the right parameters and events.
+
+    ``cand`` may hold any subset of the knobs of both stages; the others keep
+    the scenario's values.
+    """
+    top = {"defect_2015": "isisk.defector_recruitment", "attack_rate": "isisk.attack_rate",
+           "us_level": "surveillance.us_level"}
+    over = {param: cand[knob] for knob, param in top.items() if knob in cand}
+    if "ct_detection" in cand:
+        over["taliban.ct_detection"] = cand["ct_detection"] / 2
+    sc = scenario.with_overrides(over) if over else scenario
     events = []
     for ev in sc.events:
-        if ev.add_isisk_fighters and ev.label.startswith("ISIS-K founded"):
+        if ev.add_isisk_fighters and ev.label.startswith("ISIS-K founded") and "founding" in cand:
             ev = dataclasses.replace(ev, add_isisk_fighters=int(cand["founding"]))
-        for prefix, knobs in EVENT_KNOBS.items():
+        for prefix, knobs in (EVENT_KNOBS | POST_EVENT_KNOBS).items():
             if ev.label.startswith(prefix):
                 ev = dataclasses.replace(ev, set={**ev.set, **{
-                    param: cand[knob] for knob, param in knobs.items()}})
+                    param: cand[knob] for knob, param in knobs.items() if knob in cand}})
         events.append(ev)
     return dataclasses.replace(sc, events=tuple(events))
 
 
 def scenario_values(scenario: Any) -> dict[str, float]:
-    """The calibrated values as they stand in a scenario (inverse of :func:`apply`)."""
+    """The calibrated values of both stages as they stand in a scenario (see :func:`apply`)."""
     out = {"defect_2015": scenario.params["isisk.defector_recruitment"],
            "attack_rate": scenario.params["isisk.attack_rate"],
            "us_level": scenario.params["surveillance.us_level"]}
     for ev in scenario.events:
         if ev.add_isisk_fighters and ev.label.startswith("ISIS-K founded"):
             out["founding"] = float(ev.add_isisk_fighters)
-        for prefix, knobs in EVENT_KNOBS.items():
+        for prefix, knobs in (EVENT_KNOBS | POST_EVENT_KNOBS).items():
             if ev.label.startswith(prefix):
-                out.update({knob: float(ev.set[param]) for knob, param in knobs.items()})
+                out.update({knob: float(ev.set[param]) for knob, param in knobs.items()
+                            if param in ev.set})
     return out
+
+
+def forecast_scenario(scenario: Any) -> Any:
+    """The scenario as stage A left it: post-2021 knobs at their a priori values."""
+    return apply(scenario, a_priori_post(scenario))
 
 
 def run(scenario: Any, seed: int, end: dt.date | None = None) -> pd.DataFrame:
@@ -258,19 +314,26 @@ def loss(values: Mapping[str, np.ndarray], targets: Sequence[Target],
     return total
 
 
-def _task(args: tuple[dict[str, float], int]) -> dict[str, float]:
+def _task(args: tuple[dict[str, float], int, str]) -> dict[str, float]:
     from simulation import load_scenario
 
-    cand, seed = args
-    sc = apply(load_scenario(SCENARIO), cand)
-    df = run(sc, seed, CALIBRATION_END)
-    return {t.key: t.value(df) for t in CALIBRATION}
+    cand, seed, stage = args
+    base = load_scenario(SCENARIO)
+    if stage == "window":
+        # Stage A: the post-2021 knobs at their a priori values, whatever stage B chose.
+        sc = apply(forecast_scenario(base), cand)
+        df = run(sc, seed, CALIBRATION_END)
+    else:
+        df = run(apply(base, cand), seed)
+    return {t.key: t.value(df) for t in STAGES[stage][1]}
 
 
 def evaluate(cands: Sequence[dict[str, float]], seeds: Sequence[int], pool: ProcessPoolExecutor,
-             label: str, quiet: bool = False) -> list[dict[str, np.ndarray]]:
+             label: str, quiet: bool = False, stage: str = "window"
+             ) -> list[dict[str, np.ndarray]]:
     """Target values of every candidate over ``seeds``."""
-    tasks = [(c, s) for c in cands for s in seeds]
+    targets = STAGES[stage][1]
+    tasks = [(c, s, stage) for c in cands for s in seeds]
     results: list[Any] = [None] * len(tasks)
     t0 = time.perf_counter()
     futs = {pool.submit(_task, t): i for i, t in enumerate(tasks)}
@@ -282,36 +345,46 @@ def evaluate(cands: Sequence[dict[str, float]], seeds: Sequence[int], pool: Proc
     out = []
     for i in range(len(cands)):
         rows = results[i * len(seeds):(i + 1) * len(seeds)]
-        out.append({t.key: np.array([r[t.key] for r in rows]) for t in CALIBRATION})
+        out.append({t.key: np.array([r[t.key] for r in rows]) for t in targets})
     return out
 
 
+class _Reached(Exception):
+    """Raised inside the Nelder-Mead objective when the loss reaches 0 (nothing to gain)."""
+
+
 def polish(start: dict[str, float], seeds: Sequence[int], pool: ProcessPoolExecutor,
-           max_evals: int) -> tuple[dict[str, float], float, dict[str, np.ndarray], int]:
-    """Nelder-Mead from ``start`` in the unit cube of KNOBS, on fixed ``seeds``.
+           max_evals: int, stage: str = "window"
+           ) -> tuple[dict[str, float], float, dict[str, np.ndarray], int]:
+    """Nelder-Mead from ``start`` in the unit cube of the stage's knobs, on fixed ``seeds``.
 
     The same seeds for every candidate (common random numbers) make the loss
     a deterministic function of the parameters, so the simplex can descend.
-    Returns the best candidate seen, its loss and values, and the evaluations.
+    It stops early once the loss is 0. Returns the best candidate seen, its
+    loss and values, and the evaluations.
     """
     from scipy.optimize import minimize
 
+    knobs, targets = STAGES[stage]
     seen: list[tuple[float, dict[str, float], dict[str, np.ndarray]]] = []
 
     def objective(u: np.ndarray) -> float:
-        cand = {k.name: k.draw(float(np.clip(x, 0.0, 1.0))) for k, x in zip(KNOBS, u,
+        cand = {k.name: k.draw(float(np.clip(x, 0.0, 1.0))) for k, x in zip(knobs, u,
                                                                              strict=True)}
-        vals = evaluate([cand], seeds, pool, "polish", quiet=True)[0]
-        lo = loss(vals, CALIBRATION)
+        vals = evaluate([cand], seeds, pool, "polish", quiet=True, stage=stage)[0]
+        lo = loss(vals, targets)
         seen.append((lo, cand, vals))
         if len(seen) % 10 == 0:
             print(f"  [polish] {len(seen)} evaluations, best loss "
                   f"{min(x[0] for x in seen):.4f}", flush=True)
+        if lo == 0.0:
+            raise _Reached
         return lo
 
-    u0 = np.array([k.unit(start[k.name]) for k in KNOBS])
-    minimize(objective, u0, method="Nelder-Mead", bounds=[(0.0, 1.0)] * len(KNOBS),
-             options={"maxfev": max_evals, "initial_simplex": _simplex(u0, 0.05)})
+    u0 = np.array([k.unit(start[k.name]) for k in knobs])
+    with contextlib.suppress(_Reached):
+        minimize(objective, u0, method="Nelder-Mead", bounds=[(0.0, 1.0)] * len(knobs),
+                 options={"maxfev": max_evals, "initial_simplex": _simplex(u0, 0.05)})
     best = min(seen, key=lambda x: x[0])
     return best[1], best[0], best[2], len(seen)
 
@@ -338,17 +411,22 @@ def model_hash() -> str:
     return str(mod.model_hash())
 
 
-def latin_hypercube(n: int, seed: int) -> list[dict[str, float]]:
-    """``n`` candidates from a Latin hypercube over KNOBS."""
+def latin_hypercube(n: int, seed: int, knobs: Sequence[Knob] = KNOBS) -> list[dict[str, float]]:
+    """``n`` candidates from a Latin hypercube over ``knobs``."""
     rng = np.random.default_rng(seed)
-    u = (np.stack([rng.permutation(n) for _ in KNOBS], axis=1) + rng.random((n, len(KNOBS)))) / n
-    return [{k.name: k.draw(float(u[i, j])) for j, k in enumerate(KNOBS)} for i in range(n)]
+    u = (np.stack([rng.permutation(n) for _ in knobs], axis=1) + rng.random((n, len(knobs)))) / n
+    return [{k.name: k.draw(float(u[i, j])) for j, k in enumerate(knobs)} for i in range(n)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the search and write docs/data/calibration_historical.json."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--candidates", type=int, default=300)
+    ap.add_argument("--stage", choices=tuple(STAGES), default="window",
+                    help="window: stage A, the 2015-2021 knobs on 2015-2021 (the default); "
+                         "post2021: stage B, the post-2021 knobs on the whole record, "
+                         "with stage A's values (those in the scenario file) fixed")
+    ap.add_argument("--candidates", type=int, default=None,
+                    help="Latin-hypercube size (default 300 for window, 100 for post2021)")
     ap.add_argument("--reps", type=int, default=3, help="replicates per candidate, stage 1")
     ap.add_argument("--top", type=int, default=10, help="candidates kept for stage 2")
     ap.add_argument("--reps2", type=int, default=6, help="extra replicates in stage 2")
@@ -359,8 +437,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="8 candidates, 1 + 1 replicates, 6 polish evaluations")
     ap.add_argument("--include-current", action="store_true", default=True,
                     help="also evaluate the values now in the scenario file (default on)")
-    ap.add_argument("--output", type=Path, default=OUTPUT)
+    ap.add_argument("--output", type=Path, default=None,
+                    help="default docs/data/calibration_historical.json (window) or "
+                         "docs/data/calibration_post2021.json (post2021)")
     args = ap.parse_args(argv)
+    if args.candidates is None:
+        args.candidates = 300 if args.stage == "window" else 100
+    if args.output is None:
+        args.output = OUTPUTS[args.stage]
     if args.quick:
         args.candidates, args.reps, args.top, args.reps2, args.polish = 8, 1, 2, 1, 6
 
@@ -368,45 +452,53 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     hash_start = model_hash()
-    cands = latin_hypercube(args.candidates, 2015)
+    stage = args.stage
+    knobs, targets = STAGES[stage]
+    cands = latin_hypercube(args.candidates, 2015 if stage == "window" else 2022, knobs)
     if args.include_current:
-        cands.insert(0, scenario_values(load_scenario(SCENARIO)))
+        now = scenario_values(load_scenario(SCENARIO))
+        cands.insert(0, {k.name: now[k.name] for k in knobs})
+    if stage == "post2021":  # the a priori values too: where the hold-out forecast starts
+        prior = a_priori_post(load_scenario(SCENARIO))
+        cands.insert(0, {k.name: prior[k.name] for k in knobs})
     seeds1 = list(range(1, args.reps + 1))
+    end = CALIBRATION_END if stage == "window" else "2025-03 (the whole run)"
     print(f"Stage 1: {len(cands)} candidates x {len(seeds1)} replicates, 2015-01 to "
-          f"{CALIBRATION_END}, {args.workers} workers", flush=True)
+          f"{end}, {args.workers} workers", flush=True)
     # spawn: every worker imports the model afresh (no half-old modules from a fork).
-    pool = ProcessPoolExecutor(max_workers=args.workers, mp_context=get_context("spawn"))
-    vals1 = evaluate(cands, seeds1, pool, "stage 1")
-    losses1 = [loss(v, CALIBRATION) for v in vals1]
-    partial = args.output.with_suffix(".stage1.json")
-    partial.parent.mkdir(parents=True, exist_ok=True)
-    partial.write_text(json.dumps([{"candidate": c, "loss": lo, "values": {
-        k: x.tolist() for k, x in v.items()}} for c, lo, v in zip(cands, losses1, vals1,
-                                                                  strict=True)], indent=1))
-    order = np.argsort(losses1)[: args.top]
-    seeds2 = list(range(args.reps + 1, args.reps + args.reps2 + 1))
-    print(f"Stage 2: best {len(order)} x {len(seeds2)} more replicates", flush=True)
-    vals2 = evaluate([cands[i] for i in order], seeds2, pool, "stage 2")
-    stage2 = []
-    for i, v2 in zip(order, vals2, strict=True):
-        merged = {k: np.concatenate([vals1[i][k], v2[k]]) for k in v2}
-        stage2.append({"candidate": cands[i], "loss_stage1": losses1[i],
-                       "loss": loss(merged, CALIBRATION),
-                       "medians": {k: float(np.median(x)) for k, x in merged.items()}})
-    stage2.sort(key=lambda r: r["loss"])
-    best = stage2[0]
-    seeds_all = seeds1 + seeds2
-    polished: dict[str, Any] | None = None
-    if args.polish > 0:
-        print(f"Stage 3: Nelder-Mead from the best, on seeds {seeds_all[0]}-{seeds_all[-1]}, "
-              f"at most {args.polish} evaluations", flush=True)
-        cand3, loss3, vals3, n_evals = polish(best["candidate"], seeds_all, pool, args.polish)
-        polished = {"candidate": cand3, "loss": loss3, "evaluations": n_evals,
-                    "start_loss": best["loss"],
-                    "medians": {k: float(np.median(x)) for k, x in vals3.items()}}
-        if loss3 < best["loss"]:
-            best = polished
-    pool.shutdown()
+    with ProcessPoolExecutor(max_workers=args.workers,
+                             mp_context=get_context("spawn")) as pool:
+        vals1 = evaluate(cands, seeds1, pool, "stage 1", stage=stage)
+        losses1 = [loss(v, targets) for v in vals1]
+        partial = args.output.with_suffix(".stage1.json")
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(json.dumps([{"candidate": c, "loss": lo, "values": {
+            k: x.tolist() for k, x in v.items()}} for c, lo, v in zip(cands, losses1, vals1,
+                                                                      strict=True)], indent=1))
+        order = np.argsort(losses1)[: args.top]
+        seeds2 = list(range(args.reps + 1, args.reps + args.reps2 + 1))
+        print(f"Stage 2: best {len(order)} x {len(seeds2)} more replicates", flush=True)
+        vals2 = evaluate([cands[i] for i in order], seeds2, pool, "stage 2", stage=stage)
+        stage2 = []
+        for i, v2 in zip(order, vals2, strict=True):
+            merged = {k: np.concatenate([vals1[i][k], v2[k]]) for k in v2}
+            stage2.append({"candidate": cands[i], "loss_stage1": losses1[i],
+                           "loss": loss(merged, targets),
+                           "medians": {k: float(np.median(x)) for k, x in merged.items()}})
+        stage2.sort(key=lambda r: r["loss"])
+        best = stage2[0]
+        seeds_all = seeds1 + seeds2
+        polished: dict[str, Any] | None = None
+        if args.polish > 0:
+            print(f"Stage 3: Nelder-Mead from the best, on seeds {seeds_all[0]}-{seeds_all[-1]}, "
+                  f"at most {args.polish} evaluations", flush=True)
+            cand3, loss3, vals3, n_evals = polish(best["candidate"], seeds_all, pool, args.polish,
+                                                  stage)
+            polished = {"candidate": cand3, "loss": loss3, "evaluations": n_evals,
+                        "start_loss": best["loss"],
+                        "medians": {k: float(np.median(x)) for k, x in vals3.items()}}
+            if loss3 < best["loss"]:
+                best = polished
     elapsed = time.perf_counter() - t0
     result = {
         "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -416,8 +508,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "model_hash": hash_start, "model_hash_end": model_hash(),
         "settings": {k: v for k, v in vars(args).items() if k != "output"},
         "seeds_stage1": seeds1, "seeds_stage2": seeds2,
-        "knobs": [dataclasses.asdict(k) for k in KNOBS],
-        "targets": [dataclasses.asdict(t) for t in CALIBRATION],
+        "stage": stage,
+        "knobs": [dataclasses.asdict(k) for k in knobs],
+        "targets": [dataclasses.asdict(t) for t in targets],
         "best": best,
         "polish": polished,
         "stage2": stage2,
@@ -429,7 +522,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"\nBest (loss {best['loss']:.4f}) after {elapsed / 60:.1f} min:")
     for k, v in best["candidate"].items():
         print(f"  {k:14s} {v:.4g}")
-    for t in CALIBRATION:
+    for t in targets:
         m = best["medians"][t.key]
         flag = "ok" if t.lo <= m <= t.hi else "OUT"
         print(f"  {t.label:40s} median {m:8.0f}  target {t.lo:.0f}-{t.hi:.0f}  {flag}")

@@ -23,11 +23,14 @@
    is not repeated here.
 2. The historical and Epstein scenario files validate and have their events
    where docs/validation.md says they are; the calibrated values in the
-   historical scenario are those of docs/data/calibration_historical.json.
+   historical scenario are those of docs/data/calibration_historical.json
+   (stage A) and docs/data/calibration_post2021.json (stage B), and the
+   hold-out forecast differs from the scenario only in stage B's values.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import sys
 from pathlib import Path
@@ -162,14 +165,38 @@ def test_historical_calibration_values_match_scenario() -> None:
 
     from simulation import load_scenario
 
-    path = REPO / "docs" / "data" / "calibration_historical.json"
-    if not path.exists():
-        pytest.skip("benchmarks/calibrate_historical.py has not been run")
     cal = _module("calibrate_historical", REPO / "benchmarks" / "calibrate_historical.py")
-    best = json.loads(path.read_text())["best"]["candidate"]
     current = cal.scenario_values(load_scenario(cal.SCENARIO))
-    for name, value in best.items():
-        assert current[name] == pytest.approx(value, rel=0.02), name
+    for stage, path in cal.OUTPUTS.items():
+        if not path.exists():
+            pytest.skip(f"benchmarks/calibrate_historical.py --stage {stage} has not been run")
+        result = json.loads(path.read_text())
+        assert result.get("stage", "window") == stage
+        knobs = {k.name for k in cal.STAGES[stage][0]}
+        assert set(result["best"]["candidate"]) == knobs
+        for name, value in result["best"]["candidate"].items():
+            assert current[name] == pytest.approx(value, rel=0.02), name
+
+
+def test_hold_out_forecast_keeps_post_2021_values_a_priori() -> None:
+    """The forecast variant differs from the shipped scenario only in stage B's values."""
+    from simulation import load_scenario
+    from simulation.params import defaults
+
+    cal = _module("calibrate_historical", REPO / "benchmarks" / "calibrate_historical.py")
+    sc = load_scenario(cal.SCENARIO)
+    shipped, fc = cal.scenario_values(sc), cal.scenario_values(cal.forecast_scenario(sc))
+    assert fc["intel_growth"] == defaults()["surveillance.intel_growth"]
+    assert fc["intel_max"] == defaults()["surveillance.intel_max"]
+    assert fc["recruit_2022"] == shipped["defect_2020"]
+    stage_b = {k.name for k in cal.POST_KNOBS}
+    assert {k for k in shipped if shipped[k] != fc[k]} <= stage_b
+    assert fc == {**shipped, **cal.a_priori_post(sc)}
+    # Every stage-B knob is written somewhere in the scenario, after August 2021.
+    touched = [ev for ev in sc.events
+               if any(ev.label.startswith(p) for p in cal.POST_EVENT_KNOBS)]
+    assert len(touched) == len(cal.POST_EVENT_KNOBS)
+    assert all(sc.date_of(ev.step) >= dt.date(2021, 9, 1) for ev in touched)
 
 
 def test_calibration_loss_aims_inside_the_ranges() -> None:
@@ -188,7 +215,7 @@ def test_calibration_loss_aims_inside_the_ranges() -> None:
 
 def test_calibration_knobs_map_back_and_forth() -> None:
     cal = _module("calibrate_historical", REPO / "benchmarks" / "calibrate_historical.py")
-    for knob in cal.KNOBS:
+    for knob in cal.KNOBS + cal.POST_KNOBS:
         for u in (0.0, 0.3, 1.0):
             x = knob.draw(u)
             assert knob.lo <= x <= knob.hi
