@@ -47,9 +47,13 @@ def half_widths(radius: int, shape: str) -> np.ndarray:
 
     ``von_neumann``: ``radius - |dx|`` (Manhattan diamond); ``moore``:
     ``radius`` (square); ``disc``: ``floor(sqrt(radius^2 - dx^2))`` (the
-    Euclidean disc of NetLogo's ``in-radius``; 148 cells at radius 7).
+    Euclidean disc of NetLogo's ``in-radius``; 148 cells at radius 7);
+    ``cross``: ``radius`` on the centre row, 0 elsewhere (the four lattice
+    directions only, as Epstein's text and Sugarscape; 28 cells at radius 7).
     """
     d = np.arange(radius + 1)
+    if shape == "cross":
+        return np.where(d == 0, radius, 0)
     if shape == "von_neumann":
         return radius - d
     if shape == "moore":
@@ -100,7 +104,7 @@ def window_sum(grid: np.ndarray, radius: int, shape: str, small: bool = False) -
     """Sum of ``grid`` over each cell's window (including the cell) on the torus.
 
     ``shape`` is ``moore`` (Chebyshev square), ``von_neumann`` (Manhattan
-    diamond) or ``disc`` (Euclidean). Diamond and disc are built from column
+    diamond), ``disc`` (Euclidean) or ``cross``. Diamond, disc and cross are built from column
     windows of each row's half-width (:func:`half_widths`), so the cost is
     O(radius * cells) with no convolution. Returns int32, or int16 with
     ``small=True``, which the caller may pass when every window sum (and every

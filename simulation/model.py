@@ -133,9 +133,11 @@ class ConflictModel(mesa.Model):
         if self._grid is None:
             from mesa.discrete_space import OrthogonalMooreGrid, OrthogonalVonNeumannGrid
 
-            # Mesa's grids know squares and diamonds; a disc gets the square (its
-            # own neighbourhood queries are for users; the model uses its arrays).
-            cls = (OrthogonalVonNeumannGrid if self.params["world.neighbourhood"] == "von_neumann"
+            # Mesa's grids know squares and diamonds; a disc gets the square and a
+            # cross the diamond (its own neighbourhood queries are for users; the
+            # model uses its arrays).
+            cls = (OrthogonalVonNeumannGrid
+                   if self.params["world.neighbourhood"] in ("von_neumann", "cross")
                    else OrthogonalMooreGrid)
             self._grid = cls((self.width, self.height), torus=True, random=self.random)
         return self._grid

@@ -123,9 +123,11 @@ PARAMS: tuple[Param, ...] = (
       label="World height"),
     P("world.neighbourhood", str, "von_neumann", "-",
       "Shape of every vision window: von_neumann (Manhattan diamond, as Mesa's example), "
-      "moore (square) or disc (Euclidean, as NetLogo's Rebellion and Epstein's radius 1.7 "
-      "= 8 neighbours; 148 cells at radius 7).",
-      "Epstein 2002; Mesa example; NetLogo Rebellion", choices=("von_neumann", "moore", "disc")),
+      "moore (square), disc (Euclidean, as NetLogo's Rebellion and Epstein's radius 1.7 "
+      "= 8 neighbours; 148 cells at radius 7) or cross (the four lattice directions only, "
+      "as Epstein's text and Sugarscape; 28 cells at radius 7).",
+      "Epstein 2002; Mesa example; NetLogo Rebellion",
+      choices=("von_neumann", "moore", "disc", "cross")),
     P("world.activation", str, "sequential", "-",
       "How agents take turns within a step. sequential: one at a time in a fresh random "
       "order, each seeing what those before it did (Mesa's shuffle_do; compiled). batched: "

@@ -18,7 +18,7 @@ def brute_window(grid: np.ndarray, r: int, shape: str) -> np.ndarray:
     return out
 
 
-@pytest.mark.parametrize("shape", ["von_neumann", "moore", "disc"])
+@pytest.mark.parametrize("shape", ["von_neumann", "moore", "disc", "cross"])
 @pytest.mark.parametrize("r", [0, 1, 3, 7, 12])
 def test_window_sum_matches_brute_force(shape: str, r: int) -> None:
     g = np.random.default_rng(r).integers(0, 3, size=(17, 23)).astype(np.int32)
@@ -36,6 +36,10 @@ def test_offsets_sizes() -> None:
     dx, dy = offsets(7, "disc")
     assert (dx * dx + dy * dy <= 49).all()
     assert (3, 6) in set(zip(dx.tolist(), dy.tolist(), strict=True))  # 45 <= 49, not in a diamond
+    # The cross: the four lattice directions only, 7 cells each.
+    dx, dy = offsets(7, "cross")
+    assert len(dx) == 28 and ((dx == 0) | (dy == 0)).all()
+    assert np.abs(dx + dy).max() == 7
 
 
 def test_resolve_claims_one_winner_per_cell() -> None:
@@ -51,7 +55,7 @@ def test_resolve_claims_one_winner_per_cell() -> None:
     assert np.allclose(wins[[3, 5]] / 3000, 1 / 2, atol=0.05)
 
 
-@pytest.mark.parametrize("shape", ["von_neumann", "moore", "disc"])
+@pytest.mark.parametrize("shape", ["von_neumann", "moore", "disc", "cross"])
 def test_choose_free_cells_distinct_free_and_in_vision(shape: str) -> None:
     rng = np.random.default_rng(1)
     occ = (rng.random((30, 30)) < 0.75).astype(np.int16)
@@ -72,7 +76,8 @@ def test_choose_free_cells_distinct_free_and_in_vision(shape: str) -> None:
     ddy = np.abs(t % 30 - y[ok])
     ddx, ddy = np.minimum(ddx, 30 - ddx), np.minimum(ddy, 30 - ddy)
     dist = {"von_neumann": ddx + ddy, "moore": np.maximum(ddx, ddy),
-            "disc": np.sqrt(ddx * ddx + ddy * ddy)}[shape]
+            "disc": np.sqrt(ddx * ddx + ddy * ddy),
+            "cross": np.where((ddx == 0) | (ddy == 0), ddx + ddy, 99)}[shape]
     assert (dist <= 3).all() and (dist > 0).all()
 
 

@@ -43,7 +43,8 @@ def check_layers(model: ConflictModel) -> None:
     ("baseline", {"civilians.jailed_block_cells": False, "civilians.movement": "flight",
                   "taliban.vision": 4}),
     ("epstein_2002", {"world.neighbourhood": "moore", "civilians.movement": "static"}),
-    ("baseline", {"world.neighbourhood": "disc"})])
+    ("baseline", {"world.neighbourhood": "disc"}),
+    ("epstein_2002", {"world.neighbourhood": "cross"})])
 def test_layers_stay_consistent(name: str, extra: dict, activation: str) -> None:
     sc = load_scenario(ROOT / "scenarios" / f"{name}.toml",
                        overrides={"world.width": 30, "world.height": 30,

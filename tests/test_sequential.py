@@ -62,7 +62,7 @@ def test_free_cell_is_uniform_over_empty_cells() -> None:
     assert sq._free_cell(st, 4, 4, dx, dy, w, h, occ) == -1  # none free: found by the count
 
 
-@pytest.mark.parametrize("shape", ["von_neumann", "moore", "disc"])
+@pytest.mark.parametrize("shape", ["von_neumann", "moore", "disc", "cross"])
 def test_spread_adds_over_the_window_without_the_centre(shape: str) -> None:
     w, h = 11, 9
     dx, dy = offsets(3, shape)
