@@ -302,6 +302,10 @@ def _grid(n: int) -> int:
     return 1 if n == 1 else 2 if n in (2, 4) else 3
 
 
+#: Longest event label in a figure legend (longer ones end in an ellipsis).
+EVENT_LABEL_MAX = 64
+
+
 def _figure_legend(fig: Figure, handles: dict[str, Artist], band_text: str,
                    marks: Sequence[tuple[pd.Timestamp, str]], numbered: bool) -> None:
     """The figure's legend below the panels: series, the band, and the events' dashed lines."""
@@ -309,11 +313,19 @@ def _figure_legend(fig: Figure, handles: dict[str, Artist], band_text: str,
     event_line = Line2D([], [], color=EVENT_COLOUR, ls="--", lw=1.0)
     if numbered:
         for i, (when, text) in enumerate(marks, start=1):
-            handles[f"({i}) {when:%d %b %Y}: {text}"] = event_line
+            label = f"({i}) {when:%d %b %Y}: {text}"
+            if len(label) > EVENT_LABEL_MAX:
+                label = label[:EVENT_LABEL_MAX - 1].rstrip() + "…"
+            handles[label] = event_line
     elif marks:
         handles["Event"] = event_line
+    # As many columns as the longest entry lets fit across the figure (about
+    # 0.55 em a character at 9 pt, plus the handle), so no entry is cut off.
+    width_chars = fig.get_figwidth() * 72 / (9 * 0.55)
+    longest = max(len(k) for k in handles) + 8
+    ncols = max(1, min(len(handles), 4, int(width_chars // longest)))
     fig.legend(list(handles.values()), list(handles), loc="outside lower center",
-               ncols=min(len(handles), 4), frameon=False, fontsize=9)
+               ncols=ncols, frameon=False, fontsize=9)
 
 
 def _mark_events(ax: Axes, dates: pd.DatetimeIndex, marks: Sequence[tuple[pd.Timestamp, str]],

@@ -204,3 +204,23 @@ def test_jobs_use_consecutive_seeds_and_execute_keeps_order() -> None:
 
 def _seed_of(job) -> int:
     return job.seed
+
+
+def test_figure_legend_fits_many_long_event_labels(tmp_path: Path) -> None:
+    """Eighteen long event labels: each is shortened, and the legend stays inside the figure."""
+    from simulation.plots import EVENT_LABEL_MAX, render_figure
+
+    long = "Law on the Propagation of Virtue and Prevention of Vice, 35 articles, 114 pages"
+    sc = scenario(steps=40, events=tuple(Event(step=2 * k + 2, label=f"{long} #{k}")
+                                         for k in range(18)))
+    run = load_run(write_run(tmp_path, sc, fake_timeseries(sc)))
+    title, panels = FIGURES["overview"]
+    fig = render_figure(run, title, panels)
+    fig.canvas.draw()
+    (legend,) = fig.legends
+    labels = [t.get_text() for t in legend.get_texts()]
+    events = [lab for lab in labels if "Law on the" in lab]
+    assert len(events) == 18  # (and the US withdrawal of the synthetic scenario)
+    assert all(len(lab) <= EVENT_LABEL_MAX and lab.endswith("…") for lab in events)
+    box, page = legend.get_window_extent(), fig.bbox
+    assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0
