@@ -1548,6 +1548,9 @@ def limits_epstein(ep: Mapping[str, Any]) -> list[str]:
                if g["outburst_share"] >= 0.5 else
                f"The gradual fall to 0.2 avoids them in {1 - g['outburst_share']:.0%} of "
                "runs, as in the paper. ")
+            + ("No other reading of Epstein's vision (diamond, cross, square) gives all four "
+               "of his results either. "
+               if not any(all(r["holds"].values()) for r in ep["shapes"].values()) else "")
             + "(Part 2.)")
     return out
 
