@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import importlib.util
 import json
@@ -159,8 +160,9 @@ def _progress(label: str, i: int, n: int, t0: float) -> None:
         print(f"  [{label}] {i}/{n} runs, {el:.0f} s (eta {el / i * (n - i):.0f} s)", flush=True)
 
 
+@functools.cache
 def load_benchmark_module(file: str, name: str) -> Any:
-    """``benchmarks/<file>`` imported as module ``name``."""
+    """``benchmarks/<file>`` imported as module ``name`` (once per process)."""
     spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / file)
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)

@@ -202,19 +202,24 @@ def _anywhere_free(st: np.ndarray, occ: np.ndarray) -> int:
 def _deal(st: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Deal items ``0..n-1`` into ``B = n // 16384`` random buckets.
 
-    Returns each item's bucket and the buckets' start offsets (``B + 1``):
+    Returns each item's dealt place and the buckets' start offsets (``B + 1``):
     item ``i`` goes to the next free place of its bucket, in index order.
     """
     n_buckets = max(1, n // 16384)
-    bucket = np.empty(n, dtype=np.int32)
+    place = np.empty(n, dtype=np.int32)  # first each item's bucket, then its place
     start = np.zeros(n_buckets + 1, dtype=np.int64)
     for i in range(n):
         b = _below(st, n_buckets)
-        bucket[i] = b
+        place[i] = b
         start[b + 1] += 1
     for b in range(n_buckets):
         start[b + 1] += start[b]
-    return bucket, start
+    fill = start[:-1].copy()
+    for i in range(n):
+        b = place[i]
+        place[i] = fill[b]
+        fill[b] += 1
+    return place, start
 
 
 @njit(cache=True)
@@ -238,12 +243,9 @@ def random_order(st: np.ndarray, n: int) -> np.ndarray:
     and concatenate. Each of the ``n!`` orders is equally likely. The kernel
     makes its order with the same two functions and the same draws.
     """
-    bucket, start = _deal(st, n)
-    fill = start[:-1].copy()
+    place, start = _deal(st, n)
     placed = np.empty(n, dtype=np.int32)
-    for i in range(n):
-        placed[fill[bucket[i]]] = i
-        fill[bucket[i]] += 1
+    placed[place] = np.arange(n, dtype=np.int32)
     return placed[_shuffle_buckets(st, start)]
 
 
@@ -301,14 +303,12 @@ def sequential_step(seed: int, w: int, h: int,
     # Deal: each agent's cell, 4 * sentence + state (-1: an enforcer) and, for
     # a civilian, the critical P: active iff G - R' * P > T, that is
     # P < (G - T) / R' (R' = 0: iff G > T).
-    bucket, start = _deal(st, total)
-    fill = start[:-1].copy()
+    place, start = _deal(st, total)
     dc = np.empty(total, dtype=np.int32)
     ds = np.full(total, -1, dtype=np.int32)
     dk = np.zeros(total, dtype=np.float64)
     for i in range(n):
-        p = fill[bucket[i]]
-        fill[bucket[i]] += 1
+        p = place[i]
         dc[p] = x[i] * h + y[i]
         ds[p] = 4 * jail[i] + state[i]
         hh = hardship[i] + (1.0 - hardship[i]) * boost
@@ -322,9 +322,7 @@ def sequential_step(seed: int, w: int, h: int,
             _spread(seen, x[i], y[i], reach, w, h, 1)
     for q in range(m):
         s = cop_slots[q]
-        p = fill[bucket[n + q]]
-        fill[bucket[n + q]] += 1
-        dc[p] = cop_x[s] * h + cop_y[s]
+        dc[place[n + q]] = cop_x[s] * h + cop_y[s]
         _spread(seen, cop_x[s], cop_y[s], reach, w, h, code)
     dealt = _shuffle_buckets(st, start)
     tc = np.empty(total, dtype=np.int32)  # in turn order: the agent's cell,
@@ -434,20 +432,16 @@ def sequential_step(seed: int, w: int, h: int,
     # Write back: undo each bucket's shuffle (in the cache), then undeal in index order.
     for j in range(total):
         dc[dealt[j]], ds[dealt[j]] = tc[j], ts[j]
-    fill[:] = start[:-1]
     for i in range(n):
-        p = fill[bucket[i]]
-        fill[bucket[i]] += 1
+        p = place[i]
         c = dc[p]
         x[i], y[i] = c // h, c % h
         state[i], jail[i] = ds[p] & 3, ds[p] >> 2
         if jailed_block or ds[p] & 3 != JAILED:
             civ_at[c] = i
     for q in range(m):
-        p = fill[bucket[n + q]]
-        fill[bucket[n + q]] += 1
-        s = cop_slots[q]
-        cop_x[s], cop_y[s] = dc[p] // h, dc[p] % h
+        s, c = cop_slots[q], dc[place[n + q]]
+        cop_x[s], cop_y[s] = c // h, c % h
     for c in range(w * h):
         act[c] = 1 if act_who[c] > 0 else 0
     return arrests
