@@ -137,6 +137,34 @@ def test_crises_verdicts_follow_the_numbers(mv: Any) -> None:
     assert "the contrast is reproduced" in text and "mostly avoids revolt" in text
 
 
+def _pair_runs(peaks: list[int], jailed: list[int]) -> dict[str, np.ndarray]:
+    """Runs of 100 cycles whose actives peak at ``peaks`` after cycle 77."""
+    active = np.zeros((len(peaks), 101), int)
+    active[:, 90] = peaks
+    active[:, 10] = 500  # before the change: not counted
+    return {"active_civilians": active,
+            "jailed_civilians": np.repeat(np.array(jailed)[:, None], 101, axis=1)}
+
+
+def test_replication_counts_and_verdict(mv: Any) -> None:
+    gradual = _pair_runs([10, 60, 5, 5], [300, 300, 300, 300])
+    sudden = _pair_runs([60, 20, 80, 4], [400, 100, 100, 100])
+    m = mv.replication_stats(gradual, sudden)
+    assert m == {"n": 4, "sudden_explodes": 2, "gradual_explodes": 1, "sudden_higher": 2,
+                 "sudden_jail_larger": 1}
+    # Counts like the replication's: no significant difference, a minority explodes.
+    ref = mv.REPLICATION_RUNS34
+    text = " ".join(mv.replication_markdown({"n": 100, "sudden_explodes": 27,
+                                             "gradual_explodes": 17, "sudden_higher": 86,
+                                             "sudden_jail_larger": 15}))
+    assert "agree" in text and "minority outcome" in text and "implementations differ" not in text
+    # Every sudden run explodes and ends with more jailed: the implementations differ.
+    text = " ".join(mv.replication_markdown({"n": 100, "sudden_explodes": 100,
+                                             "gradual_explodes": ref["gradual_explodes"] * 5,
+                                             "sudden_higher": 100, "sudden_jail_larger": 100}))
+    assert "**The two implementations differ**" in text and "minority outcome" not in text
+
+
 def test_historical_scenario_validates() -> None:
     from simulation import load_scenario
 
