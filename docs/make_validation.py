@@ -599,7 +599,8 @@ def replication_stats(gradual: Mapping[str, np.ndarray], sudden: Mapping[str, np
     jg, js = (d["jailed_civilians"][:, -1] for d in (gradual, sudden))
     return {"n": len(ps), "sudden_explodes": int((ps > OUTBURST).sum()),
             "gradual_explodes": int((pg > OUTBURST).sum()),
-            "sudden_higher": int((ps > pg).sum()), "sudden_jail_larger": int((js > jg).sum())}
+            "sudden_higher": int((ps > pg).sum()), "sudden_jail_larger": int((js > jg).sum()),
+            "explodes_and_jail_larger": int(((ps > OUTBURST) & (js > jg)).sum())}
 
 
 def _shape_row(shape: str, r2: Mapping[str, Any], crises: Mapping[str, Any]) -> dict[str, Any]:
@@ -876,6 +877,17 @@ def figure_crises(ep: Mapping[str, Any], path: Path) -> None:
         for i in range(min(3, n)):
             ax.plot(e["active"][i], color="darkred", lw=0.6, alpha=0.8,
                     label="active, runs 1–3" if i == 0 else None)
+        if name == "epstein_legitimacy_sudden" and (e["peak"] > OUTBURST).any():
+            # What Epstein's Fig. 10 shows: a run that explodes (a minority here), the
+            # one with the median peak among those that do.
+            boom = np.flatnonzero(e["peak"] > OUTBURST)
+            i = int(boom[np.argsort(e["peak"][boom])[len(boom) // 2]])
+            lines = ax.plot(e["active"][i], color="purple", lw=1.0,
+                            label=f"active, run {i + 1}: the median peak of the "
+                            f"{len(boom)} of {n} runs that explode")
+            lines += ax.plot(e["jailed"][i], color="purple", lw=1.0, ls="--",
+                             label=f"jailed, run {i + 1}")
+            ax.legend(handles=lines, fontsize=7, loc="upper left")
         ax.axhline(OUTBURST, color="grey", lw=0.6, ls="--")
         ax.axvline(e["event_step"], color="grey", lw=0.8, ls=":")
         ax.set(title=title, xlabel="cycle (dotted: the change starts)",
@@ -1324,7 +1336,15 @@ def replication_markdown(m: Mapping[str, int]) -> list[str]:
              + ". The replication's author reads it the same way: \"the explosion "
              "reproduces about half the time, the larger jail does not\". Epstein's "
              "figures are single runs; under the rules as published, a run that explodes "
-             "like his is a minority outcome, not the rule." if minority else ""), ""]
+             "like his is a minority outcome, not the rule." if minority else "")
+          + (f" Here his two observations go together: of the {m['sudden_explodes']} runs "
+             f"that explode, {m['explodes_and_jail_larger']} end with more jailed than the "
+             "gradual run of the same seed; of the "
+             f"{n - m['sudden_explodes']} that do not, "
+             + (f"{m['sudden_jail_larger'] - m['explodes_and_jail_larger']}."
+                if m["sudden_jail_larger"] > m["explodes_and_jail_larger"] else "none.")
+             + " (The figure above shows one of the runs that explode.)"
+             if m["sudden_explodes"] else ""), ""]
     return t
 
 
@@ -1833,7 +1853,9 @@ dynamics source in `simulation/`, the scenario files and the settings, so a
 model change re-runs it). The
 calibration of part 3 is `benchmarks/calibrate_historical.py`; the Mesa side of
 part 1 is `benchmarks/mesa_epstein.py`. A fast version of part 1 runs in the
-test suite (`tests/test_validation.py`)."""
+test suite (`tests/test_validation.py`). To regenerate this page:
+`pip install -e ".[test]"` (for scipy), then `python docs/make_validation.py`
+(seconds while the caches are current, about 8 minutes from scratch)."""
 
 AGREE_TEXT = """\
 ## 1. Agreement with Mesa's Epstein example

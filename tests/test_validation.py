@@ -151,17 +151,20 @@ def test_replication_counts_and_verdict(mv: Any) -> None:
     sudden = _pair_runs([60, 20, 80, 4], [400, 100, 100, 100])
     m = mv.replication_stats(gradual, sudden)
     assert m == {"n": 4, "sudden_explodes": 2, "gradual_explodes": 1, "sudden_higher": 2,
-                 "sudden_jail_larger": 1}
+                 "sudden_jail_larger": 1, "explodes_and_jail_larger": 1}
     # Counts like the replication's: no significant difference, a minority explodes.
     ref = mv.REPLICATION_RUNS34
     text = " ".join(mv.replication_markdown({"n": 100, "sudden_explodes": 27,
                                              "gradual_explodes": 17, "sudden_higher": 86,
-                                             "sudden_jail_larger": 15}))
+                                             "sudden_jail_larger": 15,
+                                             "explodes_and_jail_larger": 15}))
+    assert "of the 73 that do not, none." in text
     assert "agree" in text and "minority outcome" in text and "implementations differ" not in text
     # Every sudden run explodes and ends with more jailed: the implementations differ.
     text = " ".join(mv.replication_markdown({"n": 100, "sudden_explodes": 100,
                                              "gradual_explodes": ref["gradual_explodes"] * 5,
-                                             "sudden_higher": 100, "sudden_jail_larger": 100}))
+                                             "sudden_higher": 100, "sudden_jail_larger": 100,
+                                             "explodes_and_jail_larger": 100}))
     assert "**The two implementations differ**" in text and "minority outcome" not in text
 
 
