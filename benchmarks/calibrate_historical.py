@@ -214,6 +214,11 @@ POST_EVENT_KNOBS: dict[str, dict[str, str]] = {
                              "intel_max": "surveillance.intel_max"},
     "ISIS-K recruits dissident Taliban": {"recruit_2022": "isisk.defector_recruitment"},
 }
+#: Knobs set at dated events, both stages (event label prefix -> knob -> parameter).
+ALL_EVENT_KNOBS = EVENT_KNOBS | POST_EVENT_KNOBS
+#: Knobs that are the scenario's own parameters (knob -> parameter).
+PARAM_KNOBS = {"defect_2015": "isisk.defector_recruitment", "attack_rate": "isisk.attack_rate",
+               "us_level": "surveillance.us_level"}
 #: Which knobs each stage searches, and which targets its loss counts.
 STAGES: dict[str, tuple[tuple[Knob, ...], tuple[Target, ...]]] = {
     "window": (KNOBS, CALIBRATION),
@@ -238,9 +243,7 @@ def apply(scenario: Any, cand: Mapping[str, float]) -> Any:
     ``cand`` may hold any subset of the knobs of both stages; the others keep
     the scenario's values.
     """
-    top = {"defect_2015": "isisk.defector_recruitment", "attack_rate": "isisk.attack_rate",
-           "us_level": "surveillance.us_level"}
-    over = {param: cand[knob] for knob, param in top.items() if knob in cand}
+    over = {param: cand[knob] for knob, param in PARAM_KNOBS.items() if knob in cand}
     if "ct_detection" in cand:
         over["taliban.ct_detection"] = cand["ct_detection"] / 2
     sc = scenario.with_overrides(over) if over else scenario
@@ -248,7 +251,7 @@ def apply(scenario: Any, cand: Mapping[str, float]) -> Any:
     for ev in sc.events:
         if ev.add_isisk_fighters and ev.label.startswith("ISIS-K founded") and "founding" in cand:
             ev = dataclasses.replace(ev, add_isisk_fighters=int(cand["founding"]))
-        for prefix, knobs in (EVENT_KNOBS | POST_EVENT_KNOBS).items():
+        for prefix, knobs in ALL_EVENT_KNOBS.items():
             if ev.label.startswith(prefix):
                 ev = dataclasses.replace(ev, set={**ev.set, **{
                     param: cand[knob] for knob, param in knobs.items() if knob in cand}})
@@ -258,13 +261,11 @@ def apply(scenario: Any, cand: Mapping[str, float]) -> Any:
 
 def scenario_values(scenario: Any) -> dict[str, float]:
     """The calibrated values of both stages as they stand in a scenario (see :func:`apply`)."""
-    out = {"defect_2015": scenario.params["isisk.defector_recruitment"],
-           "attack_rate": scenario.params["isisk.attack_rate"],
-           "us_level": scenario.params["surveillance.us_level"]}
+    out = {knob: scenario.params[param] for knob, param in PARAM_KNOBS.items()}
     for ev in scenario.events:
         if ev.add_isisk_fighters and ev.label.startswith("ISIS-K founded"):
             out["founding"] = float(ev.add_isisk_fighters)
-        for prefix, knobs in (EVENT_KNOBS | POST_EVENT_KNOBS).items():
+        for prefix, knobs in ALL_EVENT_KNOBS.items():
             if ev.label.startswith(prefix):
                 out.update({knob: float(ev.set[param]) for knob, param in knobs.items()
                             if param in ev.set})

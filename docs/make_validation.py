@@ -1525,12 +1525,17 @@ def _misses(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     return out
 
 
+def _calibration_seeds(calib: Mapping[str, Any] | None) -> list[int]:
+    """The seeds a calibration stage ran its candidates on (none if it has not run)."""
+    return calib["seeds_stage1"] + calib["seeds_stage2"] if calib else []
+
+
 def _polish_text(calib: Mapping[str, Any]) -> str:
     """How stage 3 (the Nelder-Mead polish) of the calibration went, for the run line."""
     pol = calib.get("polish")
     if not pol:
         return ""
-    seeds = calib["seeds_stage1"] + calib["seeds_stage2"]
+    seeds = _calibration_seeds(calib)
     kept = calib["best"]["candidate"] == pol["candidate"]
     return (f", then a Nelder-Mead polish of the winner on seeds {seeds[0]}–{seeds[-1]} "
             f"({pol['evaluations']} evaluation{'s' if pol['evaluations'] != 1 else ''}, loss "
@@ -1558,6 +1563,7 @@ def hist_notes(hist: Mapping[str, Any]) -> list[str]:
     n_cal_in = sum(r["inside"] for r in hist["calibration"])
     n_hold_in = sum(r["inside"] for r in hist["holdout"])
     n_fit_in = sum(r["inside"] for r in hist["fit"])
+    miss_cal = _misses(hist["calibration"])
     t = [f"**Reading the fit.** Stage A puts the median path inside {n_cal_in} of {len(cal)} "
          f"ranges of 2015-2021; its forecast for 2022-2025 is inside {n_hold_in} of "
          f"{len(hold)}; the scenario as shipped (stage B) is inside {n_fit_in} of {len(fit)} "
@@ -1569,8 +1575,7 @@ def hist_notes(hist: Mapping[str, Any]) -> list[str]:
              "fall and the 2020-21 decline come from dated events whose sizes were calibrated "
              "(the offensives' attrition, the 2020 defection rate), not from the model's own "
              "dynamics."
-             + (" Misses: " + "; ".join(_misses(hist["calibration"])) + "."
-                if _misses(hist["calibration"]) else ""))
+             + (" Misses: " + "; ".join(miss_cal) + "." if miss_cal else ""))
     miss_hold = _misses(hist["holdout"])
     if miss_hold:
         t.append("- *The hold-out forecast fails* on " + "; ".join(miss_hold) + ".")
@@ -1733,8 +1738,7 @@ def _calibration_run(calib: Mapping[str, Any] | None, hist: Mapping[str, Any],
 def render_historical(hist: Mapping[str, Any], sfx: str) -> list[str]:
     """Part 3 of validation.md."""
     calib, post = hist["calibration_file"], hist["post_file"]
-    n_a = (len(calib["seeds_stage1"]) + len(calib["seeds_stage2"])) if calib else 0
-    n_b = (len(post["seeds_stage1"]) + len(post["seeds_stage2"])) if post else 0
+    n_a, n_b = len(_calibration_seeds(calib)), len(_calibration_seeds(post))
     years = hist["years"]
     recent = [y for y in years if 2020 <= y <= 2024]
     t = [*HIST_TEXT.splitlines(), ""]
