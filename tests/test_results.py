@@ -14,7 +14,7 @@ from simulation import results
 from simulation.ensemble import concat_results, execute, make_jobs
 from simulation.metrics import METRIC_NAMES
 from simulation.plots import FIGURES, plot_run
-from simulation.plots.events import _dodge, run_event_marks
+from simulation.plots.events import _dodge, event_marks, run_event_marks
 from simulation.results import (
     ResultsError,
     RunExistsError,
@@ -187,6 +187,9 @@ def test_event_marks_include_the_withdrawal_and_merge_same_week(tmp_path: Path) 
     run = load_run(write_run(tmp_path, sc, fake_timeseries(sc)))
     labels = [text for _, text in run_event_marks(run)]
     assert labels == ["US withdrawal; Airport", "Later"]
+    # one rule for the plots of a saved run and the app's live scenario
+    assert [(pd.Timestamp(d), t) for d, t in event_marks(sc, STEPS)] == run_event_marks(run)
+    assert [t for _, t in event_marks(sc)] == [*labels, "Outside"]  # no end: the app's list
 
 
 def test_dodge_spreads_badges() -> None:
