@@ -319,18 +319,12 @@ def write_comparison(runs: Sequence[RunData], labels: Sequence[str],
     return table, paths
 
 
-def _num(x: float) -> str:
-    if abs(x) >= 100:
-        return f"{x:,.0f}"
-    if abs(x) >= 1:
-        return f"{x:,.1f}"
-    return f"{x:.3f}"
-
-
 def print_table(table: pd.DataFrame, labels: Sequence[str], console: object = None) -> None:
     """Print the comparison as a rich table: one row per headline metric and scenario."""
     from rich.console import Console
     from rich.table import Table
+
+    from simulation.plots.style import format_number as _num
 
     con = console if console is not None else Console(highlight=False)
     t = Table(title=f"Headline metrics: median [10–90%] and mean difference from {labels[0]} "

@@ -13,7 +13,8 @@ import pytest
 from simulation import results
 from simulation.ensemble import concat_results, execute, make_jobs
 from simulation.metrics import METRIC_NAMES
-from simulation.plots import FIGURES, _dodge, _event_marks, plot_run
+from simulation.plots import FIGURES, plot_run
+from simulation.plots.events import _dodge, event_marks, run_event_marks
 from simulation.results import (
     ResultsError,
     RunExistsError,
@@ -184,8 +185,11 @@ def test_event_marks_include_the_withdrawal_and_merge_same_week(tmp_path: Path) 
     sc = scenario(events=(Event(step=1, label="Airport"), Event(step=4, label="Later"),
                           Event(step=99, label="Outside")))
     run = load_run(write_run(tmp_path, sc, fake_timeseries(sc)))
-    labels = [text for _, text in _event_marks(run)]
+    labels = [text for _, text in run_event_marks(run)]
     assert labels == ["US withdrawal; Airport", "Later"]
+    # one rule for the plots of a saved run and the app's live scenario
+    assert [(pd.Timestamp(d), t) for d, t in event_marks(sc, STEPS)] == run_event_marks(run)
+    assert [t for _, t in event_marks(sc)] == [*labels, "Outside"]  # no end: the app's list
 
 
 def test_dodge_spreads_badges() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import stat
+import subprocess
 import sys
 import tomllib
 from html import escape as html_escape
@@ -18,10 +19,12 @@ pytest.importorskip("mesa.visualization", reason="the [viz] extra is not install
 
 from typer.testing import CliRunner
 
-from simulation import app, viz_assets, viz_server
 from simulation import params as ptable
+from simulation import viz_assets, viz_server
 from simulation.cli import app as cli_app
 from simulation.scenario_file import load_scenario
+from simulation.viz import cards, charts, live, page, saving, settings
+from simulation.viz.map import MapFigure
 
 REPO = Path(__file__).resolve().parent.parent
 BASELINE = REPO / "scenarios" / "baseline.toml"
@@ -38,15 +41,15 @@ REQUIRED_SLIDERS = (
 # --- settings ----------------------------------------------------------------------
 
 def test_sliders_are_generated_from_the_parameter_table() -> None:
-    names = [s.name for s in app.SLIDERS]
+    names = [s.name for s in settings.SLIDERS]
     assert names[:-1] == [p.name for p in ptable.SLIDER_PARAMS]
     assert names[-1] == "seed"
     for required in REQUIRED_SLIDERS:
         assert required in names
-    for s in app.SLIDERS[:-1]:
+    for s in settings.SLIDERS[:-1]:
         p = ptable.get(s.name)
         assert s.kwarg == s.name.replace(".", "__")
-        assert app.dotted_name(s.kwarg) == s.name
+        assert settings.dotted_name(s.kwarg) == s.name
         assert s.label == p.label
         assert p.min is None or s.min >= p.min
         assert p.max is None or s.max <= p.max
@@ -55,7 +58,7 @@ def test_sliders_are_generated_from_the_parameter_table() -> None:
     # every shipped scenario is shown exactly: in range and on the slider's grid
     for path in sorted((REPO / "scenarios").glob("*.toml")):
         sc = load_scenario(path)
-        for s in app.SLIDERS:
+        for s in settings.SLIDERS:
             value = s.value_of(sc)
             lo, hi, step = s.fit(value)
             assert lo <= value <= hi and step <= s.step, (path.name, s.name)
@@ -65,12 +68,12 @@ def test_sliders_are_generated_from_the_parameter_table() -> None:
 
 
 def test_sliders_fit_values_off_their_range_or_grid() -> None:
-    spec = app.SLIDER_INDEX["surveillance__us_level"]  # [0, 1] by 0.01
+    spec = settings.SLIDER_INDEX["surveillance__us_level"]  # [0, 1] by 0.01
     assert spec.fit(0.6) == (0.0, 1.0, 0.01)
     lo, hi, step = spec.fit(0.8181)
     assert (lo, hi) == (0.0, 1.0) and step == pytest.approx(0.0001)
     assert spec.text(0.8181) == "0.8181" and spec.text(0.6) == "0.60"
-    fighters = app.SLIDER_INDEX["isisk__initial_fighters"]  # [0, 10000] by 100
+    fighters = settings.SLIDER_INDEX["isisk__initial_fighters"]  # [0, 10000] by 100
     assert fighters.fit(2000) == (0, 10_000, 100)
     assert fighters.fit(1750) == (0, 10_000, 10)
     assert fighters.fit(25_000) == (0, 25_000, 100)
@@ -80,36 +83,36 @@ def test_sliders_fit_values_off_their_range_or_grid() -> None:
 def test_every_parameter_name_survives_the_keyword_mapping() -> None:
     for p in ptable.PARAMS:
         assert "__" not in p.name
-        assert app.dotted_name(app.kwarg_name(p.name)) == p.name
+        assert settings.dotted_name(settings.kwarg_name(p.name)) == p.name
 
 
 def test_captions_show_values_and_units() -> None:
-    spec = app.SLIDER_INDEX["isisk__defector_recruitment"]
+    spec = settings.SLIDER_INDEX["isisk__defector_recruitment"]
     assert spec.caption(0.3) == f"{spec.label}: 0.30 per week per 10k Taliban"
-    assert app.SLIDER_INDEX["legitimacy__initial"].caption(0.85) == "Legitimacy: 0.85"
-    assert app.SLIDER_INDEX["isisk__initial_fighters"].caption(2000.0) \
+    assert settings.SLIDER_INDEX["legitimacy__initial"].caption(0.85) == "Legitimacy: 0.85"
+    assert settings.SLIDER_INDEX["isisk__initial_fighters"].caption(2000.0) \
         == "Initial ISIS-K fighters: 2000"
-    assert app.SLIDER_INDEX["seed"].clean(3.0) == 3
-    assert app.SLIDER_INDEX["legitimacy__initial"].clean(0.8600000000000001) == 0.86
+    assert settings.SLIDER_INDEX["seed"].clean(3.0) == 3
+    assert settings.SLIDER_INDEX["legitimacy__initial"].clean(0.8600000000000001) == 0.86
 
 
 def test_changes_lists_only_what_differs() -> None:
     base = load_scenario(BASELINE)
-    settings = app.slider_values(base)
-    assert app.changes(base, settings) == {}
-    settings.update(legitimacy__initial=0.8, seed=7)
-    assert app.changes(base, settings) == {"legitimacy.initial": 0.8, "scenario.seed": 7}
+    values = settings.slider_values(base)
+    assert settings.changes(base, values) == {}
+    values.update(legitimacy__initial=0.8, seed=7)
+    assert settings.changes(base, values) == {"legitimacy.initial": 0.8, "scenario.seed": 7}
 
 
 def test_model_params_bind_mesa_sliders_to_the_session_state() -> None:
     from mesa.visualization import Slider
 
-    params = app.model_params()
-    assert params[app.SCENARIO_FILE] is app.scenario_choice
-    for s in app.SLIDERS:
+    params = page.model_params()
+    assert params[live.SCENARIO_FILE] is page.scenario_choice
+    for s in settings.SLIDERS:
         slider = params[s.kwarg]
         assert isinstance(slider, Slider)
-        assert slider.value is app.slider_state[s.kwarg]
+        assert slider.value is page.slider_state[s.kwarg]
         assert slider.is_float_slider == (s.kind is float)
 
 
@@ -118,7 +121,7 @@ def test_model_params_bind_mesa_sliders_to_the_session_state() -> None:
 def test_viz_model_takes_flat_keyword_arguments() -> None:
     import solara
 
-    m = app.VizModel(scenario_file=str(BASELINE), seed=5, isisk__defector_recruitment=1.25,
+    m = live.VizModel(scenario_file=str(BASELINE), seed=5, isisk__defector_recruitment=1.25,
                      legitimacy__initial=solara.Reactive(0.7), **SMALL)
     assert m.seed == 5 and m.config.seed == 5
     assert m.config.params["isisk.defector_recruitment"] == 1.25
@@ -129,14 +132,14 @@ def test_viz_model_takes_flat_keyword_arguments() -> None:
     m.step()
     assert m.steps == 1
     with pytest.raises(KeyError):
-        app.VizModel(scenario_file=str(BASELINE), isisk__no_such_thing=1)
+        live.VizModel(scenario_file=str(BASELINE), isisk__no_such_thing=1)
 
 
 def test_play_stops_at_the_scenarios_last_week(tmp_path) -> None:
     short = tmp_path / "short.toml"
     short.write_text(f'[scenario]\nextends = "{BASELINE}"\nname = "short"\nsteps = 12\n',
                      encoding="utf-8")
-    m = app.VizModel(scenario_file=str(short), **SMALL)
+    m = live.VizModel(scenario_file=str(short), **SMALL)
     for _ in range(11):
         m.step()
         assert m.running
@@ -148,8 +151,8 @@ def test_mesa_reset_rebuilds_the_model_with_new_values() -> None:
     """Mesa's ModelController does exactly this on Reset."""
     from mesa.visualization.solara_viz import _build_model_init_kwargs
 
-    m = app.VizModel(scenario_file=str(BASELINE), **SMALL)
-    params = {app.SCENARIO_FILE: str(BASELINE), **SMALL, "legitimacy__initial": 0.6,
+    m = live.VizModel(scenario_file=str(BASELINE), **SMALL)
+    params = {live.SCENARIO_FILE: str(BASELINE), **SMALL, "legitimacy__initial": 0.6,
               "seed": 11}
     kwargs = _build_model_init_kwargs(m, params, add_scenario_when_empty=True,
                                       require_model_accepts_scenario=True)
@@ -163,9 +166,9 @@ def test_mesa_reset_rebuilds_the_model_with_new_values() -> None:
 
 def test_save_as_scenario_writes_a_child_that_run_and_validate_accept(tmp_path: Path) -> None:
     base = load_scenario(BASELINE)
-    settings = app.slider_values(base)
-    settings.update(legitimacy__initial=0.8, isisk__defector_recruitment=1.0, seed=4)
-    out = app.save_scenario(BASELINE, settings, tmp_path / "user")
+    values = settings.slider_values(base)
+    values.update(legitimacy__initial=0.8, isisk__defector_recruitment=1.0, seed=4)
+    out = saving.save_scenario(BASELINE, values, tmp_path / "user")
     assert out == tmp_path / "user" / "baseline_custom1.toml"
     data = tomllib.loads(out.read_text())
     assert data["scenario"]["extends"] == os.path.relpath(BASELINE, tmp_path / "user")
@@ -188,7 +191,7 @@ def test_save_as_scenario_writes_a_child_that_run_and_validate_accept(tmp_path: 
     assert result.exit_code == 0, result.output
     assert (tmp_path / "results" / "baseline_custom1").is_dir()
 
-    again = app.save_scenario(BASELINE, app.slider_values(base), tmp_path / "user")
+    again = saving.save_scenario(BASELINE, settings.slider_values(base), tmp_path / "user")
     assert again.name == "baseline_custom2.toml"  # never overwrites
     assert "[legitimacy]" not in again.read_text()  # nothing changed
     assert load_scenario(again).params == base.params
@@ -196,8 +199,8 @@ def test_save_as_scenario_writes_a_child_that_run_and_validate_accept(tmp_path: 
 
 def test_catalogue_lists_shipped_then_saved_scenarios(tmp_path: Path) -> None:
     saved = tmp_path / "user"
-    app.save_scenario(BASELINE, {"legitimacy__initial": 0.8}, saved)
-    cat = app.scenario_catalogue(REPO / "scenarios", saved, BASELINE)
+    saving.save_scenario(BASELINE, {"legitimacy__initial": 0.8}, saved)
+    cat = saving.scenario_catalogue(REPO / "scenarios", saved, BASELINE)
     assert cat["baseline"] == BASELINE.resolve()
     assert cat["user/baseline_custom1"] == (saved / "baseline_custom1.toml").resolve()
     labels = list(cat)
@@ -218,13 +221,13 @@ def _png_pixels(png: bytes):
 
 @pytest.mark.parametrize("mode", ["state", "grievance"])
 def test_map_and_plots_draw_svg_that_changes_with_the_model(mode: str) -> None:
-    m = app.VizModel(scenario_file=str(BASELINE), **SMALL)
-    mapf = app.MapFigure(m, mode)
-    plots = [app.PlotFigure(m, spec) for spec in app.PLOTS]
+    m = live.VizModel(scenario_file=str(BASELINE), **SMALL)
+    mapf = MapFigure(m, mode)
+    plots = [charts.PlotFigure(m, spec) for spec in charts.PLOTS]
     first = [mapf.svg(m), *(p.render(m) for p in plots)]
     assert first[0].startswith("<svg") and first[0].endswith("</svg>")
     assert "data:image/png;base64," in first[0]
-    for html, spec in zip(first[1:], app.PLOTS, strict=True):
+    for html, spec in zip(first[1:], charts.PLOTS, strict=True):
         assert html_escape(spec.title) in html and "<svg" in html and "<path" in html
     for _ in range(3):
         m.step()
@@ -238,16 +241,16 @@ def test_map_and_plots_draw_svg_that_changes_with_the_model(mode: str) -> None:
 def test_map_civilians_image_has_a_pixel_per_cell_north_up() -> None:
     from simulation.population import JAILED
 
-    m = app.VizModel(scenario_file=str(BASELINE), **SMALL)
+    m = live.VizModel(scenario_file=str(BASELINE), **SMALL)
     m.step()
-    px = _png_pixels(app.MapFigure(m, "state").civilians_png(m))
+    px = _png_pixels(MapFigure(m, "state").civilians_png(m))
     assert px.shape == (m.height, m.width, 4)
     pop = m.population
     free = pop.state != JAILED
     rows = m.height - 1 - pop.y[free]  # row 0 of the image is the top (north)
     colours = px[rows, pop.x[free]]
     assert (colours[:, 3] == 255).all()
-    expected = app.MapFigure(m, "state").palette[pop.state[free]]
+    expected = MapFigure(m, "state").palette[pop.state[free]]
     assert (colours == expected).all()
     occupied = np.zeros((m.height, m.width), dtype=bool)
     occupied[m.height - 1 - pop.y, pop.x] = True
@@ -255,13 +258,13 @@ def test_map_civilians_image_has_a_pixel_per_cell_north_up() -> None:
 
 
 def test_metric_columns_follow_the_model_metrics() -> None:
-    m = app.VizModel(scenario_file=str(BASELINE), **SMALL)
+    m = live.VizModel(scenario_file=str(BASELINE), **SMALL)
     for _ in range(70):  # past the first buffer
         m.step()
-    columns, x = app.metric_columns(m)
+    columns, x = live.metric_columns(m)
     df = m.metrics()
     assert len(x) == len(df) == 71
-    for name in app.SHOWN_METRICS:
+    for name in live.SHOWN_METRICS:
         np.testing.assert_array_equal(columns[name], df[name].to_numpy(dtype=float))
     import matplotlib.dates as mdates
     import pandas as pd
@@ -270,8 +273,8 @@ def test_metric_columns_follow_the_model_metrics() -> None:
 
 
 def test_plot_axes_are_kept_until_a_limit_changes() -> None:
-    m = app.VizModel(scenario_file=str(BASELINE), **SMALL)
-    plot = app.PlotFigure(m, app.PLOTS[3])  # legitimacy and grievance: fixed 0-1
+    m = live.VizModel(scenario_file=str(BASELINE), **SMALL)
+    plot = charts.PlotFigure(m, charts.PLOTS[3])  # legitimacy and grievance: fixed 0-1
     plot.render(m)
     axes = plot.axes
     for _ in range(20):
@@ -282,26 +285,26 @@ def test_plot_axes_are_kept_until_a_limit_changes() -> None:
         m.step()
     plot.render(m)
     assert plot.axes is not axes and "2023" in plot.axes  # a second year
-    assert app._nice_top(17) == 20 and app._nice_top(0) == 1.0
+    assert charts._nice_top(17) == 20 and charts._nice_top(0) == 1.0
 
 
 @pytest.mark.parametrize("path", sorted((REPO / "scenarios").glob("*.toml")), ids=lambda p: p.stem)
 def test_every_shipped_scenario_draws(path: Path) -> None:
-    m = app.VizModel(scenario_file=str(path), **SMALL)
+    m = live.VizModel(scenario_file=str(path), **SMALL)
     m.step()
     for mode in ("state", "grievance"):
-        assert app.MapFigure(m, mode).svg(m).startswith("<svg")
-    for spec in app.PLOTS:
-        assert "<svg" in app.PlotFigure(m, spec).render(m)
-    assert m.config.name in app.status_html(m)
-    assert m.config.name in app.headline_html(m)
+        assert MapFigure(m, mode).svg(m).startswith("<svg")
+    for spec in charts.PLOTS:
+        assert "<svg" in charts.PlotFigure(m, spec).render(m)
+    assert m.config.name in cards.status_html(m)
+    assert m.config.name in cards.headline_html(m)
 
 
 def test_step_waits_for_a_redraw_in_progress() -> None:
     """Mesa's Play thread must not step while another thread draws (VizModel.step)."""
     import threading
 
-    m = app.VizModel(scenario_file=str(BASELINE), **SMALL)
+    m = live.VizModel(scenario_file=str(BASELINE), **SMALL)
     m.render_lock = threading.Lock()
     m.render_lock.acquire()
     done = threading.Event()
@@ -314,14 +317,50 @@ def test_step_waits_for_a_redraw_in_progress() -> None:
     worker.join()
 
 
+def test_importing_the_page_starts_no_thread() -> None:
+    """The kernel warm-up starts with the page's first render, not on import."""
+    code = ("import threading, simulation.viz.page; "
+            "print(sorted(t.name for t in threading.enumerate()))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "KHORASAN_VIZ_SCENARIO": str(BASELINE)})
+    assert out.returncode == 0, out.stderr
+    assert "khorasan-warm-up" not in out.stdout and "MainThread" in out.stdout
+
+
+def test_kernel_warm_up_starts_once() -> None:
+    small = load_scenario(BASELINE, {k.replace("__", "."): v for k, v in SMALL.items()})
+    first = live.start_warm_up(small)
+    assert first.name == "khorasan-warm-up" and first.daemon
+    assert live.start_warm_up(small) is first  # once per process
+    first.join(60)
+    assert not first.is_alive()
+
+
+def test_charts_take_their_colours_and_labels_from_the_shared_style() -> None:
+    from simulation.metrics import METRIC_INDEX
+    from simulation.plots.style import metric_colour
+
+    m = live.VizModel(scenario_file=str(BASELINE), **SMALL)
+    for spec in charts.PLOTS:
+        lines = charts.PlotFigure(m, spec).lines
+        assert [ln.metric for ln in lines] == [*spec.left, *spec.right]
+        for ln in lines:
+            assert ln.colour == metric_colour(ln.metric)
+            assert ln.label == METRIC_INDEX[ln.metric].label
+        assert len({ln.colour for ln in lines}) == len(lines), spec.key  # told apart
+    head = cards.headline_html(m)
+    for metric in ("attacks", "attack_deaths", "isisk_fighters", "taliban_fighters"):
+        assert f"border-top-color:{metric_colour(metric)}" in head
+
+
 def test_headline_and_status_show_date_numbers_events_and_settings() -> None:
-    m = app.VizModel(scenario_file=str(BASELINE), legitimacy__initial=0.81, **SMALL)
+    m = live.VizModel(scenario_file=str(BASELINE), legitimacy__initial=0.81, **SMALL)
     m.step()
-    head = app.headline_html(m)
+    head = cards.headline_html(m)
     assert f'<div class="kh-date">{m.date:%d %B %Y}</div>' in head
     assert f"week 1 of {m.config.steps}" in head
     assert "ISIS-K fighters" in head and "killed this week" in head
-    html = app.status_html(m)
+    html = cards.status_html(m)
     assert "legitimacy.initial = 0.81" in html
     assert "seed = 1" in html
     assert "Prison releases" in html and "US withdrawal" in html  # the events
@@ -337,7 +376,7 @@ def test_page_is_mesas_controls_and_sliders_without_solaraviz_furniture() -> Non
     import solara
 
     with contextlib.redirect_stdout(io.StringIO()):  # AppLayout prints the app bar's title
-        _box, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
+        _box, rc = solara.render(solara.AppLayout(children=[page.Page()]), handle_error=False)
     try:
         labels = [w.children for w in rc.find(v.Btn).widgets]
         for name in ("Reset", "▶", "Step"):
@@ -431,7 +470,11 @@ def test_default_cache_dir_honours_the_environment(tmp_path: Path, monkeypatch) 
 
 def test_server_command_and_environment_keep_it_local(tmp_path: Path) -> None:
     cmd = viz_server.solara_command("127.0.0.1", 8600)
-    assert cmd[:5] == [sys.executable, "-m", "solara", "run", "simulation.app"]
+    assert cmd[:5] == [sys.executable, "-m", "solara", "run", "simulation.viz.page"]
+    import importlib
+
+    served = importlib.import_module(cmd[4])
+    assert served.Page is page.Page  # the module served is the page
     for flag in ("--production", "--no-open", "--no-check-version"):
         assert flag in cmd
     assert cmd[cmd.index("--host") + 1] == "127.0.0.1"

@@ -1,6 +1,6 @@
 """The browser app in a real browser: Debian's Chromium driven by Playwright, fully offline.
 
-One server (``solara run simulation.app`` in its own process group, on a free
+One server (``solara run simulation.viz.page`` in its own process group, on a free
 loopback port) serves one page that goes through what a person does: load,
 Step, pick a scenario, move a slider, Reset, Play and Pause, Save as scenario,
 a slower play speed. The page must load nothing from outside the machine and
