@@ -1,4 +1,4 @@
-"""Start and stop the browser app's server (``solara run simulation.app``), offline and local.
+"""Start and stop the browser app's server (``solara run simulation.viz.page``), offline and local.
 
 ``khorasan viz`` calls :func:`run_viz`; the browser tests use
 :func:`start_server` and :func:`stop_server`. Either way the server
@@ -44,7 +44,7 @@ __all__ = [
     "stop_server",
 ]
 
-APP_MODULE = "simulation.app"
+APP_MODULE = "simulation.viz.page"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8521
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent
@@ -123,7 +123,7 @@ def server_env(assets_dir: Path, *, scenario: Path | None = None,
 
 
 def solara_command(host: str, port: int) -> list[str]:
-    """``python -m solara run simulation.app`` with the flags that keep it local."""
+    """``python -m solara run simulation.viz.page`` with the flags that keep it local."""
     return [sys.executable, "-m", "solara", "run", APP_MODULE, "--host", host,
             "--port", str(port), "--production", "--no-open", "--no-check-version"]
 
