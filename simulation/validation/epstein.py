@@ -25,6 +25,23 @@ BURN_IN = 50
 OUTBURST = 50
 #: Epstein's (2002) Run 2 statistics (one run): waiting time and total activation.
 PAPER_RUN2 = {"wait_mean": 60, "wait_sd": 55, "total_mean": 708, "total_sd": 230}
+#: The crisis scenarios of part 2 (legitimacy gradual and sudden, cop reduction).
+CRISES = ("epstein_legitimacy_gradual", "epstein_legitimacy_sudden", "epstein_cop_reduction")
+#: Runs 3 and 4 as measured by an independent floor-rule replication of Epstein's model
+#: (ndouglas/SugarScape, Rust: Euclidean vision 7, NetLogo's double count of an active
+#: agent, moving before acting), seeds 1-20, 300 cycles, paired by seed. Quoted from its
+#: preset descriptions (crates/sugarscape-core/src/civil/presets.rs) and its test
+#: crates/sugarscape-core/tests/civil.rs; not re-run here.
+REPLICATION_RUNS34 = {
+    "n": 20,
+    "steps": 300,
+    "sudden_explodes": 9,
+    "gradual_explodes": 3,
+    "sudden_higher": 17,
+    "sudden_jail_larger": 7,
+}
+#: Vision shapes compared in part 2 (``world.neighbourhood``; the scenarios use ``disc``).
+VISION_SHAPES = ("disc", "von_neumann", "cross", "moore")
 #: The columns a civil-violence run keeps.
 SERIES_COLUMNS = ("active_civilians", "jailed_civilians", "quiet_civilians", "enforcers")
 
@@ -150,25 +167,6 @@ def epstein_part(quick: bool, workers: int, allow_stale: bool) -> dict[str, Any]
         )
     )
     return out
-
-
-#: The crisis scenarios of part 2 (legitimacy gradual and sudden, cop reduction).
-CRISES = ("epstein_legitimacy_gradual", "epstein_legitimacy_sudden", "epstein_cop_reduction")
-#: Runs 3 and 4 as measured by an independent floor-rule replication of Epstein's model
-#: (ndouglas/SugarScape, Rust: Euclidean vision 7, NetLogo's double count of an active
-#: agent, moving before acting), seeds 1-20, 300 cycles, paired by seed. Quoted from its
-#: preset descriptions (crates/sugarscape-core/src/civil/presets.rs) and its test
-#: crates/sugarscape-core/tests/civil.rs; not re-run here.
-REPLICATION_RUNS34 = {
-    "n": 20,
-    "steps": 300,
-    "sudden_explodes": 9,
-    "gradual_explodes": 3,
-    "sudden_higher": 17,
-    "sudden_jail_larger": 7,
-}
-#: Vision shapes compared in part 2 (``world.neighbourhood``; the scenarios use ``disc``).
-VISION_SHAPES = ("disc", "von_neumann", "cross", "moore")
 
 
 def _crisis_stats(name: str, data: Mapping[str, np.ndarray]) -> dict[str, Any]:

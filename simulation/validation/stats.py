@@ -36,6 +36,13 @@ def permutation_p(a: np.ndarray, b: np.ndarray, n_perm: int = 20_000, seed: int 
     difference (scipy's own "two-sided" doubles the smaller tail instead).
     Random resamples carry scipy's +1 correction, (1 + hits) / (n_perm + 1);
     when there are no more distinct splits than ``n_perm`` the test is exact.
+
+    Measured against the hand-written test it replaced (same statistic and
+    correction, its own random splits), on the 60 permutation p-values of
+    docs/validation.md part 1 (20,000 resamples): the largest difference is
+    0.0050 (0.298 -> 0.293; Monte Carlo s.e. there 0.0032), and no verdict
+    changes. Speed: about the same (0.6-1.2 s against 1.4 s for 64 + 64 values
+    on two shared cores).
     """
     a, b = np.asarray(a, float), np.asarray(b, float)
     if a.mean() == b.mean():
