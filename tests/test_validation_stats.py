@@ -53,8 +53,9 @@ def test_bca_bootstrap_covers_the_true_mean_difference() -> None:
         paired_other = base + 1.5 + rng.normal(0.0, 0.5, 60)  # true difference 1.5
         for paired in (True, False):
             other = paired_other if paired else rng.normal(11.5, 2.0, 60)
-            diff, lo, hi = mean_difference_ci(base, other, paired, level=0.9, n_resamples=2000,
-                                              seed=int(rng.integers(1 << 30)))
+            diff, lo, hi = mean_difference_ci(
+                base, other, paired, level=0.9, n_resamples=2000, seed=int(rng.integers(1 << 30))
+            )
             assert lo <= diff <= hi
             covered[paired] += lo <= 1.5 <= hi
     # A 90% interval: about 36 of 40; well above chance either way.
