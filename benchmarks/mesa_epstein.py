@@ -13,9 +13,10 @@ Importable API
 ``time_mesa_epstein(width, height, seed, steps)``
     Agent-steps per second of Mesa's stepping (init excluded).
 ``summary_stats(series, burn_in=50, outburst_threshold=50)``
-    Scalar summary statistics of one run's series.
+    Scalar summary statistics of one run's series (from
+    ``simulation.validation.mesa_reference``, re-exported here).
 ``load_reference(path)``
-    Read the cache written by the CLI.
+    Read the cache written by the CLI (likewise).
 
 CLI
 ---
@@ -56,6 +57,9 @@ from mesa.examples.advanced.epstein_civil_violence.model import (
     EpsteinScenario,
 )
 
+# The statistics and the cache reader live in the library, where the validation uses them.
+from simulation.validation.mesa_reference import STAT_NAMES, load_reference, summary_stats
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT = REPO_ROOT / "docs" / "data" / "mesa_epstein_reference.json"
 SCHEMA = "khorasan/mesa_epstein_reference/v1"
@@ -70,16 +74,6 @@ POINTS: dict[str, dict[str, Any]] = {
     "mesa_default": {},
     "active_point": {"legitimacy": 0.7, "cop_density": 0.04, "max_jail_term": 30},
 }
-
-STAT_NAMES: tuple[str, ...] = (
-    "mean_frac_active",
-    "mean_frac_jailed",
-    "mean_frac_quiet",
-    "n_outbursts",
-    "peak_active",
-    "peak_outburst_size",
-    "max_outburst_length",
-)
 
 
 def run_mesa_epstein(
@@ -166,61 +160,6 @@ def time_mesa_epstein(width: int, height: int, seed: int, steps: int) -> float:
     run = run_mesa_epstein(width, height, seed, steps)
     n_agents = run["n_citizens"] + run["n_cops"]
     return n_agents * steps / run["step_seconds"]
-
-
-def _runs_above(mask: np.ndarray) -> list[tuple[int, int]]:
-    """Return ``(start, stop)`` index pairs of maximal runs of True in ``mask``."""
-    padded = np.concatenate(([False], mask, [False])).astype(np.int8)
-    edges = np.flatnonzero(np.diff(padded))
-    return list(zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True))
-
-
-def summary_stats(
-    series: Mapping[str, Any], burn_in: int = 50, outburst_threshold: int = 50
-) -> dict[str, float]:
-    """Summarise one run's per-step series.
-
-    Only entries with index ``>= burn_in`` are used (index 0 is the state
-    after initialisation, so with ``burn_in=50`` the window starts after
-    step 50). An *outburst* is a maximal run of consecutive steps in that
-    window with ``active > outburst_threshold``; a run already in progress at
-    the burn-in boundary is counted, truncated to the window.
-
-    Args:
-        series: Mapping with ``active``, ``quiet``, ``jailed`` (sequences of
-            counts) and ``n_citizens`` (e.g. one run from
-            :func:`run_mesa_epstein` or from the cache).
-        burn_in: Number of leading entries to discard.
-        outburst_threshold: Active count that must be strictly exceeded.
-
-    Returns:
-        Dict with ``mean_frac_active``, ``mean_frac_jailed``,
-        ``mean_frac_quiet`` (time means of count / n_citizens),
-        ``n_outbursts``, ``peak_active`` (max active count in the window),
-        ``peak_outburst_size`` (largest outburst size, size = sum of the
-        active counts over the outburst's steps, i.e. active agent-steps;
-        0 if there is none) and ``max_outburst_length`` (longest outburst in
-        steps; 0 if none).
-    """
-    n_citizens = float(series["n_citizens"])
-    active = np.asarray(series["active"], dtype=np.int64)[burn_in:]
-    jailed = np.asarray(series["jailed"], dtype=np.int64)[burn_in:]
-    quiet = np.asarray(series["quiet"], dtype=np.int64)[burn_in:]
-    if active.size == 0:
-        raise ValueError(f"Series of length {len(series['active'])} <= burn_in")
-
-    outbursts = _runs_above(active > outburst_threshold)
-    sizes = [int(active[a:b].sum()) for a, b in outbursts]
-    lengths = [b - a for a, b in outbursts]
-    return {
-        "mean_frac_active": float(active.mean() / n_citizens),
-        "mean_frac_jailed": float(jailed.mean() / n_citizens),
-        "mean_frac_quiet": float(quiet.mean() / n_citizens),
-        "n_outbursts": float(len(outbursts)),
-        "peak_active": float(active.max()),
-        "peak_outburst_size": float(max(sizes, default=0)),
-        "max_outburst_length": float(max(lengths, default=0)),
-    }
 
 
 def stats_table(
@@ -350,18 +289,6 @@ def _compact_json(obj: Any, depth: int = 0, expand_depth: int = 3) -> str:
         items = [f"{pad} {_compact_json(v, depth + 1, expand_depth)}" for v in obj]
         return "[\n" + ",\n".join(items) + f"\n{pad}]"
     return json.dumps(obj, separators=(",", ":"))
-
-
-def load_reference(path: Path | str = DEFAULT_OUTPUT) -> dict[str, Any]:
-    """Load the cached reference dataset.
-
-    Returns:
-        The decoded JSON: ``{"schema", "description", "points": {name:
-        {"metadata": {...}, "runs": [{"seed", "n_citizens", "n_cops",
-        "active", "quiet", "jailed", "step_seconds", "init_seconds"}, ...]}}}``.
-    """
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

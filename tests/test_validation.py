@@ -1,10 +1,10 @@
-"""Fast validation checks (the full ones are in docs/make_validation.py and docs/validation.md).
+"""Fast validation checks (the full ones are in simulation/validation/ and docs/validation.md).
 
 1. Agreement with Mesa's Epstein example: the cached Mesa runs
    (docs/data/mesa_epstein_reference.json, from benchmarks/mesa_epstein.py)
    against our first N seeds at the "active_point" (legitimacy 0.7, cops 0.04,
    jail 30); N, the statistic and the bound are ``FAST_TEST`` in
-   docs/make_validation.py. The statistic is the mean jailed share over steps
+   simulation/validation/agreement.py. The statistic is the mean jailed share over steps
    1..10, the first wave of arrests: of everything measured in
    docs/validation.md it is the most sensitive to the schedule (a synchronous
    update jails about a fifth fewer there, SMD about -1.2), and it costs only
@@ -31,108 +31,98 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from simulation.validation import agreement as ag
+from simulation.validation import calibration as cal
+from simulation.validation import epstein as ep
+from simulation.validation import knobs
+from simulation.validation import targets as tg
+from simulation.validation.mesa_reference import load_reference
+from simulation.validation.page.epstein import crises_notes
+from simulation.validation.page.epstein_crosscheck import replication_markdown
+from simulation.validation.paths import MESA_CACHE
+from simulation.validation.stats import holm, permutation_p, smd
+
 REPO = Path(__file__).resolve().parents[1]
-MESA_CACHE = REPO / "docs" / "data" / "mesa_epstein_reference.json"
-
-def _module(name: str, path: Path) -> Any:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @pytest.fixture(scope="module")
-def mv() -> Any:
-    """docs/make_validation.py, imported as a module."""
-    return _module("make_validation", REPO / "docs" / "make_validation.py")
-
-
-@pytest.fixture(scope="module")
-def mesa_stat(mv: Any) -> np.ndarray:
+def mesa_stat() -> np.ndarray:
     """The fast check's statistic over the cached Mesa runs."""
     if not MESA_CACHE.exists():
         pytest.skip("docs/data/mesa_epstein_reference.json not generated")
-    ref = mv.load_mesa_module().load_reference(MESA_CACHE)
-    return mv.fast_stat(ref["points"][mv.FAST_TEST["point"]]["runs"])
+    ref = load_reference(MESA_CACHE)
+    return ag.fast_stat(ref["points"][ag.FAST_TEST["point"]]["runs"])
 
 
-def _ours(mv: Any, batches: int) -> np.ndarray:
+def _ours(batches: int) -> np.ndarray:
     """Our runs for the fast check: ``batches`` = 0 is the default sequential schedule,
     K > 0 the batched one with K batches (K = 1: synchronous)."""
-    ft = mv.FAST_TEST
-    runs = []
-    for seed in range(ft["n_seeds"]):
-        n, counts = mv.run_epstein_series((ft["point"], batches, seed, ft["steps"]))
-        runs.append({"n_citizens": n, "active": counts[0], "quiet": counts[1],
-                     "jailed": counts[2]})
-    return mv.fast_stat(runs)
+    ft = ag.FAST_TEST
+    runs = ag.run_epstein_series(ft["point"], batches, range(ft["n_seeds"]), ft["steps"])
+    return ag.fast_stat(runs)
 
 
-def test_fast_check_settings(mv: Any) -> None:
+def test_fast_check_settings() -> None:
     """The settings that the docstring above describes."""
-    ft = mv.FAST_TEST
+    ft = ag.FAST_TEST
     assert (ft["point"], ft["stat"], ft["steps"], ft["burn_in"]) == (
         "active_point", "mean_frac_jailed", 10, 1)
     assert ft["n_seeds"] >= 32 and ft["smd_bound"] <= 0.5 and ft["p_bound"] >= 0.01
-    assert mv.AGREEMENT_VARIANTS == {"sequential": 0, "K=4": 4, "K=1": 1}
+    assert ag.AGREEMENT_VARIANTS == {"sequential": 0, "K=4": 4, "K=1": 1}
 
 
 @pytest.mark.slow
-def test_default_schedule_agrees_with_mesa(mv: Any, mesa_stat: np.ndarray) -> None:
+def test_default_schedule_agrees_with_mesa(mesa_stat: np.ndarray) -> None:
     """The default (random sequential) schedule passes the bound."""
-    v = mv.fast_verdict(_ours(mv, 0), mesa_stat)
+    v = ag.fast_verdict(_ours(0), mesa_stat)
     assert v["passes"], f"sequential: SMD {v['smd']:+.2f}, p {v['p']:.3g}"
 
 
 @pytest.mark.slow
-def test_synchronous_update_is_rejected(mv: Any, mesa_stat: np.ndarray) -> None:
+def test_synchronous_update_is_rejected(mesa_stat: np.ndarray) -> None:
     """The bound has power: the known-biased synchronous update (K = 1) fails it."""
-    v = mv.fast_verdict(_ours(mv, 1), mesa_stat)
+    v = ag.fast_verdict(_ours(1), mesa_stat)
     assert not v["passes"], (f"K=1 passed the agreement bound (SMD {v['smd']:+.2f}, "
                              f"p {v['p']:.3g}): the test has no power")
 
 
-def test_statistics_helpers(mv: Any) -> None:
+def test_statistics_helpers() -> None:
     a = np.array([1.0, 2.0, 3.0, 4.0])
-    assert mv.smd(a, a) == 0.0
-    assert mv.permutation_p(a, a) == 1.0
-    assert mv.permutation_p(a, a + 10, n_perm=2000) < 0.05
-    assert mv.holm([0.01, 0.04, 0.5]) == pytest.approx([0.03, 0.08, 0.5])
-    totals, durations, waits = mv.outbursts(np.array([0] * 60 + [60, 70, 40, 0, 0, 55, 49, 0]),
+    assert smd(a, a) == 0.0
+    assert permutation_p(a, a) == 1.0
+    assert permutation_p(a, a + 10, n_perm=2000) < 0.05
+    assert holm([0.01, 0.04, 0.5]) == pytest.approx([0.03, 0.08, 0.5])
+    totals, durations, waits = ep.outbursts(np.array([0] * 60 + [60, 70, 40, 0, 0, 55, 49, 0]),
                                             burn_in=50)
     assert totals == [130, 55] and durations == [2, 1] and waits == [3]
 
 
 def _crisis(peaks_77_97: list[int], share: float) -> dict[str, Any]:
-    """A crisis run's summary as make_validation keeps it (peaks over the run = in 77-97)."""
+    """A crisis run's summary as part 2 keeps it (peaks over the run = in 77-97)."""
     return {"peak": np.array(peaks_77_97), "peak_same_loss": np.array(peaks_77_97),
             "first_outburst": np.where(np.array(peaks_77_97) > 50, 90, -1),
             "outburst_share": share}
 
 
-def test_crises_verdicts_follow_the_numbers(mv: Any) -> None:
+def test_crises_verdicts_follow_the_numbers() -> None:
     cops = _crisis([80] * 80 + [10] * 20, 0.8)
     # 20 of 100 sudden runs explode against none gradual: a tendency, not equality.
-    text = " ".join(mv.crises_notes(_crisis([0] * 100, 0.05), _crisis([90] * 20 + [5] * 80, 0.2),
+    text = " ".join(crises_notes(_crisis([0] * 100, 0.05), _crisis([90] * 20 + [5] * 80, 0.2),
                                     cops, 0.05))
     assert "only as a tendency" in text
     assert "avoids revolt" not in text  # the gradual run never bursts: no bullet about it
     # The same share on both sides: not reproduced.
-    text = " ".join(mv.crises_notes(_crisis([90] * 20 + [5] * 80, 0.6),
+    text = " ".join(crises_notes(_crisis([90] * 20 + [5] * 80, 0.6),
                                     _crisis([90] * 20 + [5] * 80, 0.2), cops, 0.05))
     assert "is **not** reproduced" in text and "does not avoid revolt" in text
     # Most sudden runs explode, the gradual ones do not: reproduced.
-    text = " ".join(mv.crises_notes(_crisis([90] * 5 + [5] * 95, 0.1),
+    text = " ".join(crises_notes(_crisis([90] * 5 + [5] * 95, 0.1),
                                     _crisis([90] * 70 + [5] * 30, 0.7), cops, 0.05))
     assert "the contrast is reproduced" in text and "mostly avoids revolt" in text
 
@@ -146,22 +136,22 @@ def _pair_runs(peaks: list[int], jailed: list[int]) -> dict[str, np.ndarray]:
             "jailed_civilians": np.repeat(np.array(jailed)[:, None], 101, axis=1)}
 
 
-def test_replication_counts_and_verdict(mv: Any) -> None:
+def test_replication_counts_and_verdict() -> None:
     gradual = _pair_runs([10, 60, 5, 5], [300, 300, 300, 300])
     sudden = _pair_runs([60, 20, 80, 4], [400, 100, 100, 100])
-    m = mv.replication_stats(gradual, sudden)
+    m = ep.replication_stats(gradual, sudden)
     assert m == {"n": 4, "sudden_explodes": 2, "gradual_explodes": 1, "sudden_higher": 2,
                  "sudden_jail_larger": 1, "explodes_and_jail_larger": 1}
     # Counts like the replication's: no significant difference, a minority explodes.
-    ref = mv.REPLICATION_RUNS34
-    text = " ".join(mv.replication_markdown({"n": 100, "sudden_explodes": 27,
+    ref = ep.REPLICATION_RUNS34
+    text = " ".join(replication_markdown({"n": 100, "sudden_explodes": 27,
                                              "gradual_explodes": 17, "sudden_higher": 86,
                                              "sudden_jail_larger": 15,
                                              "explodes_and_jail_larger": 15}))
     assert "of the 73 that do not, none." in text
     assert "agree" in text and "minority outcome" in text and "implementations differ" not in text
     # Every sudden run explodes and ends with more jailed: the implementations differ.
-    text = " ".join(mv.replication_markdown({"n": 100, "sudden_explodes": 100,
+    text = " ".join(replication_markdown({"n": 100, "sudden_explodes": 100,
                                              "gradual_explodes": ref["gradual_explodes"] * 5,
                                              "sudden_higher": 100, "sudden_jail_larger": 100,
                                              "explodes_and_jail_larger": 100}))
@@ -196,15 +186,15 @@ def test_historical_calibration_values_match_scenario() -> None:
 
     from simulation import load_scenario
 
-    cal = _module("calibrate_historical", REPO / "benchmarks" / "calibrate_historical.py")
-    current = cal.scenario_values(load_scenario(cal.SCENARIO))
+    current = knobs.scenario_values(load_scenario(knobs.SCENARIO))
     for stage, path in cal.OUTPUTS.items():
         if not path.exists():
-            pytest.skip(f"benchmarks/calibrate_historical.py --stage {stage} has not been run")
+            pytest.skip(f"python -m simulation.validation.calibration --stage {stage} "
+                        "has not been run")
         result = json.loads(path.read_text())
         assert result.get("stage", "window") == stage
-        knobs = {k.name for k in cal.STAGES[stage][0]}
-        assert set(result["best"]["candidate"]) == knobs
+        names = {k.name for k in knobs.STAGES[stage][0]}
+        assert set(result["best"]["candidate"]) == names
         for name, value in result["best"]["candidate"].items():
             assert current[name] == pytest.approx(value, rel=0.02), name
 
@@ -214,39 +204,36 @@ def test_hold_out_forecast_keeps_post_2021_values_a_priori() -> None:
     from simulation import load_scenario
     from simulation.params import defaults
 
-    cal = _module("calibrate_historical", REPO / "benchmarks" / "calibrate_historical.py")
-    sc = load_scenario(cal.SCENARIO)
-    shipped, fc = cal.scenario_values(sc), cal.scenario_values(cal.forecast_scenario(sc))
+    sc = load_scenario(knobs.SCENARIO)
+    shipped, fc = knobs.scenario_values(sc), knobs.scenario_values(knobs.forecast_scenario(sc))
     assert fc["intel_growth"] == defaults()["surveillance.intel_growth"]
     assert fc["intel_max"] == defaults()["surveillance.intel_max"]
     assert fc["recruit_2022"] == shipped["defect_2020"]
-    stage_b = {k.name for k in cal.POST_KNOBS}
+    stage_b = {k.name for k in knobs.POST_KNOBS}
     assert {k for k in shipped if shipped[k] != fc[k]} <= stage_b
-    assert fc == {**shipped, **cal.a_priori_post(sc)}
+    assert fc == {**shipped, **knobs.a_priori_post(sc)}
     # Every stage-B knob is written somewhere in the scenario, after August 2021.
     touched = [ev for ev in sc.events
-               if any(ev.label.startswith(p) for p in cal.POST_EVENT_KNOBS)]
-    assert len(touched) == len(cal.POST_EVENT_KNOBS)
+               if any(ev.label.startswith(p) for p in knobs.POST_EVENT_KNOBS)]
+    assert len(touched) == len(knobs.POST_EVENT_KNOBS)
     assert all(sc.date_of(ev.step) >= dt.date(2021, 9, 1) for ev in touched)
 
 
 def test_calibration_loss_aims_inside_the_ranges() -> None:
-    cal = _module("calibrate_historical", REPO / "benchmarks" / "calibrate_historical.py")
-    t = cal.Target("x", "x", "at", 1000.0, 2000.0)
+    t = tg.Target("x", "x", "at", 1000.0, 2000.0)
 
     def loss_at(x: float) -> float:
-        return cal.loss({"x": np.array([x, x, x])}, [t])
+        return tg.loss({"x": np.array([x, x, x])}, [t])
 
     assert loss_at(1500.0) == 0.0
     assert 0.0 < loss_at(1020.0) < loss_at(900.0)  # inside, but within 5% of the end
     assert 0.0 < loss_at(1980.0) < loss_at(2500.0)
     assert loss_at(1980.0) == pytest.approx(np.log(1980.0 / 1900.0) ** 2)
-    assert cal.loss({"x": np.array([1980.0])}, [t], margin=0.0) == 0.0
+    assert tg.loss({"x": np.array([1980.0])}, [t], margin=0.0) == 0.0
 
 
 def test_calibration_knobs_map_back_and_forth() -> None:
-    cal = _module("calibrate_historical", REPO / "benchmarks" / "calibrate_historical.py")
-    for knob in cal.KNOBS + cal.POST_KNOBS:
+    for knob in knobs.KNOBS + knobs.POST_KNOBS:
         for u in (0.0, 0.3, 1.0):
             x = knob.draw(u)
             assert knob.lo <= x <= knob.hi
@@ -263,3 +250,30 @@ def test_epstein_crisis_scenarios_validate(name: str) -> None:
     assert len(sc.events) == 1
     assert sc.params["isisk.initial_fighters"] == 0
     assert sc.params["repression.thermostat"] is False
+
+
+@pytest.mark.slow
+def test_calibration_search_runs_on_a_tiny_budget(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The library code that wrote docs/data/calibration_*.json runs end to end.
+
+    Stage A on 2 candidates (and the scenario's values) x 2 seeds, 1 more seed
+    for the best, and a Nelder-Mead polish of one evaluation on the 3 seeds,
+    each run cut at June 2015 (26 weeks) so that it takes seconds.
+    """
+    import json
+
+    monkeypatch.setattr(knobs, "CALIBRATION_END", dt.date(2015, 6, 30))
+    out = tmp_path / "calibration.json"
+    assert cal.main(["--candidates", "2", "--reps", "2", "--top", "1", "--reps2", "1",
+                     "--polish", "1", "--workers", "1", "--output", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["stage"] == "window"
+    assert len(result["stage1"]) == 3  # the two candidates and the scenario's own values
+    assert result["seeds_stage1"] == [1, 2] and result["seeds_stage2"] == [3]
+    assert set(result["best"]["candidate"]) == {k.name for k in knobs.KNOBS}
+    assert result["polish"]["evaluations"] == 1
+    assert result["best"]["loss"] <= result["stage2"][0]["loss"]
+    assert result["model_hash"] == result["model_hash_end"]
+    partial = json.loads(out.with_suffix(".stage1.json").read_text())
+    assert len(partial) == 3 and set(partial[0]["values"]) == {t.key for t in tg.CALIBRATION}
