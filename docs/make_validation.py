@@ -55,6 +55,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from simulation.model import source_modules  # noqa: E402  (after the path is set)
+
 DOCS = ROOT / "docs"
 DATA = DOCS / "data"
 FIG = DOCS / "figures"
@@ -65,9 +67,8 @@ MESA_CACHE = DATA / "mesa_epstein_reference.json"
 
 
 #: The model source that determines simulation results (not the CLI, app or plots).
-DYNAMICS_FILES = ("agents.py", "grid_ops.py", "insurgency.py", "metrics.py", "model.py",
-                  "params.py", "population.py", "scenario.py", "scenario_file.py",
-                  "sequential.py")
+DYNAMICS_FILES = ("params.py", "scenario.py", "scenario_file.py",
+                  *(m.replace(".", "/") + ".py" for m in source_modules()))
 #: Caches reused although made with other model source (``--allow-stale``).
 STALE: list[str] = []
 #: Seconds that the simulations behind each part's caches took to compute (as
@@ -605,7 +606,7 @@ def replication_stats(gradual: Mapping[str, np.ndarray], sudden: Mapping[str, np
 
 def _shape_row(shape: str, r2: Mapping[str, Any], crises: Mapping[str, Any]) -> dict[str, Any]:
     """One vision shape's part-2 statistics and which of Epstein's four results hold."""
-    from simulation.grid_ops import offsets
+    from simulation.model.space import offsets
 
     g, s, c = (crises[k] for k in CRISES)
     waits, totals = np.asarray(r2["waits"], float), np.asarray(r2["totals"], float)

@@ -59,7 +59,7 @@ from mesa.visualization.utils import update_counter
 
 from simulation import params as ptable
 from simulation.model import ConflictModel
-from simulation.population import ACTIVE, JAILED, QUIET
+from simulation.model.civilians import ACTIVE, JAILED, QUIET
 from simulation.scenario import DAYS_PER_STEP, Scenario
 from simulation.scenario_file import (
     ScenarioError,

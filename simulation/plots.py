@@ -30,7 +30,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
-from simulation.metrics import METRIC_INDEX
+from simulation.model.record import METRIC_INDEX
 from simulation.results import RunData, atomic_write_bytes, load_run
 
 __all__ = ["FIGURES", "Band", "Panel", "Series", "figure_png", "merged_event_marks", "plot_run",

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from simulation import ConflictModel, load_scenario
-from simulation.grid_ops import window_sum
-from simulation.population import ACTIVE, JAILED, arrest_probability
+from simulation.model.civilians import ACTIVE, JAILED, arrest_probability
+from simulation.model.space import window_sum
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,7 +71,7 @@ def test_arrest_probability_rules() -> None:
 
 
 def test_agents_are_mesa_views() -> None:
-    from simulation.agents import Civilian, IsisKCell, TalibanRegime, TalibanUnit
+    from simulation.model.agents import Civilian, IsisKCell, TalibanRegime, TalibanUnit
 
     sc = load_scenario(ROOT / "scenarios" / "baseline.toml",
                        overrides={"world.width": 30, "world.height": 30})

@@ -12,7 +12,7 @@ import pytest
 
 from simulation import results
 from simulation.ensemble import concat_results, execute, make_jobs
-from simulation.metrics import METRIC_NAMES
+from simulation.model.record import METRIC_NAMES
 from simulation.plots import FIGURES, _dodge, _event_marks, plot_run
 from simulation.results import (
     ResultsError,

@@ -236,7 +236,7 @@ def test_map_and_plots_draw_svg_that_changes_with_the_model(mode: str) -> None:
 
 
 def test_map_civilians_image_has_a_pixel_per_cell_north_up() -> None:
-    from simulation.population import JAILED
+    from simulation.model.civilians import JAILED
 
     m = app.VizModel(scenario_file=str(BASELINE), **SMALL)
     m.step()

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import mesa
 
-from simulation.population import ACTIVE, JAILED, QUIET
+from simulation.model.civilians import ACTIVE, JAILED, QUIET
 
 if TYPE_CHECKING:
-    from simulation.model import ConflictModel
+    from simulation.model.model import ConflictModel
 
 
 class CivilianState(IntEnum):

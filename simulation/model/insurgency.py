@@ -1,7 +1,7 @@
 """ISIS-K cells as arrays: recruitment, attrition, attacks and counter-terrorism.
 
 Cells are few (tens to hundreds), so they live in small slot arrays with an
-``alive`` mask; the model wraps each slot in an :class:`~simulation.agents.IsisKCell`.
+``alive`` mask; the model wraps each slot in an :class:`~simulation.model.agents.IsisKCell`.
 Every function here is vectorized over cells or civilians.
 """
 

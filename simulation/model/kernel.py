@@ -3,7 +3,7 @@
 One step of Epstein's Model I exactly as Mesa's ``shuffle_do`` runs it:
 civilians and enforcers, mixed, act one at a time in a fresh random order,
 and each sees the world as the agents before it left it. The state stays in
-the :class:`~simulation.population.Population` arrays; this module only
+the :class:`~simulation.model.civilians.Population` arrays; this module only
 walks them, in compiled code (no Python loop over agents).
 
 Random numbers come from xoshiro256+ (Blackman and Vigna 2018; doubles from
@@ -114,7 +114,7 @@ def _spread(seen: np.ndarray, x: int, y: int, reach: np.ndarray, w: int, h: int,
     """Add ``d`` to ``seen`` over the window around ``(x, y)``, the cell itself excluded.
 
     ``reach[|dx|]`` is the half-width of the window's row at offset ``dx``
-    (:func:`simulation.grid_ops.half_widths`). Row by row (``y`` is the fast
+    (:func:`simulation.model.space.half_widths`). Row by row (``y`` is the fast
     axis of the flat grids), so the inner loop is a run of adjacent cells.
     """
     v = len(reach) - 1
@@ -282,7 +282,7 @@ def sequential_step(seed: int, w: int, h: int,
     itself, and is kept up to date as agents act, so a civilian reads its
     counts in one look. ``same_vision``: enforcers see the same window, so
     ``seen`` tells them whether to look. ``reach``: the half-widths of the
-    civilian window's rows (:func:`simulation.grid_ops.half_widths`).
+    civilian window's rows (:func:`simulation.model.space.half_widths`).
 
     Memory: the turn order is dealt (:func:`_deal`) with each agent's data
     carried along, in index order, so the agents' arrays are read and

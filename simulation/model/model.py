@@ -27,9 +27,9 @@ from mesa.agentset import _HardKeyAgentSet
 from mesa.experimental.mesa_signals import ModelSignals
 
 from simulation import params as ptable
-from simulation.agents import Civilian, IsisKCell, TalibanRegime, TalibanUnit
-from simulation.grid_ops import sparse_window_sum, window_cells
-from simulation.insurgency import (
+from simulation.model.agents import Civilian, IsisKCell, TalibanRegime, TalibanUnit
+from simulation.model.civilians import JAILED, Population
+from simulation.model.insurgency import (
     TARGET_HIGH_PROFILE,
     TARGET_TALIBAN,
     Attack,
@@ -38,8 +38,8 @@ from simulation.insurgency import (
     civilian_recruitment,
     pareto_deaths,
 )
-from simulation.metrics import METRIC_NAMES
-from simulation.population import JAILED, Population
+from simulation.model.record import METRIC_NAMES
+from simulation.model.space import sparse_window_sum, window_cells
 from simulation.scenario import Event, Scenario, make_scenario
 
 _STREAMS = ("init", "schedule", "isisk", "attacks", "ct", "recruit", "events")

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from simulation import sequential
-from simulation.grid_ops import (
+from simulation.model import kernel as sequential
+from simulation.model.space import (
     choose_free_cells,
     half_widths,
     offsets,
@@ -197,7 +197,7 @@ class Population:
         """One step of Epstein's rules for every civilian and enforcer.
 
         ``activation="sequential"``: one agent at a time in a random order
-        (compiled, :mod:`simulation.sequential`); ``"batched"``: the order cut
+        (compiled, :mod:`simulation.model.kernel`); ``"batched"``: the order cut
         into ``batches`` random batches, each acting at once (vectorized).
         """
         out = StepCounts()
