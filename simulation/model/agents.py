@@ -1,21 +1,29 @@
-"""Mesa agents: civilians, Taliban units, ISIS-K cells and the Taliban regime.
+"""Mesa agents: civilians, enforcers, ISIS-K cells and the Taliban regime.
 
-Civilians, Taliban units and ISIS-K cells are thin :class:`mesa.Agent` views
-onto the model's numpy arrays (an index and properties), so a user can
-inspect ``agent.grievance`` while the model steps every civilian at once.
-The regime is an ordinary Mesa agent that owns legitimacy, perceived threat
-and the repression level, and updates them once a week.
+Civilians, enforcers (Taliban units on the grid) and ISIS-K cells are thin
+:class:`mesa.Agent` views onto the model's numpy arrays (an index and
+properties), so a user can inspect ``agent.grievance`` while the model steps
+every civilian at once; their rules live with the arrays
+(:mod:`~simulation.model.civilians`, :mod:`~simulation.model.insurgency`).
+The regime is an ordinary Mesa agent with its rules
+(:mod:`~simulation.model.regime`, re-exported here). :class:`ViewRegistry`
+keeps the views in step with the arrays, and :func:`make_views` registers
+many views with Mesa at once.
 """
 
 from __future__ import annotations
 
-import math
+import gc
+from collections.abc import Iterable
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
 import mesa
+import numpy as np
 
 from simulation.model.civilians import ACTIVE, JAILED, QUIET
+from simulation.model.kernel import grievance
+from simulation.model.regime import TalibanRegime
 
 if TYPE_CHECKING:
     from simulation.model.model import ConflictModel
@@ -86,8 +94,8 @@ class Civilian(_ArrayView):
     def grievance(self) -> float:
         """Current grievance G = 1 - (1 - H'(1 - L))(1 - shock)."""
         m = self.model
-        h = self.hardship + (1 - self.hardship) * m.hardship_boost
-        return 1 - (1 - h * (1 - m.regime.legitimacy)) * (1 - float(self._pop.shock[self.index]))
+        return float(grievance(self.hardship, float(self._pop.shock[self.index]),
+                               m.regime.legitimacy, m.hardship_boost))
 
     @property
     def fear(self) -> float:
@@ -110,8 +118,8 @@ class Civilian(_ArrayView):
         return self.model.region_names[int(self._pop.region[self.index])]
 
 
-class TalibanUnit(_ArrayView):
-    """A Taliban enforcer unit: patrols, arrests active civilians, hunts ISIS-K cells."""
+class Enforcer(_ArrayView):
+    """A Taliban unit on the grid (Epstein's cop): patrols, arrests actives, hunts ISIS-K cells."""
 
     @property
     def pos(self) -> tuple[int, int]:  # type: ignore[override]
@@ -146,84 +154,105 @@ class IsisKCell(_ArrayView):
         return int(self.model.insurgency.fighters[self.index])
 
 
-class TalibanRegime(mesa.Agent):
-    """The regime: legitimacy, perceived threat and thermostatic repression.
+#: The former name of :class:`Enforcer`.
+TalibanUnit = Enforcer
 
-    Each week (see docs/ODD.md, Submodels 2 and 3):
+__all__ = ["Civilian", "CivilianState", "Enforcer", "IsisKCell", "TalibanRegime",
+           "TalibanUnit", "ViewRegistry", "make_views"]
 
-    - threat: ``T <- delta*T + w_d*deaths + w_a*active_share + w_f*defectors``;
-    - target: ``Rep* = min(1, rho0(t) + b * T^c)``, ``rho0(t)`` drifting up;
-    - thermostat with ratchet: ``X += up*max(0, Rep*-X) - down*max(0, X-Rep*)``, and
-      repression ``Rep`` follows the continuous pressure ``X`` in whole edicts;
-    - legitimacy: ``L = L0 - lambda*Rep - D``, with attack damage ``D`` healing slowly.
+def make_views[V: mesa.Agent](model: mesa.Model, cls: type[V], indices: Iterable[int]) -> list[V]:
+    """Array views ``cls(model, i)`` for ``indices``, registered with Mesa in bulk.
+
+    ``mesa.Agent.__init__`` registers one agent at a time (about 7 us each:
+    7 s for a million civilians). For many views this sets the same
+    attributes (``model``, ``unique_id`` in sequence, ``index``) and adds the
+    agents to ``model.agents`` and ``agents_by_type`` in one go; they are
+    ordinary ``mesa.Agent`` instances of ``cls``. This is the one place that
+    uses Mesa's private registration state (``_agents_by_type``,
+    ``_all_agents``, ``_HardKeyAgentSet``, ``agent_id_counter``), as Mesa
+    3.5 lays it out; it falls back to the constructor when there are few
+    views, when something observes agent additions, or when that layout
+    differs (another Mesa version).
+    """
+    indices = list(indices)
+    registry = _bulk_registry(model, cls, len(indices))
+    if registry is None:
+        return [cls(model, i) for i in indices]
+    by_type, all_agents, agent_set = registry
+    new = cls.__new__
+    first = model.agent_id_counter
+    views = []
+    append = views.append
+    gc_was_on = gc.isenabled()
+    gc.disable()  # a million new objects would trigger full collections
+    try:
+        for uid, i in enumerate(indices, start=first):
+            v = new(cls)
+            v.index = i
+            v.model = model
+            v.unique_id = uid
+            append(v)
+    finally:
+        if gc_was_on:
+            gc.enable()
+    model.agent_id_counter = first + len(views)
+    added = dict.fromkeys(views)
+    all_agents._agents.update(added)
+    if cls in by_type:
+        by_type[cls]._agents.update(added)
+    else:
+        by_type[cls] = agent_set(views, random=model.random)
+    return views
+
+
+def _bulk_registry(model: mesa.Model, cls: type, n: int) -> tuple[Any, Any, type] | None:
+    """Mesa 3.5's registration state, if bulk registration is safe here (else None)."""
+    try:
+        from mesa.agentset import _HardKeyAgentSet
+        from mesa.experimental.mesa_signals import ModelSignals
+    except ImportError:  # another Mesa: the constructor it is
+        return None
+    by_type = getattr(model, "_agents_by_type", None)
+    all_agents = getattr(model, "_all_agents", None)
+    fast = (n >= 64 and not cls._datasets and isinstance(by_type, dict)
+            and isinstance(all_agents, _HardKeyAgentSet)
+            and isinstance(getattr(model, "agent_id_counter", None), int)
+            and not model._has_subscribers("agents", ModelSignals.AGENT_ADDED))
+    return (by_type, all_agents, _HardKeyAgentSet) if fast else None
+
+
+class ViewRegistry:
+    """The Mesa agents standing for enforcer slots and ISIS-K cell slots.
+
+    The arrays reuse dead slots, so a slot's view is replaced when the slot
+    is reused and removed from Mesa when it dies.
     """
 
-    def __init__(self, model: ConflictModel) -> None:
-        super().__init__(model)
-        p = model.params
-        self.repression: float = p["repression.initial"]
-        self.pressure: float = self.repression  # the thermostat's continuous level
-        self.target_repression: float = self.repression
-        self.perceived_threat: float = 0.0
-        self.attack_damage: float = 0.0
-        self.weeks_in_power: int = 0  # weeks with the thermostat on (the baseline's drift)
-        self.fighters: float = float(p["taliban.initial_fighters"])
-        self.legitimacy: float = self._legitimacy()
+    def __init__(self, model: mesa.Model) -> None:
+        self.model = model
+        self.enforcers: dict[int, Enforcer] = {}
+        self.isisk_cells: dict[int, IsisKCell] = {}
 
-    def _legitimacy(self) -> float:
-        p = self.model.params
-        base = p["legitimacy.initial"]
-        if not p["legitimacy.dynamic"]:
-            return base
-        erosion = p["legitimacy.repression_erosion"] * self.repression
-        return min(1.0, max(0.0, base - erosion - self.attack_damage))
+    def isisk_cells_added(self, slots: np.ndarray) -> None:
+        """New ISIS-K cells in ``slots`` (a reused slot's old view is removed)."""
+        for s in slots:
+            old = self.isisk_cells.pop(int(s), None)
+            if old is not None:
+                old.remove()
+            self.isisk_cells[int(s)] = IsisKCell(self.model, int(s))
 
-    def baseline(self, weeks: int) -> float:
-        """The ideological baseline rho0 after ``weeks`` in power, drifting up to its ceiling."""
-        p = self.model.params
-        base = p["repression.baseline"]
-        ceiling = max(base, p["repression.baseline_max"])
-        return min(ceiling, base + p["repression.baseline_drift"] * weeks)
+    def isisk_cells_removed(self, slots: np.ndarray) -> None:
+        """ISIS-K cells in ``slots`` died."""
+        for s in slots:
+            view = self.isisk_cells.pop(int(s), None)
+            if view is not None:
+                view.remove()
 
-    def update(self, *, deaths: int, active_share: float, defectors: int,
-               taliban_losses: int) -> None:
-        """The weekly update of threat, repression, legitimacy and strength."""
-        p = self.model.params
-        self.perceived_threat = (p["repression.threat_memory"] * self.perceived_threat
-                                 + p["repression.threat_per_death"] * deaths
-                                 + p["repression.threat_per_active"] * active_share
-                                 + p["repression.threat_per_defector"] * defectors)
-        response = p["repression.gain"] * math.pow(self.perceived_threat, p["repression.exponent"])
-        if p["repression.thermostat"]:
-            self.weeks_in_power += 1
-        self.target_repression = min(1.0, self.baseline(self.weeks_in_power) + response)
-        if p["repression.thermostat"]:
-            gap = self.target_repression - self.pressure
-            rate = p["repression.rate_up"] if gap > 0 else p["repression.rate_down"]
-            self.pressure = min(1.0, max(0.0, self.pressure + rate * gap))
-            self.repression = self._as_edicts(self.pressure)
-        else:
-            self.pressure = self.repression = p["repression.initial"]
-        self.attack_damage = min(1.0, self.attack_damage * (1 - p["legitimacy.recovery"])
-                                 + p["legitimacy.attack_damage"] * deaths / 100.0)
-        self.legitimacy = self._legitimacy()
-        f0 = p["taliban.initial_fighters"]
-        self.fighters = max(0.0, self.fighters + p["taliban.replenishment"] * (f0 - self.fighters)
-                            - defectors - taliban_losses)
-
-    def _as_edicts(self, pressure: float) -> float:
-        """Repression moves in whole edicts of ``repression.edict_size`` (0: continuously).
-
-        Levels are counted from the initial level, so a regime at rest keeps it.
-        """
-        size = self.model.params["repression.edict_size"]
-        if size <= 0:
-            return pressure
-        start = self.model.params["repression.initial"]
-        return min(1.0, max(0.0, start + size * math.floor((pressure - start) / size + 1e-9)))
-
-    def refresh(self) -> None:
-        """Recompute legitimacy after a parameter change (events)."""
-        if not self.model.params["repression.thermostat"]:
-            self.pressure = self.repression = self.model.params["repression.initial"]
-        self.legitimacy = self._legitimacy()
+    def enforcers_changed(self, added: np.ndarray, removed: np.ndarray) -> None:
+        """Enforcer slots ``removed`` withdrawn, then ``added`` deployed."""
+        for s in removed:
+            view = self.enforcers.pop(int(s), None)
+            if view is not None:
+                view.remove()
+        new = [int(s) for s in added]
+        self.enforcers.update(zip(new, make_views(self.model, Enforcer, new), strict=True))

@@ -158,8 +158,7 @@ class Population:
         """
         hard = self.hardship if idx is None else self.hardship[idx]
         shock = self.shock if idx is None else self.shock[idx]
-        h = hard + (1.0 - hard) * hardship_boost
-        return 1.0 - (1.0 - h * (1.0 - legitimacy)) * (1.0 - shock)
+        return sequential.grievance(hard, shock, float(legitimacy), float(hardship_boost))
 
     def at_cells(self, cells: np.ndarray, counts: np.ndarray,
                  jailed: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -251,18 +250,21 @@ class Population:
         # Every count fits in int16 for usual visions: half the memory traffic.
         seen = np.empty(self.width * self.height, np.int16 if code * code < 2**15 else np.int32)
         self.seen, self.seen_code = seen, code  # kept up to date by the kernel (tests read it)
-        return int(sequential.sequential_step(
-            int(rng.integers(0, 2**32)), self.width, self.height,
-            self.x, self.y, self.state, self.jail,
-            self.hardship, self.shock, self.risk_aversion, self.fear,
-            float(legitimacy), float(hardship_boost), float(threshold),
-            self.cop_x, self.cop_y, cop_slots,
-            self.occ.reshape(-1), self.act.reshape(-1), self.cops.reshape(-1),
-            self.civ_at.reshape(-1), seen, code, civ_vision == cop_vision,
-            civ_dx, civ_dy, half_widths(civ_vision, shape), cop_dx, cop_dy,
-            float(k), sequential.RULES[rule], sequential.MOVES[movement],
-            danger.reshape(-1).astype(np.float64, copy=False) if flee else _NO_DANGER,
-            bool(patrol), int(jail_max), bool(jailed_block)))
+        inputs = sequential.KernelInputs(
+            w=self.width, h=self.height,
+            x=self.x, y=self.y, state=self.state, jail=self.jail,
+            hardship=self.hardship, shock=self.shock, risk=self.risk_aversion, fear=self.fear,
+            cop_x=self.cop_x, cop_y=self.cop_y, cop_slots=cop_slots,
+            occ=self.occ.reshape(-1), act=self.act.reshape(-1), cops=self.cops.reshape(-1),
+            civ_at=self.civ_at.reshape(-1),
+            seen=seen, code=code, same_vision=civ_vision == cop_vision,
+            civ_dx=civ_dx, civ_dy=civ_dy, reach=half_widths(civ_vision, shape),
+            cop_dx=cop_dx, cop_dy=cop_dy,
+            legitimacy=float(legitimacy), boost=float(hardship_boost), threshold=float(threshold),
+            k=float(k), rule=sequential.RULES[rule], move=sequential.MOVES[movement],
+            danger=danger.reshape(-1).astype(np.float64, copy=False) if flee else _NO_DANGER,
+            patrol=bool(patrol), jail_max=int(jail_max), jailed_block=bool(jailed_block))
+        return int(sequential.sequential_step(int(rng.integers(0, 2**32)), inputs))
 
     def _neighbour_counts(self, vision: int, shape: str) -> tuple[np.ndarray, int]:
         """Enforcers * code + actives summed over every cell's window, and the code."""

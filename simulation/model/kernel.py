@@ -15,6 +15,8 @@ step draws about seven numbers per agent.
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
@@ -249,20 +251,73 @@ def random_order(st: np.ndarray, n: int) -> np.ndarray:
     return placed[_shuffle_buckets(st, start)]
 
 
+class KernelInputs(NamedTuple):
+    """Everything :func:`sequential_step` reads and writes, by name (Numba takes it as one tuple).
+
+    Arrays are updated in place; grids are flat (``x * h + y``).
+    """
+
+    # the world
+    w: int
+    h: int
+    # civilians, by index
+    x: np.ndarray
+    y: np.ndarray
+    state: np.ndarray
+    jail: np.ndarray
+    hardship: np.ndarray
+    shock: np.ndarray
+    risk: np.ndarray
+    fear: np.ndarray
+    # enforcers: positions by slot, and the slots deployed
+    cop_x: np.ndarray
+    cop_y: np.ndarray
+    cop_slots: np.ndarray
+    # grid layers: blocking agents, active civilians, enforcers, non-jailed civilian's index
+    occ: np.ndarray
+    act: np.ndarray
+    cops: np.ndarray
+    civ_at: np.ndarray
+    # the window-count layer (code * enforcers + actives) and its code
+    seen: np.ndarray
+    code: int
+    same_vision: bool
+    # neighbourhoods: civilian offsets and row half-widths, enforcer offsets
+    civ_dx: np.ndarray
+    civ_dy: np.ndarray
+    reach: np.ndarray
+    cop_dx: np.ndarray
+    cop_dy: np.ndarray
+    # the week's rules
+    legitimacy: float
+    boost: float
+    threshold: float
+    k: float
+    rule: int
+    move: int
+    danger: np.ndarray
+    patrol: bool
+    jail_max: int
+    jailed_block: bool
+
+
 @njit(cache=True)
-def sequential_step(seed: int, w: int, h: int,
-                    x: np.ndarray, y: np.ndarray, state: np.ndarray, jail: np.ndarray,
-                    hardship: np.ndarray, shock: np.ndarray, risk: np.ndarray, fear: np.ndarray,
-                    legitimacy: float, boost: float, threshold: float,
-                    cop_x: np.ndarray, cop_y: np.ndarray, cop_slots: np.ndarray,
-                    occ: np.ndarray, act: np.ndarray, cops: np.ndarray, civ_at: np.ndarray,
-                    seen: np.ndarray, code: int, same_vision: bool,
-                    civ_dx: np.ndarray, civ_dy: np.ndarray, reach: np.ndarray,
-                    cop_dx: np.ndarray, cop_dy: np.ndarray,
-                    k: float, rule: int, move: int, danger: np.ndarray,
-                    patrol: bool, jail_max: int, jailed_block: bool) -> int:
+def grievance(hardship: Any, shock: Any, legitimacy: float, boost: float) -> Any:
+    """Grievance ``G = 1 - (1 - H'(1 - L))(1 - shock)``, ``H' = H + (1 - H) * boost``.
+
+    The one definition, for scalars or arrays, from Python and from the kernel:
+    hardship ``H`` (restrictions raise it by ``boost``), legitimacy ``L`` and
+    the grievance shock of nearby attacks.
+    """
+    h = hardship + (1.0 - hardship) * boost
+    return 1.0 - (1.0 - h * (1.0 - legitimacy)) * (1.0 - shock)
+
+
+@njit(cache=True)
+def sequential_step(seed: int, a: KernelInputs) -> int:
     """One step: every civilian and enforcer acts once, in one random order.
 
+    ``seed`` seeds the step's random numbers; ``a`` holds the arrays and rules.
     Grids are flat (``x * h + y``). Civilian ``i``: a sentence counts down
     and nothing else happens; otherwise a released civilian turns quiet (and
     returns to the grid when jail does not hold cells), counts the enforcers
@@ -292,6 +347,16 @@ def sequential_step(seed: int, w: int, h: int,
     undealt in index order. An arrest finds its civilian's turn through
     ``act_who`` (1 + the turn of the active civilian on each cell, 0: none).
     """
+    w, h = a.w, a.h
+    x, y, state, jail = a.x, a.y, a.state, a.jail
+    hardship, shock, risk, fear = a.hardship, a.shock, a.risk, a.fear
+    cop_x, cop_y, cop_slots = a.cop_x, a.cop_y, a.cop_slots
+    occ, act, cops, civ_at = a.occ, a.act, a.cops, a.civ_at
+    seen, code, same_vision = a.seen, a.code, a.same_vision
+    civ_dx, civ_dy, reach, cop_dx, cop_dy = a.civ_dx, a.civ_dy, a.reach, a.cop_dx, a.cop_dy
+    legitimacy, boost, threshold = a.legitimacy, a.boost, a.threshold
+    k, rule, move, danger = a.k, a.rule, a.move, a.danger
+    patrol, jail_max, jailed_block = a.patrol, a.jail_max, a.jailed_block
     st = _seeded(seed)
     n = len(x)
     m = len(cop_slots)
@@ -311,8 +376,7 @@ def sequential_step(seed: int, w: int, h: int,
         p = place[i]
         dc[p] = x[i] * h + y[i]
         ds[p] = 4 * jail[i] + state[i]
-        hh = hardship[i] + (1.0 - hardship[i]) * boost
-        g_t = 1.0 - (1.0 - hh * (1.0 - legitimacy)) * (1.0 - shock[i]) - threshold
+        g_t = grievance(hardship[i], shock[i], legitimacy, boost) - threshold
         r = 1.0 - (1.0 - risk[i]) * (1.0 - fear[i])
         if r > 0:
             dk[p] = g_t / r
