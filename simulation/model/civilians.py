@@ -160,6 +160,17 @@ class Population:
         shock = self.shock if idx is None else self.shock[idx]
         return sequential.grievance(hard, shock, float(legitimacy), float(hardship_boost))
 
+    def mean_free_grievance(self, legitimacy: float, hardship_boost: float,
+                            jailed: int) -> float:
+        """Mean grievance of the civilians not in jail (NaN if none); ``jailed``: how many are."""
+        if jailed == 0:
+            return float(self.grievance(legitimacy, hardship_boost).mean()) \
+                if self.n_civilians else float("nan")
+        if jailed < self.n_civilians:
+            free = np.flatnonzero(self.state != JAILED)
+            return float(self.grievance(legitimacy, hardship_boost, free).mean())
+        return float("nan")
+
     def at_cells(self, cells: np.ndarray, counts: np.ndarray,
                  jailed: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Civilians standing on flat ``cells``, ascending, with their cell's count.

@@ -1,13 +1,21 @@
-"""The metrics recorded every step: names, units and plot groups.
+"""The metrics recorded every step: names, units and plot groups, and the weekly record.
 
 Flows are totals over the week (``attacks``); stocks are levels at the end of
 the week (``isisk_fighters``). All are in real-world units unless the unit
-says otherwise.
+says otherwise. :func:`week_row` computes one week's row; its keys are
+checked against :data:`METRICS`, so the table and the record cannot drift.
+This module imports no Mesa or Numba: the results and plots read the table.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from simulation.model.insurgency import InsurgencyStep
+    from simulation.model.model import ConflictModel
 
 
 @dataclass(frozen=True)
@@ -85,3 +93,64 @@ METRICS: tuple[Metric, ...] = (
 
 METRIC_INDEX: dict[str, Metric] = {m.name: m for m in METRICS}
 METRIC_NAMES: tuple[str, ...] = tuple(m.name for m in METRICS)
+_NAMES = frozenset(METRIC_NAMES)
+_TARGET_TALIBAN = 0  # insurgency.TARGET_TALIBAN (not imported: this module stays light)
+
+
+def _violence(ins: InsurgencyStep, params: Any, collateral: int) -> dict[str, Any]:
+    """The violence metrics of the week."""
+    deaths = [a.deaths for a in ins.attacks]
+    attack_deaths = int(sum(deaths))
+    civ_deaths = int(sum(a.deaths for a in ins.attacks if a.target != _TARGET_TALIBAN))
+    collateral = collateral * params["scale.people_per_civilian"]
+    return {
+        "attacks": len(ins.attacks),
+        "attacks_interdicted": ins.interdicted,
+        "attack_deaths": attack_deaths,
+        "civilian_deaths": civ_deaths,
+        "taliban_deaths": attack_deaths - civ_deaths + ins.taliban_ct_deaths,
+        "mass_casualty_attacks": sum(d >= params["isisk.mass_casualty_threshold"]
+                                     for d in deaths),
+        "collateral_casualties": collateral,
+        "violence_index": 1.0 - math.exp(-(attack_deaths + collateral) / 25.0),
+    }
+
+
+def week_row(model: ConflictModel, ins: InsurgencyStep, arrests: int,
+             counts: tuple[int, int, int] | None = None) -> dict[str, Any]:
+    """The metrics row of the step just ended (``step``, ``date``, then METRICS in order).
+
+    ``counts``: (quiet, active, jailed) civilians, if already counted.
+    """
+    p, pop, reg = model.params, model.population, model.regime
+    ppl = p["scale.people_per_civilian"]
+    quiet, active, jailed = pop.counts() if counts is None else counts
+    n = max(1, pop.n_civilians)
+    max_units = model.max_enforcers()
+    values = {
+        **_violence(ins, p, model.collateral),
+        "isisk_fighters": model.insurgency.total_fighters,
+        "isisk_cells": model.insurgency.n_cells,
+        "ct_removals": ins.ct_removals,
+        "recruits_defectors": ins.recruits_defectors,
+        "recruits_civilians": ins.recruits_civilians,
+        "recruits_events": ins.recruits_events,
+        "taliban_fighters": int(round(reg.fighters)),
+        "enforcers": pop.n_enforcers,
+        "repression": reg.repression,
+        "target_repression": reg.target_repression,
+        "arrests": arrests * ppl,
+        "legitimacy": reg.legitimacy,
+        "perceived_threat": reg.perceived_threat,
+        "effective_surveillance": model.effective_surveillance,
+        "repression_index": (reg.repression + jailed / n
+                             + (pop.n_enforcers / max_units if max_units else 0.0)) / 3.0,
+        "jailed_civilians": jailed * ppl,
+        "active_civilians": active * ppl,
+        "quiet_civilians": quiet * ppl,
+        "mean_grievance": pop.mean_free_grievance(reg.legitimacy, model.hardship_boost, jailed),
+    }
+    if values.keys() != _NAMES:
+        raise RuntimeError(f"the record and METRICS disagree: {sorted(values.keys() ^ _NAMES)}")
+    return {"step": model.steps, "date": model.date.isoformat(),
+            **{name: values[name] for name in METRIC_NAMES}}

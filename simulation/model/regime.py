@@ -29,6 +29,26 @@ def jail_max(params: Mapping[str, Any], repression: float) -> int:
                      * (1 + params["repression.jail_gain"] * repression)))
 
 
+def enforcer_target(params: Mapping[str, Any], repression: float, base_units: int,
+                    base_density: float, n_cells: int) -> int:
+    """Enforcer units to deploy under ``repression``.
+
+    In proportion to the ``base_units`` placed at the start (at density
+    ``base_density``), or, when there were none, density times the world's grid cells.
+    """
+    density = enforcer_density(params, repression)
+    if base_density > 0:
+        return int(round(base_units * density / base_density))
+    return int(round(density * n_cells))
+
+
+def max_enforcers(params: Mapping[str, Any], base_units: int, base_density: float) -> float:
+    """The most enforcer units that full repression deploys (0 if none were placed)."""
+    gain = params["repression.enforcement_gain"]
+    return (base_units * params["taliban.enforcer_density"] * (1 + gain)
+            / base_density) if base_units else 0
+
+
 class TalibanRegime(mesa.Agent):
     """The regime: legitimacy, perceived threat and thermostatic repression.
 
