@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from simulation import ConflictModel, load_scenario
-from simulation.model.civilians import ACTIVE, JAILED, arrest_probability
+from simulation.model.batched import arrest_probability
+from simulation.model.civilians import ACTIVE, JAILED
 from simulation.model.space import window_sum
 
 ROOT = Path(__file__).resolve().parents[1]

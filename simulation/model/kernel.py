@@ -314,6 +314,12 @@ def grievance(hardship: Any, shock: Any, legitimacy: float, boost: float) -> Any
 
 
 @njit(cache=True)
+def perceived_risk(risk_aversion: Any, fear: Any) -> Any:
+    """Risk aversion with fear: ``R' = 1 - (1 - R)(1 - fear)`` (scalars or arrays)."""
+    return 1.0 - (1.0 - risk_aversion) * (1.0 - fear)
+
+
+@njit(cache=True)
 def sequential_step(seed: int, a: KernelInputs) -> int:
     """One step: every civilian and enforcer acts once, in one random order.
 
@@ -377,7 +383,7 @@ def sequential_step(seed: int, a: KernelInputs) -> int:
         dc[p] = x[i] * h + y[i]
         ds[p] = 4 * jail[i] + state[i]
         g_t = grievance(hardship[i], shock[i], legitimacy, boost) - threshold
-        r = 1.0 - (1.0 - risk[i]) * (1.0 - fear[i])
+        r = perceived_risk(risk[i], fear[i])
         if r > 0:
             dk[p] = g_t / r
         else:
