@@ -21,7 +21,7 @@ def check_layers(model: ConflictModel) -> None:
     on_grid = np.ones(p.n_civilians, bool) if block else p.state != JAILED
     occ = np.zeros_like(p.occ)
     np.add.at(occ, (p.x[on_grid], p.y[on_grid]), 1)
-    np.add.at(occ, (p.cop_x[p.cop_alive], p.cop_y[p.cop_alive]), 1)
+    np.add.at(occ, (p.enforcer_x[p.enforcer_alive], p.enforcer_y[p.enforcer_alive]), 1)
     assert (occ == p.occ).all() and occ.max() <= 1
     act = np.zeros_like(p.act)
     active = p.state == ACTIVE
@@ -33,7 +33,7 @@ def check_layers(model: ConflictModel) -> None:
     if model.params["world.activation"] == "sequential":
         # The kernel's running counts of enforcers and actives in each civilian window.
         vision, shape = model.params["civilians.vision"], model.params["world.neighbourhood"]
-        layers = p.cops.astype(np.int32) * p.seen_code + p.act
+        layers = p.enforcers.astype(np.int32) * p.seen_code + p.act
         seen = window_sum(layers, vision, shape).reshape(-1) - layers.reshape(-1)
         assert (seen == p.seen).all()
 

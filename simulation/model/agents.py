@@ -94,8 +94,14 @@ class Civilian(_ArrayView):
     def grievance(self) -> float:
         """Current grievance G = 1 - (1 - H'(1 - L))(1 - shock)."""
         m = self.model
-        return float(grievance(self.hardship, float(self._pop.shock[self.index]),
-                               m.regime.legitimacy, m.hardship_boost))
+        return float(
+            grievance(
+                self.hardship,
+                float(self._pop.shock[self.index]),
+                m.regime.legitimacy,
+                m.hardship_boost,
+            )
+        )
 
     @property
     def fear(self) -> float:
@@ -124,7 +130,7 @@ class Enforcer(_ArrayView):
     @property
     def pos(self) -> tuple[int, int]:  # type: ignore[override]
         p = self.model.population
-        return int(p.cop_x[self.index]), int(p.cop_y[self.index])
+        return int(p.enforcer_x[self.index]), int(p.enforcer_y[self.index])
 
     @pos.setter
     def pos(self, value: Any) -> None:
@@ -157,8 +163,17 @@ class IsisKCell(_ArrayView):
 #: The former name of :class:`Enforcer`.
 TalibanUnit = Enforcer
 
-__all__ = ["Civilian", "CivilianState", "Enforcer", "IsisKCell", "TalibanRegime",
-           "TalibanUnit", "ViewRegistry", "make_views"]
+__all__ = [
+    "Civilian",
+    "CivilianState",
+    "Enforcer",
+    "IsisKCell",
+    "TalibanRegime",
+    "TalibanUnit",
+    "ViewRegistry",
+    "make_views",
+]
+
 
 def make_views[V: mesa.Agent](model: mesa.Model, cls: type[V], indices: Iterable[int]) -> list[V]:
     """Array views ``cls(model, i)`` for ``indices``, registered with Mesa in bulk.
@@ -214,10 +229,14 @@ def _bulk_registry(model: mesa.Model, cls: type, n: int) -> tuple[Any, Any, type
         return None
     by_type = getattr(model, "_agents_by_type", None)
     all_agents = getattr(model, "_all_agents", None)
-    fast = (n >= 64 and not cls._datasets and isinstance(by_type, dict)
-            and isinstance(all_agents, _HardKeyAgentSet)
-            and isinstance(getattr(model, "agent_id_counter", None), int)
-            and not model._has_subscribers("agents", ModelSignals.AGENT_ADDED))
+    fast = (
+        n >= 64
+        and not cls._datasets
+        and isinstance(by_type, dict)
+        and isinstance(all_agents, _HardKeyAgentSet)
+        and isinstance(getattr(model, "agent_id_counter", None), int)
+        and not model._has_subscribers("agents", ModelSignals.AGENT_ADDED)
+    )
     return (by_type, all_agents, _HardKeyAgentSet) if fast else None
 
 
@@ -256,3 +275,17 @@ class ViewRegistry:
                 view.remove()
         new = [int(s) for s in added]
         self.enforcers.update(zip(new, make_views(self.model, Enforcer, new), strict=True))
+
+
+def mesa_grid(width: int, height: int, neighbourhood: str, random: Any) -> Any:
+    """A ``mesa.discrete_space`` torus of the world, for users (agents' ``cell``).
+
+    Mesa's grids know squares and diamonds; a disc gets the square and a
+    cross the diamond (its own neighbourhood queries are for users; the
+    model uses its arrays).
+    """
+    from mesa.discrete_space import OrthogonalMooreGrid, OrthogonalVonNeumannGrid
+
+    diamond = neighbourhood in ("von_neumann", "cross")
+    cls = OrthogonalVonNeumannGrid if diamond else OrthogonalMooreGrid
+    return cls((width, height), torus=True, random=random)

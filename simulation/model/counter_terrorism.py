@@ -19,9 +19,14 @@ from simulation.model.insurgency import Insurgency, InsurgencyStep
 from simulation.model.space import window_cells
 
 
-def engage(ins: Insurgency, enforcers: np.ndarray, params: Mapping[str, Any],
-           effective_surveillance: float, rng: np.random.Generator,
-           out: InsurgencyStep) -> None:
+def engage(
+    ins: Insurgency,
+    enforcers: np.ndarray,
+    params: Mapping[str, Any],
+    effective_surveillance: float,
+    rng: np.random.Generator,
+    out: InsurgencyStep,
+) -> None:
     """Engage the ISIS-K cells that enforcers detect; record what happened in ``out``.
 
     ``enforcers`` is the grid of enforcers per grid cell (``width x height``).
@@ -31,16 +36,20 @@ def engage(ins: Insurgency, enforcers: np.ndarray, params: Mapping[str, Any],
         return
     # Enforcers within the hunt radius of each ISIS-K cell (the windows around them only).
     n_units = enforcers.reshape(-1)[
-        window_cells(ins.width, ins.height, ins.x[alive], ins.y[alive],
-                     params["taliban.hunt_radius"])].sum(axis=1)
-    p_detect = 1.0 - np.power(1.0 - params["taliban.ct_detection"] * effective_surveillance,
-                              n_units)
+        window_cells(
+            ins.width, ins.height, ins.x[alive], ins.y[alive], params["taliban.hunt_radius"]
+        )
+    ].sum(axis=1)
+    p_detect = 1.0 - np.power(
+        1.0 - params["taliban.ct_detection"] * effective_surveillance, n_units
+    )
     hit = alive[rng.random(len(alive)) < p_detect]
     if len(hit) == 0:
         return
     removed = rng.binomial(ins.fighters[hit], params["taliban.ct_effectiveness"])
     ins.fighters[hit] -= removed
     out.ct_removals = int(removed.sum())
-    out.taliban_ct_deaths = int(rng.poisson(params["taliban.losses_per_engagement"],
-                                            len(hit)).sum())
+    out.taliban_ct_deaths = int(
+        rng.poisson(params["taliban.losses_per_engagement"], len(hit)).sum()
+    )
     out.engagements = [(int(ins.x[s]), int(ins.y[s])) for s in hit]

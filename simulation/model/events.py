@@ -74,8 +74,9 @@ class Schedule:
         """Set (or start ramping) the parameters of ``ev``."""
         for name, value in ev.set.items():
             if ev.ramp_steps > 0 and _rampable(value):
-                self.ramps.append(Ramp(name, float(params[name]), float(value), step,
-                                       ev.ramp_steps))
+                self.ramps.append(
+                    Ramp(name, float(params[name]), float(value), step, ev.ramp_steps)
+                )
                 # The first step of the ramp (written as in the original, for identical floats).
                 set_param(params, name, params[name] + (value - params[name]) / ev.ramp_steps)
             else:
@@ -90,8 +91,11 @@ class Schedule:
             if ev.add_isisk_fighters:
                 box = model.region_box(ev.region)
                 slots = model.insurgency.add_fighters(
-                    ev.add_isisk_fighters, model.params["isisk.fighters_per_cell"],
-                    model.streams["events"], box)
+                    ev.add_isisk_fighters,
+                    model.params["isisk.fighters_per_cell"],
+                    model.streams["events"],
+                    box,
+                )
                 model.views.isisk_cells_added(slots)
                 added += ev.add_isisk_fighters
         return added

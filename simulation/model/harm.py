@@ -31,32 +31,39 @@ def decay(pop: Population, danger: np.ndarray, params: Mapping[str, Any]) -> Non
     danger *= keep
 
 
-def attack_shocks(pop: Population, danger: np.ndarray, attacks: Sequence[Attack],
-                  params: Mapping[str, Any]) -> None:
+def attack_shocks(
+    pop: Population, danger: np.ndarray, attacks: Sequence[Attack], params: Mapping[str, Any]
+) -> None:
     """Attacks raise grievance and fear within ``civilians.shock_radius`` and mark danger."""
     if not attacks:
         return
     w, h = danger.shape
-    sites, hits = sparse_window_sum(w, h, [a.x for a in attacks], [a.y for a in attacks],
-                                    params["civilians.shock_radius"])
+    sites, hits = sparse_window_sum(
+        w, h, [a.x for a in attacks], [a.y for a in attacks], params["civilians.shock_radius"]
+    )
     danger.reshape(-1)[sites] += hits
     # Every civilian on a hit grid cell, in jail or not.
     touched, nt = pop.at_cells(sites, hits, jailed=True)
     if len(touched):
-        pop.shock[touched] = 1 - (1 - pop.shock[touched]) * (
-            1 - params["civilians.attack_grievance"]) ** nt
-        pop.fear[touched] = 1 - (1 - pop.fear[touched]) * (
-            1 - params["civilians.attack_fear"]) ** nt
+        pop.shock[touched] = (
+            1 - (1 - pop.shock[touched]) * (1 - params["civilians.attack_grievance"]) ** nt
+        )
+        pop.fear[touched] = (
+            1 - (1 - pop.fear[touched]) * (1 - params["civilians.attack_fear"]) ** nt
+        )
 
 
-def collateral_harm(pop: Population, engagements: Sequence[tuple[int, int]],
-                    params: Mapping[str, Any], rng: np.random.Generator) -> int:
+def collateral_harm(
+    pop: Population,
+    engagements: Sequence[tuple[int, int]],
+    params: Mapping[str, Any],
+    rng: np.random.Generator,
+) -> int:
     """Civilians harmed near counter-terrorism engagements; returns how many."""
     if not engagements:
         return 0
     ex, ey = np.array(engagements).T
-    sites, n = sparse_window_sum(pop.width, pop.height, ex, ey,
-                                 params["taliban.collateral_radius"])
+    sites, n = sparse_window_sum(pop.width, pop.height, ex, ey, params["taliban.collateral_radius"])
     near, n = pop.at_cells(sites, n)  # not in jail
     if not len(near):
         return 0

@@ -98,8 +98,9 @@ class Insurgency:
         self.alive[slots] = True
         return slots
 
-    def add_fighters(self, total: int, size: int, rng: np.random.Generator,
-                     box: tuple[int, int, int, int] | None) -> np.ndarray:
+    def add_fighters(
+        self, total: int, size: int, rng: np.random.Generator, box: tuple[int, int, int, int] | None
+    ) -> np.ndarray:
         """Add ``total`` fighters as new cells of about ``size`` in ``box`` (or anywhere)."""
         if total <= 0:
             return np.zeros(0, dtype=np.int64)
@@ -152,9 +153,14 @@ class Insurgency:
         return g
 
 
-def civilian_recruitment(idx: np.ndarray, near: np.ndarray, grievance: np.ndarray,
-                         susceptibility: np.ndarray, rate: float,
-                         rng: np.random.Generator) -> np.ndarray:
+def civilian_recruitment(
+    idx: np.ndarray,
+    near: np.ndarray,
+    grievance: np.ndarray,
+    susceptibility: np.ndarray,
+    rate: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Which of the civilians ``idx`` are recruited this week.
 
     ``idx`` are the civilians (not in jail) within the recruitment radius of
@@ -170,8 +176,12 @@ def civilian_recruitment(idx: np.ndarray, near: np.ndarray, grievance: np.ndarra
     return idx[rng.random(len(idx)) < p]
 
 
-def seed_cells(ins: Insurgency, params: Mapping[str, Any], shares: list[tuple[float, Box]],
-               rng: np.random.Generator) -> np.ndarray:
+def seed_cells(
+    ins: Insurgency,
+    params: Mapping[str, Any],
+    shares: list[tuple[float, Box]],
+    rng: np.random.Generator,
+) -> np.ndarray:
     """The initial ISIS-K cells: each region's share of the fighters in it, the rest anywhere.
 
     ``shares`` pairs each region's ``isisk_share`` with its box; returns the new slots.
@@ -195,13 +205,22 @@ def defector_rate(params: Mapping[str, Any], taliban_fighters: float, momentum: 
     ``d * F / 10,000 * (1 + weakness * pragmatism) * (1 + response * M / (M + half))``.
     """
     m = momentum / (momentum + params["isisk.momentum_half"])
-    return (params["isisk.defector_recruitment"] * taliban_fighters / 10_000
-            * (1 + params["isisk.weakness_response"] * params["taliban.pragmatism"])
-            * (1 + params["isisk.momentum_response"] * m))
+    return (
+        params["isisk.defector_recruitment"]
+        * taliban_fighters
+        / 10_000
+        * (1 + params["isisk.weakness_response"] * params["taliban.pragmatism"])
+        * (1 + params["isisk.momentum_response"] * m)
+    )
 
 
-def recruit_civilians(ins: Insurgency, pop: Population, grievance_of: Any,
-                      params: Mapping[str, Any], rng: np.random.Generator) -> int:
+def recruit_civilians(
+    ins: Insurgency,
+    pop: Population,
+    grievance_of: Any,
+    params: Mapping[str, Any],
+    rng: np.random.Generator,
+) -> int:
     """Civilians near ISIS-K cells join them; returns the fighters recruited.
 
     ``grievance_of(idx)`` gives the grievance of civilians ``idx``. Each
@@ -212,11 +231,13 @@ def recruit_civilians(ins: Insurgency, pop: Population, grievance_of: Any,
     # Civilians (not in jail) within the radius of k >= 1 ISIS-K cells: only
     # the neighbourhoods of the ISIS-K cells are looked at, not the world.
     alive = np.flatnonzero(ins.alive)
-    sites, k = sparse_window_sum(ins.width, ins.height, ins.x[alive], ins.y[alive],
-                                 params["isisk.recruit_radius"])
+    sites, k = sparse_window_sum(
+        ins.width, ins.height, ins.x[alive], ins.y[alive], params["isisk.recruit_radius"]
+    )
     near, k = pop.at_cells(sites, k)
-    idx = civilian_recruitment(near, k, grievance_of(near), pop.susceptibility,
-                               params["isisk.civilian_recruitment"], rng)
+    idx = civilian_recruitment(
+        near, k, grievance_of(near), pop.susceptibility, params["isisk.civilian_recruitment"], rng
+    )
     per = params["isisk.recruits_per_civilian"]
     n_rec = len(idx) * per
     if n_rec:
@@ -230,17 +251,27 @@ def recruit_civilians(ins: Insurgency, pop: Population, grievance_of: Any,
 
 def _targets(u: np.ndarray, params: Mapping[str, Any], has_capital: bool) -> np.ndarray:
     """Each plot's target (Taliban, civilian, high-profile) from the uniform ``u``."""
-    weights = np.array([params["isisk.target_taliban"], params["isisk.target_civilian"],
-                        params["isisk.target_high_profile"] if has_capital else 0.0])
+    weights = np.array(
+        [
+            params["isisk.target_taliban"],
+            params["isisk.target_civilian"],
+            params["isisk.target_high_profile"] if has_capital else 0.0,
+        ]
+    )
     if weights.sum() <= 0:
         weights = np.array([0.0, 1.0, 0.0])
     target = np.searchsorted(np.cumsum(weights / weights.sum()), u, side="right")
     return np.minimum(target, 2)
 
 
-def plot_attacks(ins: Insurgency, params: Mapping[str, Any], effective_surveillance: float,
-                 capital_box: Box | None, rng: np.random.Generator,
-                 out: InsurgencyStep) -> None:
+def plot_attacks(
+    ins: Insurgency,
+    params: Mapping[str, Any],
+    effective_surveillance: float,
+    capital_box: Box | None,
+    rng: np.random.Generator,
+    out: InsurgencyStep,
+) -> None:
     """ISIS-K cells plot attacks; those not interdicted succeed, with heavy-tailed deaths.
 
     Plots are Poisson with mean ``isisk.attack_rate`` per 1,000 fighters of a
@@ -250,8 +281,9 @@ def plot_attacks(ins: Insurgency, params: Mapping[str, Any], effective_surveilla
     alive = np.flatnonzero(ins.alive)
     if len(alive) == 0 or params["isisk.attack_rate"] <= 0:
         return
-    plotters = np.repeat(alive, rng.poisson(params["isisk.attack_rate"] * ins.fighters[alive]
-                                            / 1000.0))
+    plotters = np.repeat(
+        alive, rng.poisson(params["isisk.attack_rate"] * ins.fighters[alive] / 1000.0)
+    )
     out.plots = len(plotters)
     if out.plots == 0:
         return
@@ -260,9 +292,11 @@ def plot_attacks(ins: Insurgency, params: Mapping[str, Any], effective_surveilla
     target = _targets(u[:, 0], params, capital_box is not None)
     success = u[:, 1] >= effective_surveillance
     out.interdicted = int((~success).sum())
-    x_min = np.where(target == TARGET_HIGH_PROFILE,
-                     params["isisk.deaths_min"] * params["isisk.high_profile_multiplier"],
-                     params["isisk.deaths_min"])
+    x_min = np.where(
+        target == TARGET_HIGH_PROFILE,
+        params["isisk.deaths_min"] * params["isisk.high_profile_multiplier"],
+        params["isisk.deaths_min"],
+    )
     deaths = pareto_deaths(u[:, 2], x_min, params["isisk.deaths_alpha"], params["isisk.deaths_max"])
     xs, ys = ins.x[plotters].copy(), ins.y[plotters].copy()
     if capital_box is not None:
@@ -280,8 +314,9 @@ def plot_attacks(ins: Insurgency, params: Mapping[str, Any], effective_surveilla
     ins.momentum = memory * ins.momentum + (1 - memory) * int(success.sum())
 
 
-def attrition(ins: Insurgency, params: Mapping[str, Any], rng: np.random.Generator,
-              out: InsurgencyStep) -> tuple[np.ndarray, np.ndarray]:
+def attrition(
+    ins: Insurgency, params: Mapping[str, Any], rng: np.random.Generator, out: InsurgencyStep
+) -> tuple[np.ndarray, np.ndarray]:
     """Fighters lost to attrition; then big ISIS-K cells split and empty ones die.
 
     Returns the (new, dead) slots.

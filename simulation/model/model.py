@@ -40,6 +40,7 @@ from simulation.model.agents import Civilian, TalibanRegime, ViewRegistry
 from simulation.model.civilians import Population
 from simulation.model.events import Schedule
 from simulation.model.insurgency import TARGET_TALIBAN, Attack, Insurgency, InsurgencyStep
+from simulation.model.regions import Regions
 from simulation.scenario import Scenario, make_scenario
 
 #: The independent random streams, spawned from the seed in this order.
@@ -58,8 +59,9 @@ class ConflictModel(mesa.Model):
             benchmarks that never inspect agents).
     """
 
-    def __init__(self, scenario: Scenario | None = None, rng: int | None = None,
-                 *, make_views: bool = True) -> None:
+    def __init__(
+        self, scenario: Scenario | None = None, rng: int | None = None, *, make_views: bool = True
+    ) -> None:
         super().__init__(rng=rng)
         self.config: Scenario = scenario if scenario is not None else make_scenario()
         self.params: dict[str, Any] = dict(self.config.params)
@@ -69,19 +71,27 @@ class ConflictModel(mesa.Model):
         seed = rng if isinstance(rng, (int, np.integer)) else int(self.rng.integers(2**31))
         self.seed = int(seed)
         children = np.random.SeedSequence(self.seed).spawn(len(STREAMS))
-        self.streams = {name: np.random.default_rng(s)
-                        for name, s in zip(STREAMS, children, strict=True)}
+        self.streams = {
+            name: np.random.default_rng(s) for name, s in zip(STREAMS, children, strict=True)
+        }
         self.width, self.height = p["world.width"], p["world.height"]
         self._grid: Any = None
         self.schedule = Schedule(self.config.events)
-        self._init_regions()
+        self.regions = Regions(self.config.regions, self.width, self.height)
+        r = self.regions
+        self.region_names, self.region_boxes, self.capital_box = r.names, r.boxes, r.capital_box
 
         # Civilians and enforcers; enforcers start at the density the initial repression deploys.
         self.base_enforcer_density = regime.enforcer_density(p, p["repression.initial"])
-        self.population = Population(self.width, self.height, self.streams["init"],
-                                     p["civilians.density"], self.base_enforcer_density,
-                                     p["civilians.susceptibility_mean"])
-        self._assign_regions()
+        self.population = Population(
+            self.width,
+            self.height,
+            self.streams["init"],
+            p["civilians.density"],
+            self.base_enforcer_density,
+            p["civilians.susceptibility_mean"],
+        )
+        self.regions.assign(self.population.x, self.population.y, self.population.region)
         self.base_enforcers = self.population.n_enforcers
         self.danger = np.zeros((self.width, self.height))  # what fleeing civilians avoid
         self.collateral = 0  # civilians harmed by counter-terrorism this week
@@ -98,33 +108,17 @@ class ConflictModel(mesa.Model):
         if make_views:
             self.civilians = agents.make_views(self, Civilian, range(self.population.n_civilians))
         self.views = ViewRegistry(self)
-        self.views.enforcers_changed(np.flatnonzero(self.population.cop_alive),
-                                     np.zeros(0, np.int64))
-        shares = [(r.isisk_share, box) for r, box in zip(self.config.regions, self.region_boxes,
-                                                         strict=True)]
-        self.views.isisk_cells_added(insurgency.seed_cells(self.insurgency, p, shares,
-                                                           self.streams["init"]))
+        self.views.enforcers_changed(
+            np.flatnonzero(self.population.enforcer_alive), np.zeros(0, np.int64)
+        )
+        self.views.isisk_cells_added(
+            insurgency.seed_cells(self.insurgency, p, r.isisk_shares, self.streams["init"])
+        )
 
         self._rows: list[dict[str, Any]] = []
         self.schedule.apply(self, 0)
         self._apply_params()
         self._rows.append(record.week_row(self, InsurgencyStep(), arrests=0))
-
-    def _init_regions(self) -> None:
-        """Region names (id 0 is "elsewhere"), their grid boxes and the capital's."""
-        regions = self.config.regions
-        self.region_names = ["elsewhere", *(r.name for r in regions)]
-        self.region_boxes = [r.cell_bounds(self.width, self.height) for r in regions]
-        self.capital_box = next((b for r, b in zip(regions, self.region_boxes, strict=True)
-                                 if r.capital), None)
-        self._region_shift = np.array([0.0, *(r.hardship_shift for r in regions)])
-
-    def _assign_regions(self) -> None:
-        """Each civilian's region: the first region whose box holds it."""
-        pop = self.population
-        for rid, (x0, x1, y0, y1) in enumerate(self.region_boxes, start=1):
-            inside = (pop.x >= x0) & (pop.x < x1) & (pop.y >= y0) & (pop.y < y1) & (pop.region == 0)
-            pop.region[inside] = rid
 
     # ------------------------------------------------------------ properties
     @property
@@ -140,15 +134,9 @@ class ConflictModel(mesa.Model):
         It is built lazily because a million-cell Mesa grid takes ~40 s.
         """
         if self._grid is None:
-            from mesa.discrete_space import OrthogonalMooreGrid, OrthogonalVonNeumannGrid
-
-            # Mesa's grids know squares and diamonds; a disc gets the square and a
-            # cross the diamond (its own neighbourhood queries are for users; the
-            # model uses its arrays).
-            cls = (OrthogonalVonNeumannGrid
-                   if self.params["world.neighbourhood"] in ("von_neumann", "cross")
-                   else OrthogonalMooreGrid)
-            self._grid = cls((self.width, self.height), torus=True, random=self.random)
+            self._grid = agents.mesa_grid(
+                self.width, self.height, self.params["world.neighbourhood"], self.random
+            )
         return self._grid
 
     @property
@@ -168,9 +156,7 @@ class ConflictModel(mesa.Model):
 
     def region_box(self, name: str | None) -> tuple[int, int, int, int] | None:
         """The grid box of region ``name`` (None: no such region, or anywhere)."""
-        if name is not None and name in self.region_names[1:]:
-            return self.region_boxes[self.region_names.index(name) - 1]
-        return None
+        return self.regions.box(name)
 
     def max_enforcers(self) -> float:
         """The most enforcer units that full repression deploys."""
@@ -184,15 +170,14 @@ class ConflictModel(mesa.Model):
         self._apply_params()
         self.taliban_intel = surveillance.grow_intel(self.taliban_intel, p)
         self._deploy_enforcers()
-        civ = pop.step(self.streams["schedule"], legitimacy=self.regime.legitimacy,
-                       hardship_boost=self.hardship_boost, threshold=p["civilians.threshold"],
-                       k=p["civilians.arrest_constant"], rule=p["civilians.arrest_ratio_rule"],
-                       civ_vision=p["civilians.vision"], cop_vision=p["taliban.vision"],
-                       shape=p["world.neighbourhood"], batches=p["world.activation_batches"],
-                       activation=p["world.activation"],
-                       movement=p["civilians.movement"], patrol=p["taliban.patrol"],
-                       jail_max=regime.jail_max(p, self.regime.repression),
-                       jailed_block=p["civilians.jailed_block_cells"], danger=self.danger)
+        civ = pop.week(
+            self.streams["schedule"],
+            p,
+            legitimacy=self.regime.legitimacy,
+            hardship_boost=self.hardship_boost,
+            jail_max=regime.jail_max(p, self.regime.repression),
+            danger=self.danger,
+        )
         ins = self._insurgency_step()
         ins.recruits_events = event_recruits
         self.last_step, self.last_attacks = ins, ins.attacks
@@ -202,9 +187,12 @@ class ConflictModel(mesa.Model):
         deaths = sum(a.deaths for a in ins.attacks)
         tal_deaths = sum(a.deaths for a in ins.attacks if a.target == TARGET_TALIBAN)
         counts = pop.counts()
-        self.regime.update(deaths=deaths, active_share=counts[1] / max(1, pop.n_civilians),
-                           defectors=ins.recruits_defectors,
-                           taliban_losses=tal_deaths + ins.taliban_ct_deaths)
+        self.regime.update(
+            deaths=deaths,
+            active_share=counts[1] / max(1, pop.n_civilians),
+            defectors=ins.recruits_defectors,
+            taliban_losses=tal_deaths + ins.taliban_ct_deaths,
+        )
         self._rows.append(record.week_row(self, ins, arrests=civ.arrests, counts=counts))
 
     def _insurgency_step(self) -> InsurgencyStep:
@@ -214,12 +202,14 @@ class ConflictModel(mesa.Model):
         ins.move(p["isisk.move_radius"], rng)
         rate = insurgency.defector_rate(p, self.regime.fighters, ins.momentum)
         out.recruits_defectors = int(self.streams["recruit"].poisson(rate))
-        self.views.isisk_cells_added(ins.join_existing(out.recruits_defectors, rng,
-                                                       p["isisk.fighters_per_cell"]))
+        self.views.isisk_cells_added(
+            ins.join_existing(out.recruits_defectors, rng, p["isisk.fighters_per_cell"])
+        )
         out.recruits_civilians = insurgency.recruit_civilians(
-            ins, self.population, self._grievance_of, p, self.streams["recruit"])
+            ins, self.population, self._grievance_of, p, self.streams["recruit"]
+        )
         eff = self.effective_surveillance
-        counter_terrorism.engage(ins, self.population.cops, p, eff, self.streams["ct"], out)
+        counter_terrorism.engage(ins, self.population.enforcers, p, eff, self.streams["ct"], out)
         insurgency.plot_attacks(ins, p, eff, self.capital_box, self.streams["attacks"], out)
         new, dead = insurgency.attrition(ins, p, rng, out)
         self.views.isisk_cells_removed(dead)
@@ -235,15 +225,19 @@ class ConflictModel(mesa.Model):
         pop, shift = self.population, self.params["civilians.hardship_shift"]
         # Hardship is recomputed only when its shift changes (a pass over all civilians).
         if shift != self._hardship_shift:
-            pop.hardship = np.clip(pop.hardship_raw + (shift + self._region_shift[pop.region]),
-                                   0.0, 1.0)
+            pop.set_hardship(shift + self.regions.hardship_shift[pop.region])
             self._hardship_shift = shift
         self.regime.refresh()
 
     def _deploy_enforcers(self) -> None:
         """Match the enforcers on the grid to density and repression."""
-        target = regime.enforcer_target(self.params, self.regime.repression, self.base_enforcers,
-                                        self.base_enforcer_density, self.width * self.height)
+        target = regime.enforcer_target(
+            self.params,
+            self.regime.repression,
+            self.base_enforcers,
+            self.base_enforcer_density,
+            self.width * self.height,
+        )
         if target != self.population.n_enforcers:
             added, removed = self.population.set_enforcers(target, self.streams["schedule"])
             self.views.enforcers_changed(added, removed)
@@ -258,8 +252,13 @@ class ConflictModel(mesa.Model):
         return pd.DataFrame(self._rows, columns=["step", "date", *record.METRIC_NAMES])
 
 
-def simulate(scenario: Scenario, seed: int, progress: Callable[[int], None] | None = None,
-             *, make_views: bool = True) -> pd.DataFrame:
+def simulate(
+    scenario: Scenario,
+    seed: int,
+    progress: Callable[[int], None] | None = None,
+    *,
+    make_views: bool = True,
+) -> pd.DataFrame:
     """Run ``scenario`` for its steps with ``seed``; return the metrics."""
     model = ConflictModel(scenario, rng=seed, make_views=make_views)
     for _ in range(scenario.steps):

@@ -25,8 +25,9 @@ def _arange(n: int) -> np.ndarray:
     return a[:n]
 
 
-def resolve_claims(targets: np.ndarray, n_cells: int, rng: np.random.Generator,
-                   scratch: np.ndarray | None = None) -> np.ndarray:
+def resolve_claims(
+    targets: np.ndarray, n_cells: int, rng: np.random.Generator, scratch: np.ndarray | None = None
+) -> np.ndarray:
     """For claims on flat cell ids, a mask of one uniformly random winner per cell.
 
     ``scratch``, if given, is an int array of ``n_cells`` holding -1; it is
@@ -48,8 +49,14 @@ def resolve_claims(targets: np.ndarray, n_cells: int, rng: np.random.Generator,
 _STAGED = 50_000
 
 
-def _first_free(rows: np.ndarray, ppid: np.ndarray, tries: int, tor: Torus,
-                pfree: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _first_free(
+    rows: np.ndarray,
+    ppid: np.ndarray,
+    tries: int,
+    tor: Torus,
+    pfree: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
     """For movers ``rows`` (padded ids ``ppid``) the first free cell among ``tries`` neighbours.
 
     One try at a time: every mover draws a neighbour, and only those that hit
@@ -73,8 +80,9 @@ def _first_free(rows: np.ndarray, ppid: np.ndarray, tries: int, tor: Torus,
     return np.concatenate(found), np.concatenate(targets)
 
 
-def _pick(cand: np.ndarray, key: np.ndarray | None,
-          flat_occ: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _pick(
+    cand: np.ndarray, key: np.ndarray | None, flat_occ: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Each row's choice among its candidate cells that are free now.
 
     The first free one (tries are in random order), or with ``key`` the free
@@ -130,8 +138,15 @@ def choose_free_cells(
     return _choose_few(pid, occupancy, tor, rng, tries, score, scratch)
 
 
-def _choose_few(pid: np.ndarray, occupancy: np.ndarray, tor: Torus, rng: np.random.Generator,
-                tries: int, score: np.ndarray | None, scratch: np.ndarray) -> np.ndarray:
+def _choose_few(
+    pid: np.ndarray,
+    occupancy: np.ndarray,
+    tor: Torus,
+    rng: np.random.Generator,
+    tries: int,
+    score: np.ndarray | None,
+    scratch: np.ndarray,
+) -> np.ndarray:
     """:func:`choose_free_cells` for few movers: few, whole-array operations."""
     n = len(pid)
     flat_occ = occupancy.reshape(-1)
@@ -171,8 +186,14 @@ def _choose_few(pid: np.ndarray, occupancy: np.ndarray, tor: Torus, rng: np.rand
     return result
 
 
-def _choose_many(pid: np.ndarray, occupancy: np.ndarray, tor: Torus, rng: np.random.Generator,
-                 tries: int, scratch: np.ndarray) -> np.ndarray:
+def _choose_many(
+    pid: np.ndarray,
+    occupancy: np.ndarray,
+    tor: Torus,
+    rng: np.random.Generator,
+    tries: int,
+    scratch: np.ndarray,
+) -> np.ndarray:
     """:func:`choose_free_cells` for many movers: little work per mover.
 
     The movers stay in their (spatial) order for cache-friendly lookups; tries
@@ -207,8 +228,15 @@ def _choose_many(pid: np.ndarray, occupancy: np.ndarray, tor: Torus, rng: np.ran
     return result
 
 
-def _choose_exact(movers: np.ndarray, pid: np.ndarray, tor: Torus, flat_occ: np.ndarray,
-                  result: np.ndarray, rng: np.random.Generator, scratch: np.ndarray) -> None:
+def _choose_exact(
+    movers: np.ndarray,
+    pid: np.ndarray,
+    tor: Torus,
+    flat_occ: np.ndarray,
+    result: np.ndarray,
+    rng: np.random.Generator,
+    scratch: np.ndarray,
+) -> None:
     """Movers without a free cell among their tries look at every neighbour.
 
     Each draws one of its free neighbours uniformly; one random claimant per

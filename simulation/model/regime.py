@@ -20,17 +20,20 @@ if TYPE_CHECKING:
 def enforcer_density(params: Mapping[str, Any], repression: float) -> float:
     """Enforcers per grid cell that ``repression`` deploys: ``d * (1 + gain * Rep)``."""
     return params["taliban.enforcer_density"] * (
-        1 + params["repression.enforcement_gain"] * repression)
+        1 + params["repression.enforcement_gain"] * repression
+    )
 
 
 def jail_max(params: Mapping[str, Any], repression: float) -> int:
     """The longest jail term under ``repression``: ``J * (1 + gain * Rep)``, rounded."""
-    return int(round(params["taliban.max_jail_term"]
-                     * (1 + params["repression.jail_gain"] * repression)))
+    return int(
+        round(params["taliban.max_jail_term"] * (1 + params["repression.jail_gain"] * repression))
+    )
 
 
-def enforcer_target(params: Mapping[str, Any], repression: float, base_units: int,
-                    base_density: float, n_cells: int) -> int:
+def enforcer_target(
+    params: Mapping[str, Any], repression: float, base_units: int, base_density: float, n_cells: int
+) -> int:
     """Enforcer units to deploy under ``repression``.
 
     In proportion to the ``base_units`` placed at the start (at density
@@ -45,8 +48,11 @@ def enforcer_target(params: Mapping[str, Any], repression: float, base_units: in
 def max_enforcers(params: Mapping[str, Any], base_units: int, base_density: float) -> float:
     """The most enforcer units that full repression deploys (0 if none were placed)."""
     gain = params["repression.enforcement_gain"]
-    return (base_units * params["taliban.enforcer_density"] * (1 + gain)
-            / base_density) if base_units else 0
+    return (
+        (base_units * params["taliban.enforcer_density"] * (1 + gain) / base_density)
+        if base_units
+        else 0
+    )
 
 
 class TalibanRegime(mesa.Agent):
@@ -88,14 +94,17 @@ class TalibanRegime(mesa.Agent):
         ceiling = max(base, p["repression.baseline_max"])
         return min(ceiling, base + p["repression.baseline_drift"] * weeks)
 
-    def update(self, *, deaths: int, active_share: float, defectors: int,
-               taliban_losses: int) -> None:
+    def update(
+        self, *, deaths: int, active_share: float, defectors: int, taliban_losses: int
+    ) -> None:
         """The weekly update of threat, repression, legitimacy and strength."""
         p = self.model.params
-        self.perceived_threat = (p["repression.threat_memory"] * self.perceived_threat
-                                 + p["repression.threat_per_death"] * deaths
-                                 + p["repression.threat_per_active"] * active_share
-                                 + p["repression.threat_per_defector"] * defectors)
+        self.perceived_threat = (
+            p["repression.threat_memory"] * self.perceived_threat
+            + p["repression.threat_per_death"] * deaths
+            + p["repression.threat_per_active"] * active_share
+            + p["repression.threat_per_defector"] * defectors
+        )
         response = p["repression.gain"] * math.pow(self.perceived_threat, p["repression.exponent"])
         if p["repression.thermostat"]:
             self.weeks_in_power += 1
@@ -107,12 +116,20 @@ class TalibanRegime(mesa.Agent):
             self.repression = self._as_edicts(self.pressure)
         else:
             self.pressure = self.repression = p["repression.initial"]
-        self.attack_damage = min(1.0, self.attack_damage * (1 - p["legitimacy.recovery"])
-                                 + p["legitimacy.attack_damage"] * deaths / 100.0)
+        self.attack_damage = min(
+            1.0,
+            self.attack_damage * (1 - p["legitimacy.recovery"])
+            + p["legitimacy.attack_damage"] * deaths / 100.0,
+        )
         self.legitimacy = self._legitimacy()
         f0 = p["taliban.initial_fighters"]
-        self.fighters = max(0.0, self.fighters + p["taliban.replenishment"] * (f0 - self.fighters)
-                            - defectors - taliban_losses)
+        self.fighters = max(
+            0.0,
+            self.fighters
+            + p["taliban.replenishment"] * (f0 - self.fighters)
+            - defectors
+            - taliban_losses,
+        )
 
     def _as_edicts(self, pressure: float) -> float:
         """Repression moves in whole edicts of ``repression.edict_size`` (0: continuously).

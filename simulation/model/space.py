@@ -81,23 +81,26 @@ def _band_sum(g: np.ndarray, reach: np.ndarray, dtype: type = np.int32) -> np.nd
     w_, h = g.shape
     p = np.empty((w_ + 2 * r, h + 2 * r + 1), dtype=dtype)
     p[:, 0] = 0
-    rows = p[r:r + w_]
-    rows[:, 1:r + 1] = g[:, h - r:]
-    rows[:, r + 1:r + 1 + h] = g
-    rows[:, r + 1 + h:] = g[:, :r]
+    rows = p[r : r + w_]
+    rows[:, 1 : r + 1] = g[:, h - r :]
+    rows[:, r + 1 : r + 1 + h] = g
+    rows[:, r + 1 + h :] = g[:, :r]
     np.cumsum(rows[:, 1:], axis=1, out=rows[:, 1:], dtype=dtype)
-    p[:r] = p[w_:w_ + r]
-    p[r + w_:] = p[r:2 * r]
+    p[:r] = p[w_ : w_ + r]
+    p[r + w_ :] = p[r : 2 * r]
     w = int(reach[0])
-    out = p[r:r + w_, r + w + 1:r + w + 1 + h] - p[r:r + w_, r - w:r - w + h]  # dx = 0
+    out = p[r : r + w_, r + w + 1 : r + w + 1 + h] - p[r : r + w_, r - w : r - w + h]  # dx = 0
     tmp = np.empty((w_ + 2 * r, h), dtype=dtype)
     for d in range(1, r + 1):  # the rows at dx = -d and dx = +d
         w = int(reach[d])
-        t = tmp[:w_ + 2 * d]
-        np.subtract(p[r - d:r + d + w_, r + w + 1:r + w + 1 + h],
-                    p[r - d:r + d + w_, r - w:r - w + h], out=t)
+        t = tmp[: w_ + 2 * d]
+        np.subtract(
+            p[r - d : r + d + w_, r + w + 1 : r + w + 1 + h],
+            p[r - d : r + d + w_, r - w : r - w + h],
+            out=t,
+        )
         out += t[:w_]
-        out += t[2 * d:]
+        out += t[2 * d :]
     return out
 
 
@@ -127,8 +130,8 @@ def window_sum(grid: np.ndarray, radius: int, shape: str, small: bool = False) -
     out = np.zeros_like(g)
     for d in range(radius + 1):
         col = _window_1d(g, int(reach[d]), 1)[xs]
-        for dx in ((0,) if d == 0 else (-d, d)):
-            out += col[radius + dx: radius + dx + width]
+        for dx in (0,) if d == 0 else (-d, d):
+            out += col[radius + dx : radius + dx + width]
     return out
 
 
@@ -156,8 +159,9 @@ class Torus:
     padded id back to the flat id ``x * height + y``.
     """
 
-    def __init__(self, width: int, height: int, radius: int, shape: str,
-                 include_centre: bool = False) -> None:
+    def __init__(
+        self, width: int, height: int, radius: int, shape: str, include_centre: bool = False
+    ) -> None:
         self.width, self.height, self.r = width, height, radius
         self.wp, self.hp = width + 2 * radius, height + 2 * radius
         dx, dy = offsets(radius, shape, include_centre)
@@ -182,17 +186,17 @@ class Torus:
         if not self._slices:
             return grid[np.ix_(self._xs, self._ys)].reshape(-1)
         p = np.empty((self.wp, self.hp), dtype=grid.dtype)
-        p[r:r + w, r:r + h] = grid
+        p[r : r + w, r : r + h] = grid
         self._wrap(p)
         return p.reshape(-1)
 
     def _wrap(self, p: np.ndarray) -> None:
         """Fill the border of padded ``p`` from its interior."""
         r, w, h = self.r, self.width, self.height
-        p[r:r + w, :r] = p[r:r + w, h:h + r]
-        p[r:r + w, r + h:] = p[r:r + w, r:2 * r]
-        p[:r] = p[w:w + r]
-        p[r + w:] = p[r:2 * r]
+        p[r : r + w, :r] = p[r : r + w, h : h + r]
+        p[r : r + w, r + h :] = p[r : r + w, r : 2 * r]
+        p[:r] = p[w : w + r]
+        p[r + w :] = p[r : 2 * r]
 
     def set_cells(self, padded: np.ndarray, cells: np.ndarray, value: Any) -> None:
         """Set flat ``cells`` (every copy of them) in a padded copy made by :meth:`pad`."""
@@ -207,21 +211,22 @@ class Torus:
 
 
 @lru_cache(maxsize=16)
-def torus(width: int, height: int, radius: int, shape: str,
-          include_centre: bool = False) -> Torus:
+def torus(width: int, height: int, radius: int, shape: str, include_centre: bool = False) -> Torus:
     """The (cached) :class:`Torus` tables of a neighbourhood."""
     return Torus(width, height, radius, shape, include_centre)
 
 
-def window_cells(width: int, height: int, x: np.ndarray, y: np.ndarray,
-                 radius: int, shape: str = "moore") -> np.ndarray:
+def window_cells(
+    width: int, height: int, x: np.ndarray, y: np.ndarray, radius: int, shape: str = "moore"
+) -> np.ndarray:
     """Flat ids of every cell in the window of each point, one row per point."""
     tor = torus(width, height, radius, shape, True)
     return tor.canon[tor.pid(np.asarray(x), np.asarray(y))[:, None] + tor.off]
 
 
-def sparse_window_sum(width: int, height: int, x: np.ndarray, y: np.ndarray,
-                      radius: int, shape: str = "moore") -> tuple[np.ndarray, np.ndarray]:
+def sparse_window_sum(
+    width: int, height: int, x: np.ndarray, y: np.ndarray, radius: int, shape: str = "moore"
+) -> tuple[np.ndarray, np.ndarray]:
     """:func:`window_sum` of a grid of point counts, where it is not zero.
 
     For points ``(x, y)`` (repeats count), returns the sorted flat ids of the

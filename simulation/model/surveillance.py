@@ -29,6 +29,7 @@ def grow_intel(intel: float, params: Mapping[str, Any]) -> float:
     """Taliban intelligence a week later: logistic growth toward ``surveillance.intel_max``."""
     cap = params["surveillance.intel_max"]
     if cap > intel:
-        return min(cap, intel + params["surveillance.intel_growth"]
-                   * max(intel, 0.01) * (1 - intel / cap))
+        return min(
+            cap, intel + params["surveillance.intel_growth"] * max(intel, 0.01) * (1 - intel / cap)
+        )
     return intel
