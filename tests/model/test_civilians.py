@@ -12,7 +12,7 @@ from simulation.model.batched import arrest_probability
 from simulation.model.civilians import ACTIVE, JAILED
 from simulation.model.space import window_sum
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def check_layers(model: ConflictModel) -> None:
