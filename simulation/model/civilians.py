@@ -1,4 +1,4 @@
-"""The civil-violence layer: civilians and Taliban enforcers as numpy arrays (submodel 1).
+"""The civil-violence layer: civilians and Taliban enforcers as numpy arrays (ODD 7.1).
 
 Epstein's (2002) Model I. :class:`Population` holds the state of every
 civilian and enforcer and the grid layers; each step they act once, one at a

@@ -1,4 +1,4 @@
-"""Taliban counter-terrorism against ISIS-K cells (ODD submodel 5).
+"""Taliban counter-terrorism against ISIS-K cells (ODD 7.7).
 
 Each enforcer within ``taliban.hunt_radius`` of an ISIS-K cell detects it
 with probability ``taliban.ct_detection`` times effective surveillance, so a

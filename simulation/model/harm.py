@@ -1,4 +1,4 @@
-"""Harm to civilians: attacks and collateral harm raise grievance and fear nearby (submodel 7).
+"""Harm to civilians: attacks and collateral harm raise grievance and fear nearby (ODD 7.5, 7.7).
 
 Each week shocks, fear and the danger map decay by ``civilians.shock_memory``.
 An attack raises the grievance shock and fear of every civilian within

@@ -1,4 +1,4 @@
-"""ISIS-K cells as arrays: movement, recruitment, attack plots, attrition (submodels 4 and 6).
+"""ISIS-K cells as arrays: movement, recruitment, attack plots, attrition (ODD 7.4, 7.5).
 
 ISIS-K cells are few (tens to hundreds), so they live in small slot arrays
 with an ``alive`` mask; the model wraps each slot in an

@@ -1,6 +1,6 @@
 """The Taliban regime: perceived threat, thermostatic repression with a ratchet, legitimacy.
 
-ODD submodels 2 and 3. The regime is an ordinary Mesa agent that updates
+ODD 7.2, 7.3 and 7.8 (strength). The regime is an ordinary Mesa agent that updates
 once a week; repression in turn sets how many enforcers are deployed, how
 long jail terms run and how much hardship its restrictions add.
 """

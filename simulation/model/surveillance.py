@@ -1,4 +1,4 @@
-"""Surveillance: US over-the-horizon surveillance and Taliban intelligence (ODD submodel 6).
+"""Surveillance: US over-the-horizon surveillance and Taliban intelligence (ODD 7.6).
 
 A plot is interdicted with the probability of effective surveillance,
 ``1 - (1 - US)(1 - Taliban intelligence)``. US surveillance drops to its
