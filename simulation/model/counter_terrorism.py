@@ -1,9 +1,9 @@
 """Taliban counter-terrorism against ISIS-K cells (ODD 7.7).
 
 Each enforcer within ``taliban.hunt_radius`` of an ISIS-K cell detects it
-with probability ``taliban.ct_detection`` times effective surveillance, so a
-cell seen by ``n`` enforcers is engaged with probability ``1 - (1 - q)^n``.
-An engagement removes each of the cell's fighters with probability
+with probability ``taliban.ct_detection`` times effective surveillance, so an
+ISIS-K cell seen by ``n`` enforcers is engaged with probability ``1 - (1 - q)^n``.
+An engagement removes each of the ISIS-K cell's fighters with probability
 ``taliban.ct_effectiveness``, costs the Taliban a Poisson number of fighters,
 and may harm civilians nearby (:mod:`simulation.model.harm`).
 """

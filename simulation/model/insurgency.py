@@ -71,12 +71,12 @@ class Insurgency:
 
     @property
     def total_fighters(self) -> int:
-        """All fighters in living cells."""
+        """All fighters in living ISIS-K cells."""
         return int(self.fighters[self.alive].sum())
 
     @property
     def n_cells(self) -> int:
-        """Living cells."""
+        """Living ISIS-K cells."""
         return int(self.alive.sum())
 
     def add_cells(self, x: np.ndarray, y: np.ndarray, fighters: np.ndarray) -> np.ndarray:
@@ -101,7 +101,7 @@ class Insurgency:
     def add_fighters(
         self, total: int, size: int, rng: np.random.Generator, box: tuple[int, int, int, int] | None
     ) -> np.ndarray:
-        """Add ``total`` fighters as new cells of about ``size`` in ``box`` (or anywhere)."""
+        """Add ``total`` fighters as new ISIS-K cells of about ``size`` in ``box`` (or anywhere)."""
         if total <= 0:
             return np.zeros(0, dtype=np.int64)
         n = max(1, int(round(total / size)))
@@ -113,7 +113,7 @@ class Insurgency:
         return self.add_cells(x, y, fighters)
 
     def join_existing(self, total: int, rng: np.random.Generator, size: int) -> np.ndarray:
-        """Spread ``total`` recruits over random living cells (a new cell if none live)."""
+        """Spread ``total`` recruits over random living ISIS-K cells (a new one if none live)."""
         if total <= 0:
             return np.zeros(0, dtype=np.int64)
         alive = np.flatnonzero(self.alive)
@@ -124,7 +124,7 @@ class Insurgency:
         return np.zeros(0, dtype=np.int64)
 
     def move(self, radius: int, rng: np.random.Generator) -> None:
-        """Each cell moves to a random position within a Chebyshev ``radius``."""
+        """Each ISIS-K cell moves to a random grid cell within a Chebyshev ``radius``."""
         alive = np.flatnonzero(self.alive)
         if radius <= 0 or len(alive) == 0:
             return
@@ -133,7 +133,7 @@ class Insurgency:
         self.y[alive] = (self.y[alive] + step[1]) % self.height
 
     def split_and_prune(self, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """Split cells above twice ``size``; kill empty ones. Returns (new, dead) slots."""
+        """Split ISIS-K cells above twice ``size``; kill empty ones. Returns (new, dead) slots."""
         dead = np.flatnonzero(self.alive & (self.fighters <= 0))
         self.alive[dead] = False
         big = np.flatnonzero(self.alive & (self.fighters > 2 * size))
@@ -146,7 +146,7 @@ class Insurgency:
         return self.add_cells(x, y, half), dead
 
     def presence_grid(self) -> np.ndarray:
-        """Living cells per grid position."""
+        """Living ISIS-K cells per grid cell."""
         g = np.zeros((self.width, self.height), dtype=np.int32)
         alive = self.alive
         np.add.at(g, (self.x[alive], self.y[alive]), 1)
@@ -164,7 +164,7 @@ def civilian_recruitment(
     """Which of the civilians ``idx`` are recruited this week.
 
     ``idx`` are the civilians (not in jail) within the recruitment radius of
-    ``near`` cells (ascending), ``grievance`` their grievance; each is
+    ``near`` ISIS-K cells (ascending), ``grievance`` their grievance; each is
     recruited with probability 1 - (1 - rate * S * G)^near.
     """
     if rate <= 0 or len(idx) == 0:
@@ -176,7 +176,7 @@ def civilian_recruitment(
     return idx[rng.random(len(idx)) < p]
 
 
-def seed_cells(
+def seed_isisk_cells(
     ins: Insurgency,
     params: Mapping[str, Any],
     shares: list[tuple[float, Box]],

@@ -112,7 +112,7 @@ class ConflictModel(mesa.Model):
             np.flatnonzero(self.population.enforcer_alive), np.zeros(0, np.int64)
         )
         self.views.isisk_cells_added(
-            insurgency.seed_cells(self.insurgency, p, r.isisk_shares, self.streams["init"])
+            insurgency.seed_isisk_cells(self.insurgency, p, r.isisk_shares, self.streams["init"])
         )
 
         self._rows: list[dict[str, Any]] = []

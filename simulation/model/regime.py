@@ -58,7 +58,7 @@ def max_enforcers(params: Mapping[str, Any], base_units: int, base_density: floa
 class TalibanRegime(mesa.Agent):
     """The regime: legitimacy, perceived threat and thermostatic repression.
 
-    Each week (see docs/ODD.md, Submodels 2 and 3):
+    Each week (see docs/ODD.md, 7.2 and 7.3):
 
     - threat: ``T <- delta*T + w_d*deaths + w_a*active_share + w_f*defectors``;
     - target: ``Rep* = min(1, rho0(t) + b * T^c)``, ``rho0(t)`` drifting up;

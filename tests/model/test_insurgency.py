@@ -25,7 +25,8 @@ def _cells(n: int = 10, fighters: int = 100, size: int = 20) -> Insurgency:
 def test_seed_cells_places_each_regions_share(params: dict[str, Any]) -> None:
     params.update({"isisk.initial_fighters": 1000, "isisk.fighters_per_cell": 50})
     ins = Insurgency(20, 20)
-    slots = insurgency.seed_cells(ins, params, [(0.6, (0, 5, 0, 5))], np.random.default_rng(1))
+    rng = np.random.default_rng(1)
+    slots = insurgency.seed_isisk_cells(ins, params, [(0.6, (0, 5, 0, 5))], rng)
     assert ins.total_fighters == 1000 and len(slots) == ins.n_cells
     in_box = (ins.x < 5) & (ins.y < 5)
     assert ins.fighters[in_box].sum() >= 600
