@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from simulation.model.insurgency import TARGET_TALIBAN
+
 if TYPE_CHECKING:
     from simulation.model.insurgency import InsurgencyStep
     from simulation.model.model import ConflictModel
@@ -223,14 +225,13 @@ METRICS: tuple[Metric, ...] = (
 METRIC_INDEX: dict[str, Metric] = {m.name: m for m in METRICS}
 METRIC_NAMES: tuple[str, ...] = tuple(m.name for m in METRICS)
 _NAMES = frozenset(METRIC_NAMES)
-_TARGET_TALIBAN = 0  # insurgency.TARGET_TALIBAN (not imported: this module stays light)
 
 
 def _violence(ins: InsurgencyStep, params: Any, collateral: int) -> dict[str, Any]:
     """The violence metrics of the week."""
     deaths = [a.deaths for a in ins.attacks]
     attack_deaths = int(sum(deaths))
-    civ_deaths = int(sum(a.deaths for a in ins.attacks if a.target != _TARGET_TALIBAN))
+    civ_deaths = int(sum(a.deaths for a in ins.attacks if a.target != TARGET_TALIBAN))
     collateral = collateral * params["scale.people_per_civilian"]
     return {
         "attacks": len(ins.attacks),
