@@ -7,7 +7,8 @@ be read without importing Mesa and Numba.
 Modules, in the order of a step (docs/ODD.md, "Process overview"):
 
 - :mod:`~simulation.model.model`: ``ConflictModel``, its random streams and the step order;
-- :mod:`~simulation.model.events`: scheduled events and ramps;
+- :mod:`~simulation.model.events` and :mod:`~simulation.model.regions`: scheduled events
+  and ramps; the regions of the grid;
 - :mod:`~simulation.model.surveillance`: US surveillance and Taliban intelligence;
 - :mod:`~simulation.model.civilians`: civilians and enforcers as arrays (Epstein's rules),
   with :mod:`~simulation.model.kernel` (the compiled random sequential step) and

@@ -20,6 +20,15 @@ def test_bulk_and_one_by_one_registration_give_the_same_agents(small_model) -> N
     assert all(v in small_model.agents for v in few + many)
 
 
+def test_without_mesas_internals_views_are_made_one_by_one(small_model, monkeypatch) -> None:
+    monkeypatch.setattr(agents, "_bulk_registry", lambda *a: None)
+    before = len(small_model.agents)
+    views = agents.make_views(small_model, Civilian, range(200))
+    assert len(small_model.agents) == before + 200
+    assert [v.index for v in views] == list(range(200)) and all(v in small_model.agents
+                                                                for v in views)
+
+
 def test_views_follow_the_arrays(small_model) -> None:
     views = small_model.views
     pop, ins = small_model.population, small_model.insurgency
