@@ -4,7 +4,7 @@
     python benchmarks/profile_step.py --size 100 --scenario epstein_mesa_reference --steps 200
 
 Prints the top functions by own time and the split of a step into the
-compiled civil-violence kernel (``simulation.sequential.sequential_step``),
+compiled civil-violence kernel (``simulation.model.kernel.sequential_step``),
 the numpy work around it (``Population._sequential``) and the rest of the
 model (ISIS-K, regime, metrics). Compare the kernel's time per agent at a
 small and a large world: the code is the same, so the difference is memory
@@ -36,8 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--top", type=int, default=15, help="functions to list (default 15)")
     args = ap.parse_args(argv)
 
-    import simulation.population as population
-    import simulation.sequential as sequential
+    import simulation.model.civilians as population
+    import simulation.model.kernel as sequential
     from simulation import load_scenario
     from simulation.model import ConflictModel
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from simulation.metrics import METRIC_INDEX, METRIC_NAMES
+from simulation.model.record import METRIC_INDEX, METRIC_NAMES
 from simulation.params import _did_you_mean
 from simulation.results import (
     HEADLINES,

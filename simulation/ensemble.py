@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from tqdm import tqdm
 
+from simulation.model import source_modules
 from simulation.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -194,8 +195,7 @@ def code_fingerprint() -> str:
     different results; :func:`execute` compares this on every worker.
     """
     h = hashlib.sha256()
-    for mod in ("agents", "ensemble", "grid_ops", "insurgency", "metrics", "model", "params",
-                "population", "scenario"):
+    for mod in ("ensemble", "params", "scenario", *source_modules()):
         spec = importlib.util.find_spec(f"simulation.{mod}")
         if spec is not None and spec.origin:
             with open(spec.origin, "rb") as fh:

@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulation.metrics import METRIC_NAMES
+from simulation.model.record import METRIC_NAMES
 from simulation.scenario import Event, Scenario
 from simulation.scenario_file import scenario_to_toml
 

@@ -15,7 +15,7 @@ from simulation.compare import (
     excludes_zero,
     parse_metrics,
 )
-from simulation.metrics import METRIC_NAMES
+from simulation.model.record import METRIC_NAMES
 from simulation.results import HEADLINES, load_run, write_run
 from simulation.scenario import make_scenario
 from tests.tiny_runs import invoke, tiny_scenario

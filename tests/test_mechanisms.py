@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from simulation import ConflictModel, load_scenario, simulate
-from simulation.agents import TalibanRegime
-from simulation.insurgency import pareto_deaths
+from simulation.model.agents import TalibanRegime
+from simulation.model.insurgency import pareto_deaths
 from simulation.scenario import Event, Scenario
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,7 +12,7 @@ import pytest
 
 from simulation import results
 from simulation.ensemble import concat_results, execute, make_jobs
-from simulation.metrics import METRIC_NAMES
+from simulation.model.record import METRIC_NAMES
 from simulation.plots import FIGURES, plot_run
 from simulation.plots.events import _dodge, event_marks, run_event_marks
 from simulation.results import (

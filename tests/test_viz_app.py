@@ -239,7 +239,7 @@ def test_map_and_plots_draw_svg_that_changes_with_the_model(mode: str) -> None:
 
 
 def test_map_civilians_image_has_a_pixel_per_cell_north_up() -> None:
-    from simulation.population import JAILED
+    from simulation.model.civilians import JAILED
 
     m = live.VizModel(scenario_file=str(BASELINE), **SMALL)
     m.step()
@@ -337,7 +337,7 @@ def test_kernel_warm_up_starts_once() -> None:
 
 
 def test_charts_take_their_colours_and_labels_from_the_shared_style() -> None:
-    from simulation.metrics import METRIC_INDEX
+    from simulation.model.record import METRIC_INDEX
     from simulation.plots.style import metric_colour
 
     m = live.VizModel(scenario_file=str(BASELINE), **SMALL)

@@ -3,14 +3,14 @@
 The matplotlib figures (:mod:`simulation.plots`) and the browser app's charts,
 headline and map (:mod:`simulation.viz`) read their colours and texts here, so
 a metric looks the same everywhere. Labels and units come from the metrics
-table (:data:`simulation.metrics.METRICS`); this module adds only the colours,
+table (:data:`simulation.model.record.METRICS`); this module adds only the colours,
 the band's text and the number formats. It draws nothing and imports no
 plotting library.
 """
 
 from __future__ import annotations
 
-from simulation.metrics import METRIC_INDEX
+from simulation.model.record import METRIC_INDEX
 from simulation.results import QUANTILES
 
 __all__ = [

@@ -224,7 +224,7 @@ def replication_stats(
 
 def _shape_row(shape: str, r2: Mapping[str, Any], crises: Mapping[str, Any]) -> dict[str, Any]:
     """One vision shape's part-2 statistics and which of Epstein's four results hold."""
-    from simulation.grid_ops import offsets
+    from simulation.model.space import offsets
 
     g, s, c = (crises[k] for k in CRISES)
     waits, totals = np.asarray(r2["waits"], float), np.asarray(r2["totals"], float)

@@ -19,8 +19,8 @@ import PIL.Image
 from matplotlib.colors import to_hex, to_rgba
 
 from simulation.model import ConflictModel
+from simulation.model.civilians import ACTIVE, JAILED, QUIET
 from simulation.plots.style import STATE_COLOURS, metric_colour
-from simulation.population import ACTIVE, JAILED, QUIET
 
 #: Civilians' states on the map: (legend label, colour), by the population's state codes.
 STATE_STYLE: dict[int, tuple[str, str]] = {
@@ -166,10 +166,10 @@ class MapFigure:
     def _units_path(self, model: ConflictModel) -> str:
         """Taliban units: small squares."""
         pop, u = model.population, self.unit
-        alive = pop.cop_alive
+        alive = pop.enforcer_alive
         side = 0.7 * u
         off = (1 - side) / 2
-        xs, ys = pop.cop_x[alive].tolist(), (self.h - 1 - pop.cop_y[alive]).tolist()
+        xs, ys = pop.enforcer_x[alive].tolist(), (self.h - 1 - pop.enforcer_y[alive]).tolist()
         return "".join(
             f"M{x + off:.2f} {y + off:.2f}h{side:.2f}v{side:.2f}h-{side:.2f}z"
             for x, y in zip(xs, ys, strict=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulation.grid_ops import choose_free_cells, offsets, resolve_claims, window_sum
+from simulation.model.moves import choose_free_cells, resolve_claims
+from simulation.model.space import offsets, window_sum
 
 
 def brute_window(grid: np.ndarray, r: int, shape: str) -> np.ndarray:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from simulation import sequential as sq
-from simulation.grid_ops import half_widths, offsets
+from simulation.model import kernel as sq
+from simulation.model.space import half_widths, offsets
 
 
 def test_uniform_doubles() -> None:

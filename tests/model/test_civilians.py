@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from simulation import ConflictModel, load_scenario
-from simulation.grid_ops import window_sum
-from simulation.population import ACTIVE, JAILED, arrest_probability
+from simulation.model.batched import arrest_probability
+from simulation.model.civilians import ACTIVE, JAILED
+from simulation.model.space import window_sum
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def check_layers(model: ConflictModel) -> None:
@@ -20,7 +21,7 @@ def check_layers(model: ConflictModel) -> None:
     on_grid = np.ones(p.n_civilians, bool) if block else p.state != JAILED
     occ = np.zeros_like(p.occ)
     np.add.at(occ, (p.x[on_grid], p.y[on_grid]), 1)
-    np.add.at(occ, (p.cop_x[p.cop_alive], p.cop_y[p.cop_alive]), 1)
+    np.add.at(occ, (p.enforcer_x[p.enforcer_alive], p.enforcer_y[p.enforcer_alive]), 1)
     assert (occ == p.occ).all() and occ.max() <= 1
     act = np.zeros_like(p.act)
     active = p.state == ACTIVE
@@ -32,7 +33,7 @@ def check_layers(model: ConflictModel) -> None:
     if model.params["world.activation"] == "sequential":
         # The kernel's running counts of enforcers and actives in each civilian window.
         vision, shape = model.params["civilians.vision"], model.params["world.neighbourhood"]
-        layers = p.cops.astype(np.int32) * p.seen_code + p.act
+        layers = p.enforcers.astype(np.int32) * p.seen_code + p.act
         seen = window_sum(layers, vision, shape).reshape(-1) - layers.reshape(-1)
         assert (seen == p.seen).all()
 
@@ -71,7 +72,7 @@ def test_arrest_probability_rules() -> None:
 
 
 def test_agents_are_mesa_views() -> None:
-    from simulation.agents import Civilian, IsisKCell, TalibanRegime, TalibanUnit
+    from simulation.model.agents import Civilian, Enforcer, IsisKCell, TalibanRegime
 
     sc = load_scenario(ROOT / "scenarios" / "baseline.toml",
                        overrides={"world.width": 30, "world.height": 30})
@@ -81,7 +82,7 @@ def test_agents_are_mesa_views() -> None:
     types = model.agents_by_type
     civs = list(types[Civilian])
     assert len(civs) == model.population.n_civilians
-    assert len(types[TalibanUnit]) == model.population.n_enforcers
+    assert len(types[Enforcer]) == model.population.n_enforcers
     assert len(types[IsisKCell]) == model.insurgency.n_cells
     assert len(types[TalibanRegime]) == 1
     grievance = model.population.grievance(model.regime.legitimacy, model.hardship_boost)

@@ -3,7 +3,7 @@
 One step of Epstein's Model I exactly as Mesa's ``shuffle_do`` runs it:
 civilians and enforcers, mixed, act one at a time in a fresh random order,
 and each sees the world as the agents before it left it. The state stays in
-the :class:`~simulation.population.Population` arrays; this module only
+the :class:`~simulation.model.civilians.Population` arrays; this module only
 walks them, in compiled code (no Python loop over agents).
 
 Random numbers come from xoshiro256+ (Blackman and Vigna 2018; doubles from
@@ -14,6 +14,8 @@ step draws about seven numbers per agent.
 """
 
 from __future__ import annotations
+
+from typing import Any, NamedTuple
 
 import numpy as np
 from llvmlite import ir
@@ -102,6 +104,7 @@ def _seeded(seed: int) -> np.ndarray:
         st[i] = v ^ (v >> np.uint64(31))
     return st
 
+
 @njit(cache=True)
 def _below(st: np.ndarray, n: int) -> int:
     """A uniform integer in ``[0, n)`` from one double."""
@@ -109,12 +112,11 @@ def _below(st: np.ndarray, n: int) -> int:
 
 
 @njit(cache=True)
-def _spread(seen: np.ndarray, x: int, y: int, reach: np.ndarray, w: int, h: int,
-            d: int) -> None:
+def _spread(seen: np.ndarray, x: int, y: int, reach: np.ndarray, w: int, h: int, d: int) -> None:
     """Add ``d`` to ``seen`` over the window around ``(x, y)``, the cell itself excluded.
 
     ``reach[|dx|]`` is the half-width of the window's row at offset ``dx``
-    (:func:`simulation.grid_ops.half_widths`). Row by row (``y`` is the fast
+    (:func:`simulation.model.space.half_widths`). Row by row (``y`` is the fast
     axis of the flat grids), so the inner loop is a run of adjacent cells.
     """
     v = len(reach) - 1
@@ -149,8 +151,16 @@ def _exact_empty(st: np.ndarray, occ: np.ndarray, cand: np.ndarray) -> int:
 
 
 @njit(cache=True)
-def _free_cell(st: np.ndarray, x: int, y: int, dxs: np.ndarray, dys: np.ndarray, w: int, h: int,
-               occ: np.ndarray) -> int:
+def _free_cell(
+    st: np.ndarray,
+    x: int,
+    y: int,
+    dxs: np.ndarray,
+    dys: np.ndarray,
+    w: int,
+    h: int,
+    occ: np.ndarray,
+) -> int:
     """A uniformly random empty cell in the window around ``(x, y)``, or -1.
 
     Random draws first (uniform over the empty cells, given one is hit); if
@@ -169,8 +179,17 @@ def _free_cell(st: np.ndarray, x: int, y: int, dxs: np.ndarray, dys: np.ndarray,
 
 
 @njit(cache=True)
-def _safest_cell(st: np.ndarray, x: int, y: int, dxs: np.ndarray, dys: np.ndarray, w: int, h: int,
-                 occ: np.ndarray, danger: np.ndarray) -> int:
+def _safest_cell(
+    st: np.ndarray,
+    x: int,
+    y: int,
+    dxs: np.ndarray,
+    dys: np.ndarray,
+    w: int,
+    h: int,
+    occ: np.ndarray,
+    danger: np.ndarray,
+) -> int:
     """Flight: of 10 random cells in the window (then 30 more) the empty one with least danger."""
     n_off = len(dxs)
     for tries in (10, 30):
@@ -249,20 +268,79 @@ def random_order(st: np.ndarray, n: int) -> np.ndarray:
     return placed[_shuffle_buckets(st, start)]
 
 
+class KernelInputs(NamedTuple):
+    """Everything :func:`sequential_step` reads and writes, by name (Numba takes it as one tuple).
+
+    Arrays are updated in place; grids are flat (``x * h + y``).
+    """
+
+    # the world
+    w: int
+    h: int
+    # civilians, by index
+    x: np.ndarray
+    y: np.ndarray
+    state: np.ndarray
+    jail: np.ndarray
+    hardship: np.ndarray
+    shock: np.ndarray
+    risk: np.ndarray
+    fear: np.ndarray
+    # enforcers: positions by slot, and the slots deployed
+    enforcer_x: np.ndarray
+    enforcer_y: np.ndarray
+    enforcer_slots: np.ndarray
+    # grid layers: blocking agents, active civilians, enforcers, non-jailed civilian's index
+    occ: np.ndarray
+    act: np.ndarray
+    enforcers: np.ndarray
+    civ_at: np.ndarray
+    # the window-count layer (code * enforcers + actives) and its code
+    seen: np.ndarray
+    code: int
+    same_vision: bool
+    # neighbourhoods: civilian offsets and row half-widths, enforcer offsets
+    civ_dx: np.ndarray
+    civ_dy: np.ndarray
+    reach: np.ndarray
+    enforcer_dx: np.ndarray
+    enforcer_dy: np.ndarray
+    # the week's rules
+    legitimacy: float
+    boost: float
+    threshold: float
+    k: float
+    rule: int
+    move: int
+    danger: np.ndarray
+    patrol: bool
+    jail_max: int
+    jailed_block: bool
+
+
 @njit(cache=True)
-def sequential_step(seed: int, w: int, h: int,
-                    x: np.ndarray, y: np.ndarray, state: np.ndarray, jail: np.ndarray,
-                    hardship: np.ndarray, shock: np.ndarray, risk: np.ndarray, fear: np.ndarray,
-                    legitimacy: float, boost: float, threshold: float,
-                    cop_x: np.ndarray, cop_y: np.ndarray, cop_slots: np.ndarray,
-                    occ: np.ndarray, act: np.ndarray, cops: np.ndarray, civ_at: np.ndarray,
-                    seen: np.ndarray, code: int, same_vision: bool,
-                    civ_dx: np.ndarray, civ_dy: np.ndarray, reach: np.ndarray,
-                    cop_dx: np.ndarray, cop_dy: np.ndarray,
-                    k: float, rule: int, move: int, danger: np.ndarray,
-                    patrol: bool, jail_max: int, jailed_block: bool) -> int:
+def grievance(hardship: Any, shock: Any, legitimacy: float, boost: float) -> Any:
+    """Grievance ``G = 1 - (1 - H'(1 - L))(1 - shock)``, ``H' = H + (1 - H) * boost``.
+
+    The one definition, for scalars or arrays, from Python and from the kernel:
+    hardship ``H`` (restrictions raise it by ``boost``), legitimacy ``L`` and
+    the grievance shock of nearby attacks.
+    """
+    h = hardship + (1.0 - hardship) * boost
+    return 1.0 - (1.0 - h * (1.0 - legitimacy)) * (1.0 - shock)
+
+
+@njit(cache=True)
+def perceived_risk(risk_aversion: Any, fear: Any) -> Any:
+    """Risk aversion with fear: ``R' = 1 - (1 - R)(1 - fear)`` (scalars or arrays)."""
+    return 1.0 - (1.0 - risk_aversion) * (1.0 - fear)
+
+
+@njit(cache=True)
+def sequential_step(seed: int, a: KernelInputs) -> int:
     """One step: every civilian and enforcer acts once, in one random order.
 
+    ``seed`` seeds the step's random numbers; ``a`` holds the arrays and rules.
     Grids are flat (``x * h + y``). Civilian ``i``: a sentence counts down
     and nothing else happens; otherwise a released civilian turns quiet (and
     returns to the grid when jail does not hold cells), counts the enforcers
@@ -271,7 +349,7 @@ def sequential_step(seed: int, w: int, h: int,
     ``H' = H + (1 - H) * boost``, risk aversion ``R' = 1 - (1 - R)(1 - fear)``
     and the estimated arrest probability ``P = 1 - exp(-k * rule(C / A))``;
     then it moves to a random empty cell in vision. Enforcer (slots
-    ``cop_slots``): arrests a uniformly random active civilian in its vision
+    ``enforcer_slots``): arrests a uniformly random active civilian in its vision
     (sentence ``randint(0, jail_max)``), then patrols to a random empty cell
     in vision. Updates the population's arrays and layers in place (``act``,
     ``civ_at``: each non-jailed civilian's cell, or every civilian's when
@@ -282,7 +360,7 @@ def sequential_step(seed: int, w: int, h: int,
     itself, and is kept up to date as agents act, so a civilian reads its
     counts in one look. ``same_vision``: enforcers see the same window, so
     ``seen`` tells them whether to look. ``reach``: the half-widths of the
-    civilian window's rows (:func:`simulation.grid_ops.half_widths`).
+    civilian window's rows (:func:`simulation.model.space.half_widths`).
 
     Memory: the turn order is dealt (:func:`_deal`) with each agent's data
     carried along, in index order, so the agents' arrays are read and
@@ -292,9 +370,25 @@ def sequential_step(seed: int, w: int, h: int,
     undealt in index order. An arrest finds its civilian's turn through
     ``act_who`` (1 + the turn of the active civilian on each cell, 0: none).
     """
+    w, h = a.w, a.h
+    x, y, state, jail = a.x, a.y, a.state, a.jail
+    hardship, shock, risk, fear = a.hardship, a.shock, a.risk, a.fear
+    enforcer_x, enforcer_y, enforcer_slots = a.enforcer_x, a.enforcer_y, a.enforcer_slots
+    occ, act, enforcers, civ_at = a.occ, a.act, a.enforcers, a.civ_at
+    seen, code, same_vision = a.seen, a.code, a.same_vision
+    civ_dx, civ_dy, reach, enforcer_dx, enforcer_dy = (
+        a.civ_dx,
+        a.civ_dy,
+        a.reach,
+        a.enforcer_dx,
+        a.enforcer_dy,
+    )
+    legitimacy, boost, threshold = a.legitimacy, a.boost, a.threshold
+    k, rule, move, danger = a.k, a.rule, a.move, a.danger
+    patrol, jail_max, jailed_block = a.patrol, a.jail_max, a.jailed_block
     st = _seeded(seed)
     n = len(x)
-    m = len(cop_slots)
+    m = len(enforcer_slots)
     total = n + m
     v = len(reach) - 1
     # The estimated arrest probability for each value of seen, filled in as met.
@@ -311,9 +405,8 @@ def sequential_step(seed: int, w: int, h: int,
         p = place[i]
         dc[p] = x[i] * h + y[i]
         ds[p] = 4 * jail[i] + state[i]
-        hh = hardship[i] + (1.0 - hardship[i]) * boost
-        g_t = 1.0 - (1.0 - hh * (1.0 - legitimacy)) * (1.0 - shock[i]) - threshold
-        r = 1.0 - (1.0 - risk[i]) * (1.0 - fear[i])
+        g_t = grievance(hardship[i], shock[i], legitimacy, boost) - threshold
+        r = perceived_risk(risk[i], fear[i])
         if r > 0:
             dk[p] = g_t / r
         else:
@@ -321,9 +414,9 @@ def sequential_step(seed: int, w: int, h: int,
         if state[i] == ACTIVE:
             _spread(seen, x[i], y[i], reach, w, h, 1)
     for q in range(m):
-        s = cop_slots[q]
-        dc[place[n + q]] = cop_x[s] * h + cop_y[s]
-        _spread(seen, cop_x[s], cop_y[s], reach, w, h, code)
+        s = enforcer_slots[q]
+        dc[place[n + q]] = enforcer_x[s] * h + enforcer_y[s]
+        _spread(seen, enforcer_x[s], enforcer_y[s], reach, w, h, code)
     dealt = _shuffle_buckets(st, start)
     tc = np.empty(total, dtype=np.int32)  # in turn order: the agent's cell,
     ts = np.empty(total, dtype=np.int32)  # its status (as ds)
@@ -336,7 +429,7 @@ def sequential_step(seed: int, w: int, h: int,
             act_who[tc[j]] = j + 1
     civ_at[:] = -1
     arrests = 0
-    n_cop_off = len(cop_dx)
+    n_enforcer_off = len(enforcer_dx)
     for j in range(total):
         if j + _AHEAD < total:  # ask for the cells a turn a few ahead will read
             ahead = tc[j + _AHEAD]
@@ -372,8 +465,8 @@ def sequential_step(seed: int, w: int, h: int,
             sv = seen[here]
             pa = p_arrest[sv]
             if pa < 0:
-                n_cops, n_act = divmod(sv, code)
-                ratio = n_cops / (n_act + 1.0)
+                n_enf, n_act = divmod(sv, code)
+                ratio = n_enf / (n_act + 1.0)
                 if rule == 0:
                     ratio = np.floor(ratio)
                 elif rule == 1:
@@ -404,8 +497,8 @@ def sequential_step(seed: int, w: int, h: int,
         else:  # ------------------------------------------------------- an enforcer
             pick, found = -1, 0
             if not same_vision or seen[here] % code > 0:  # any active in sight?
-                for o in range(n_cop_off):
-                    c = _cell(xi, yi, cop_dx[o], cop_dy[o], w, h)
+                for o in range(n_enforcer_off):
+                    c = _cell(xi, yi, enforcer_dx[o], enforcer_dy[o], w, h)
                     if act_who[c] > 0:
                         found += 1
                         if _below(st, found) == 0:
@@ -419,13 +512,13 @@ def sequential_step(seed: int, w: int, h: int,
                 arrests += 1
             if not patrol:
                 continue
-            to = _free_cell(st, xi, yi, cop_dx, cop_dy, w, h, occ)
+            to = _free_cell(st, xi, yi, enforcer_dx, enforcer_dy, w, h, occ)
             if to < 0:
                 continue
             occ[here] -= 1
             occ[to] += 1
-            cops[here] -= 1
-            cops[to] += 1
+            enforcers[here] -= 1
+            enforcers[to] += 1
             tc[j] = to
             _spread(seen, xi, yi, reach, w, h, -code)
             _spread(seen, to // h, to % h, reach, w, h, code)
@@ -440,8 +533,8 @@ def sequential_step(seed: int, w: int, h: int,
         if jailed_block or ds[p] & 3 != JAILED:
             civ_at[c] = i
     for q in range(m):
-        s, c = cop_slots[q], dc[place[n + q]]
-        cop_x[s], cop_y[s] = c // h, c % h
+        s, c = enforcer_slots[q], dc[place[n + q]]
+        enforcer_x[s], enforcer_y[s] = c // h, c % h
     for c in range(w * h):
         act[c] = 1 if act_who[c] > 0 else 0
     return arrests

@@ -1,0 +1,372 @@
+"""The civil-violence layer: civilians and Taliban enforcers as numpy arrays (ODD 7.1).
+
+Epstein's (2002) Model I. :class:`Population` holds the state of every
+civilian and enforcer and the grid layers; each step they act once, one at a
+time in a random order, in compiled code (:mod:`simulation.model.kernel`),
+or, as an ablation, in random batches that act at once
+(:mod:`simulation.model.batched`). Grievance and perceived risk are the
+kernel's formulas (:func:`~simulation.model.kernel.grievance`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from simulation.model import batched, kernel
+from simulation.model.space import half_widths, offsets
+
+QUIET, ACTIVE, JAILED = kernel.QUIET, kernel.ACTIVE, kernel.JAILED
+_NO_DANGER = np.zeros(1)
+
+
+@dataclass
+class StepCounts:
+    """What the layer did in one step."""
+
+    arrests: int = 0
+
+
+class Population:
+    """Array state of every civilian and enforcer, and the batch step."""
+
+    def __init__(
+        self,
+        width: int,
+        height: int,
+        rng: np.random.Generator,
+        civilian_density: float,
+        enforcer_density: float,
+        susceptibility_mean: float,
+    ) -> None:
+        self.width, self.height = width, height
+        n_cells = width * height
+        # Each cell independently holds a civilian, an enforcer or nothing (as Mesa).
+        u = rng.random(n_cells)
+        civ_cells = np.flatnonzero(u < civilian_density)
+        enforcer_cells = np.flatnonzero(
+            (u >= civilian_density) & (u < civilian_density + enforcer_density)
+        )
+        n = len(civ_cells)
+        self.x = (civ_cells // height).astype(np.int32)
+        self.y = (civ_cells % height).astype(np.int32)
+        self.hardship_raw = rng.random(n)
+        self.risk_aversion = rng.random(n)
+        m = susceptibility_mean
+        if 0.0 < m < 1.0:
+            self.susceptibility = rng.beta(4 * m, 4 * (1 - m), size=n)
+        else:
+            self.susceptibility = np.full(n, float(m))
+        self.hardship = self.hardship_raw.copy()  # after shifts, set by the model
+        self.state = np.zeros(n, dtype=np.int8)
+        self.jail = np.zeros(n, dtype=np.int32)
+        self.shock = np.zeros(n)  # grievance shocks from attacks and collateral harm
+        self.fear = np.zeros(n)
+        self.region = np.zeros(n, dtype=np.int8)
+        # Enforcers live in slots; dead slots are reused.
+        self.enforcer_x = (enforcer_cells // height).astype(np.int32)
+        self.enforcer_y = (enforcer_cells % height).astype(np.int32)
+        self.enforcer_alive = np.ones(len(enforcer_cells), dtype=bool)
+        # Layers.
+        # Every cell holds at most one agent, so the layers are updated by plain
+        # fancy assignment on distinct cells (no np.add.at), and one byte a cell
+        # suffices: small layers stay in cache during the sequential step.
+        self.occ = np.zeros((width, height), dtype=np.int8)  # blocking agents per cell
+        self.act = np.zeros((width, height), dtype=np.int8)  # active civilians per cell
+        self.enforcers = np.zeros((width, height), dtype=np.int8)  # enforcers per cell
+        self.civ_at = np.full((width, height), -1, dtype=np.int32)  # non-jailed civilian
+        flat_occ = self.occ.reshape(-1)
+        flat_occ[civ_cells] = 1
+        flat_occ[enforcer_cells] = 1
+        self.enforcers.reshape(-1)[enforcer_cells] = 1
+        self.civ_at.reshape(-1)[civ_cells] = np.arange(n)
+        # Work space for resolve_claims: -1 everywhere between uses.
+        self.scratch = np.full(n_cells, -1, dtype=np.int64)
+        # The sequential kernel's window-count layer (code * enforcers + actives) and code.
+        self.seen = np.zeros(0, dtype=np.int16)
+        self.seen_code = 0
+
+    # ----------------------------------------------------------------- sizes
+    @property
+    def n_civilians(self) -> int:
+        """Number of civilians (fixed)."""
+        return len(self.x)
+
+    @property
+    def n_enforcers(self) -> int:
+        """Number of enforcer units deployed."""
+        return int(self.enforcer_alive.sum())
+
+    def counts(self) -> tuple[int, int, int]:
+        """(quiet, active, jailed) civilians."""
+        c = np.bincount(self.state, minlength=3)
+        return int(c[QUIET]), int(c[ACTIVE]), int(c[JAILED])
+
+    # ------------------------------------------------------------ enforcers
+    def set_enforcers(self, target: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Deploy or withdraw random enforcers to reach ``target``.
+
+        Returns the slots added and the slots removed.
+        """
+        alive = np.flatnonzero(self.enforcer_alive)
+        diff = target - len(alive)
+        if diff < 0:
+            gone = rng.choice(alive, size=-diff, replace=False)
+            self.enforcer_alive[gone] = False
+            self.occ[self.enforcer_x[gone], self.enforcer_y[gone]] -= 1  # distinct cells
+            self.enforcers[self.enforcer_x[gone], self.enforcer_y[gone]] -= 1
+            return np.zeros(0, dtype=np.int64), gone
+        if diff > 0:
+            free = np.flatnonzero(self.occ.reshape(-1) == 0)
+            diff = min(diff, len(free))
+            cells = rng.choice(free, size=diff, replace=False)
+            dead = np.flatnonzero(~self.enforcer_alive)[:diff]
+            new = np.concatenate(
+                [
+                    dead,
+                    np.arange(
+                        len(self.enforcer_alive), len(self.enforcer_alive) + diff - len(dead)
+                    ),
+                ]
+            )
+            grow = len(new) - len(dead)
+            if grow:
+                self.enforcer_x = np.concatenate([self.enforcer_x, np.zeros(grow, np.int32)])
+                self.enforcer_y = np.concatenate([self.enforcer_y, np.zeros(grow, np.int32)])
+                self.enforcer_alive = np.concatenate([self.enforcer_alive, np.zeros(grow, bool)])
+            self.enforcer_x[new] = cells // self.height
+            self.enforcer_y[new] = cells % self.height
+            self.enforcer_alive[new] = True
+            self.occ.reshape(-1)[cells] += 1  # distinct free cells
+            self.enforcers.reshape(-1)[cells] += 1
+            return new.astype(np.int64), np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+
+    # ------------------------------------------------------------ the step
+    def set_hardship(self, shift: np.ndarray | float) -> None:
+        """Hardship ``H = clip(raw + shift, 0, 1)``, ``shift`` per civilian (or one for all)."""
+        self.hardship = np.clip(self.hardship_raw + shift, 0.0, 1.0)
+
+    def grievance(
+        self, legitimacy: float, hardship_boost: float, idx: np.ndarray | None = None
+    ) -> np.ndarray:
+        """G = 1 - (1 - H'(1 - L))(1 - shock), H' = H + (1 - H) * boost.
+
+        For every civilian, or for the civilians ``idx`` only.
+        """
+        hard = self.hardship if idx is None else self.hardship[idx]
+        shock = self.shock if idx is None else self.shock[idx]
+        return kernel.grievance(hard, shock, float(legitimacy), float(hardship_boost))
+
+    def mean_free_grievance(self, legitimacy: float, hardship_boost: float, jailed: int) -> float:
+        """Mean grievance of the civilians not in jail (NaN if none); ``jailed``: how many are."""
+        if jailed == 0:
+            return (
+                float(self.grievance(legitimacy, hardship_boost).mean())
+                if self.n_civilians
+                else float("nan")
+            )
+        if jailed < self.n_civilians:
+            free = np.flatnonzero(self.state != JAILED)
+            return float(self.grievance(legitimacy, hardship_boost, free).mean())
+        return float("nan")
+
+    def at_cells(
+        self, cells: np.ndarray, counts: np.ndarray, jailed: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Civilians standing on flat ``cells``, ascending, with their cell's count.
+
+        Civilians not in jail, plus (``jailed=True``) those in jail, whose
+        recorded position is one of the (sorted, distinct) ``cells``.
+        """
+        who = self.civ_at.reshape(-1)[cells]
+        on = who >= 0
+        who, n = who[on], counts[on]
+        free = self.state[who] != JAILED
+        who, n = who[free], n[free]
+        if jailed:
+            jl = np.flatnonzero(self.state == JAILED)
+            if len(jl):
+                pos = self.x[jl].astype(np.intp) * self.height + self.y[jl]
+                at = np.minimum(np.searchsorted(cells, pos), len(cells) - 1)
+                there = cells[at] == pos
+                who = np.concatenate([who, jl[there]])
+                n = np.concatenate([n, counts[at[there]]])
+        if 16 * len(who) > self.n_civilians:  # many: sort by scattering
+            mark = np.zeros(self.n_civilians, dtype=counts.dtype)
+            mark[who] = n
+            who = mark.nonzero()[0]
+            return who, mark[who]
+        order = np.argsort(who)
+        return who[order], n[order]
+
+    def week(
+        self,
+        rng: np.random.Generator,
+        params: Mapping[str, Any],
+        *,
+        legitimacy: float,
+        hardship_boost: float,
+        jail_max: int,
+        danger: np.ndarray | None,
+    ) -> StepCounts:
+        """:meth:`step` with the rules' settings read from the parameter table."""
+        p = params
+        return self.step(
+            rng,
+            legitimacy=legitimacy,
+            hardship_boost=hardship_boost,
+            threshold=p["civilians.threshold"],
+            k=p["civilians.arrest_constant"],
+            rule=p["civilians.arrest_ratio_rule"],
+            civ_vision=p["civilians.vision"],
+            enforcer_vision=p["taliban.vision"],
+            shape=p["world.neighbourhood"],
+            batches=p["world.activation_batches"],
+            activation=p["world.activation"],
+            movement=p["civilians.movement"],
+            patrol=p["taliban.patrol"],
+            jail_max=jail_max,
+            jailed_block=p["civilians.jailed_block_cells"],
+            danger=danger,
+        )
+
+    def step(
+        self,
+        rng: np.random.Generator,
+        *,
+        legitimacy: float,
+        hardship_boost: float,
+        threshold: float,
+        k: float,
+        rule: str,
+        civ_vision: int,
+        enforcer_vision: int,
+        shape: str,
+        batches: int,
+        movement: str,
+        patrol: bool,
+        jail_max: int,
+        jailed_block: bool,
+        danger: np.ndarray | None = None,
+        activation: str = "sequential",
+    ) -> StepCounts:
+        """One step of Epstein's rules for every civilian and enforcer.
+
+        ``activation="sequential"``: one agent at a time in a random order
+        (compiled, :mod:`simulation.model.kernel`); ``"batched"``: the order cut
+        into ``batches`` random batches, each acting at once (vectorized).
+        """
+        out = StepCounts()
+        enforcer_slots = np.flatnonzero(self.enforcer_alive)
+        if activation == "sequential":
+            out.arrests = self._sequential(
+                rng,
+                enforcer_slots,
+                legitimacy,
+                hardship_boost,
+                threshold,
+                k,
+                rule,
+                civ_vision,
+                enforcer_vision,
+                shape,
+                movement,
+                patrol,
+                jail_max,
+                jailed_block,
+                danger,
+            )
+            return out
+        if activation != "batched":
+            raise ValueError(f"unknown activation {activation!r}")
+        out.arrests = batched.batched_step(
+            self,
+            rng,
+            enforcer_slots,
+            legitimacy=legitimacy,
+            hardship_boost=hardship_boost,
+            threshold=threshold,
+            k=k,
+            rule=rule,
+            civ_vision=civ_vision,
+            enforcer_vision=enforcer_vision,
+            shape=shape,
+            batches=batches,
+            movement=movement,
+            patrol=patrol,
+            jail_max=jail_max,
+            jailed_block=jailed_block,
+            danger=danger,
+        )
+        return out
+
+    def _sequential(
+        self,
+        rng: np.random.Generator,
+        enforcer_slots: np.ndarray,
+        legitimacy: float,
+        hardship_boost: float,
+        threshold: float,
+        k: float,
+        rule: str,
+        civ_vision: int,
+        enforcer_vision: int,
+        shape: str,
+        movement: str,
+        patrol: bool,
+        jail_max: int,
+        jailed_block: bool,
+        danger: np.ndarray | None,
+    ) -> int:
+        """The step in random sequential order (see :func:`kernel.sequential_step`)."""
+        if rule not in kernel.RULES:
+            raise ValueError(f"unknown arrest ratio rule {rule!r}")
+        civ_dx, civ_dy = offsets(civ_vision, shape)
+        enforcer_dx, enforcer_dy = offsets(enforcer_vision, shape)
+        flee = danger is not None and movement == "flight"
+        code = len(civ_dx) + 1  # actives in a window never reach it
+        # Every count fits in int16 for usual visions: half the memory traffic.
+        seen = np.empty(self.width * self.height, np.int16 if code * code < 2**15 else np.int32)
+        self.seen, self.seen_code = seen, code  # kept up to date by the kernel (tests read it)
+        inputs = kernel.KernelInputs(
+            w=self.width,
+            h=self.height,
+            x=self.x,
+            y=self.y,
+            state=self.state,
+            jail=self.jail,
+            hardship=self.hardship,
+            shock=self.shock,
+            risk=self.risk_aversion,
+            fear=self.fear,
+            enforcer_x=self.enforcer_x,
+            enforcer_y=self.enforcer_y,
+            enforcer_slots=enforcer_slots,
+            occ=self.occ.reshape(-1),
+            act=self.act.reshape(-1),
+            enforcers=self.enforcers.reshape(-1),
+            civ_at=self.civ_at.reshape(-1),
+            seen=seen,
+            code=code,
+            same_vision=civ_vision == enforcer_vision,
+            civ_dx=civ_dx,
+            civ_dy=civ_dy,
+            reach=half_widths(civ_vision, shape),
+            enforcer_dx=enforcer_dx,
+            enforcer_dy=enforcer_dy,
+            legitimacy=float(legitimacy),
+            boost=float(hardship_boost),
+            threshold=float(threshold),
+            k=float(k),
+            rule=kernel.RULES[rule],
+            move=kernel.MOVES[movement],
+            danger=danger.reshape(-1).astype(np.float64, copy=False) if flee else _NO_DANGER,
+            patrol=bool(patrol),
+            jail_max=int(jail_max),
+            jailed_block=bool(jailed_block),
+        )
+        return int(kernel.sequential_step(int(rng.integers(0, 2**32)), inputs))

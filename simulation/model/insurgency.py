@@ -1,0 +1,329 @@
+"""ISIS-K cells as arrays: movement, recruitment, attack plots, attrition (ODD 7.4, 7.5).
+
+ISIS-K cells are few (tens to hundreds), so they live in small slot arrays
+with an ``alive`` mask; the model wraps each slot in an
+:class:`~simulation.model.agents.IsisKCell`. Every function here is
+vectorized over ISIS-K cells or civilians. Counter-terrorism against the
+cells is in :mod:`simulation.model.counter_terrorism`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from simulation.model.space import sparse_window_sum
+
+if TYPE_CHECKING:
+    from simulation.model.civilians import Population
+
+Box = tuple[int, int, int, int]
+
+TARGET_TALIBAN, TARGET_CIVILIAN, TARGET_HIGH_PROFILE = 0, 1, 2
+
+
+@dataclass
+class Attack:
+    """One successful attack."""
+
+    x: int
+    y: int
+    target: int
+    deaths: int
+
+
+@dataclass
+class InsurgencyStep:
+    """What ISIS-K and counter-terrorism did in one step."""
+
+    plots: int = 0
+    interdicted: int = 0
+    attacks: list[Attack] = field(default_factory=list)
+    recruits_defectors: int = 0
+    recruits_civilians: int = 0
+    recruits_events: int = 0
+    ct_removals: int = 0
+    attrition: int = 0
+    engagements: list[tuple[int, int]] = field(default_factory=list)
+    taliban_ct_deaths: int = 0
+
+
+def pareto_deaths(u: np.ndarray, x_min: np.ndarray | float, alpha: float, cap: int) -> np.ndarray:
+    """Heavy-tailed deaths: floor(x_min * u^(-1/(alpha-1))), capped; P(X >= x) ~ x^(1-alpha)."""
+    x = np.asarray(x_min) * np.power(np.maximum(u, 1e-12), -1.0 / (alpha - 1.0))
+    return np.minimum(np.floor(x), cap).astype(np.int64)
+
+
+class Insurgency:
+    """ISIS-K cells in slots: position and fighters; and the momentum of recent attacks."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.width, self.height = width, height
+        #: Decaying average of successful attacks a week (it draws defectors).
+        self.momentum = 0.0
+        self.x = np.zeros(0, dtype=np.int32)
+        self.y = np.zeros(0, dtype=np.int32)
+        self.fighters = np.zeros(0, dtype=np.int64)
+        self.alive = np.zeros(0, dtype=bool)
+
+    @property
+    def total_fighters(self) -> int:
+        """All fighters in living ISIS-K cells."""
+        return int(self.fighters[self.alive].sum())
+
+    @property
+    def n_cells(self) -> int:
+        """Living ISIS-K cells."""
+        return int(self.alive.sum())
+
+    def add_cells(self, x: np.ndarray, y: np.ndarray, fighters: np.ndarray) -> np.ndarray:
+        """Create ISIS-K cells (reusing dead slots); return their slots."""
+        n = len(x)
+        dead = np.flatnonzero(~self.alive)[:n]
+        extra = n - len(dead)
+        if extra:
+            start = len(self.alive)
+            self.x = np.concatenate([self.x, np.zeros(extra, np.int32)])
+            self.y = np.concatenate([self.y, np.zeros(extra, np.int32)])
+            self.fighters = np.concatenate([self.fighters, np.zeros(extra, np.int64)])
+            self.alive = np.concatenate([self.alive, np.zeros(extra, bool)])
+            slots = np.concatenate([dead, np.arange(start, start + extra)])
+        else:
+            slots = dead
+        self.x[slots], self.y[slots] = x, y
+        self.fighters[slots] = fighters
+        self.alive[slots] = True
+        return slots
+
+    def add_fighters(
+        self, total: int, size: int, rng: np.random.Generator, box: tuple[int, int, int, int] | None
+    ) -> np.ndarray:
+        """Add ``total`` fighters as new ISIS-K cells of about ``size`` in ``box`` (or anywhere)."""
+        if total <= 0:
+            return np.zeros(0, dtype=np.int64)
+        n = max(1, int(round(total / size)))
+        fighters = np.full(n, total // n, dtype=np.int64)
+        fighters[: total - fighters.sum()] += 1
+        x0, x1, y0, y1 = box if box else (0, self.width, 0, self.height)
+        x = rng.integers(x0, x1, size=n)
+        y = rng.integers(y0, y1, size=n)
+        return self.add_cells(x, y, fighters)
+
+    def join_existing(self, total: int, rng: np.random.Generator, size: int) -> np.ndarray:
+        """Spread ``total`` recruits over random living ISIS-K cells (a new one if none live)."""
+        if total <= 0:
+            return np.zeros(0, dtype=np.int64)
+        alive = np.flatnonzero(self.alive)
+        if len(alive) == 0:
+            return self.add_fighters(total, size, rng, None)
+        picks = rng.choice(alive, size=total)
+        np.add.at(self.fighters, picks, 1)
+        return np.zeros(0, dtype=np.int64)
+
+    def move(self, radius: int, rng: np.random.Generator) -> None:
+        """Each ISIS-K cell moves to a random grid cell within a Chebyshev ``radius``."""
+        alive = np.flatnonzero(self.alive)
+        if radius <= 0 or len(alive) == 0:
+            return
+        step = rng.integers(-radius, radius + 1, size=(2, len(alive)))
+        self.x[alive] = (self.x[alive] + step[0]) % self.width
+        self.y[alive] = (self.y[alive] + step[1]) % self.height
+
+    def split_and_prune(self, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Split ISIS-K cells above twice ``size``; kill empty ones. Returns (new, dead) slots."""
+        dead = np.flatnonzero(self.alive & (self.fighters <= 0))
+        self.alive[dead] = False
+        big = np.flatnonzero(self.alive & (self.fighters > 2 * size))
+        if len(big) == 0:
+            return np.zeros(0, dtype=np.int64), dead
+        half = self.fighters[big] // 2
+        self.fighters[big] -= half
+        x = (self.x[big] + rng.integers(-2, 3, len(big))) % self.width
+        y = (self.y[big] + rng.integers(-2, 3, len(big))) % self.height
+        return self.add_cells(x, y, half), dead
+
+    def presence_grid(self) -> np.ndarray:
+        """Living ISIS-K cells per grid cell."""
+        g = np.zeros((self.width, self.height), dtype=np.int32)
+        alive = self.alive
+        np.add.at(g, (self.x[alive], self.y[alive]), 1)
+        return g
+
+
+def civilian_recruitment(
+    idx: np.ndarray,
+    near: np.ndarray,
+    grievance: np.ndarray,
+    susceptibility: np.ndarray,
+    rate: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Which of the civilians ``idx`` are recruited this week.
+
+    ``idx`` are the civilians (not in jail) within the recruitment radius of
+    ``near`` ISIS-K cells (ascending), ``grievance`` their grievance; each is
+    recruited with probability 1 - (1 - rate * S * G)^near.
+    """
+    if rate <= 0 or len(idx) == 0:
+        return np.zeros(0, dtype=np.int64)
+    # 1 - (1 - q)^k as 1 - exp(k log(1 - q)): vectorized, unlike pow with array exponents
+    q = np.clip(rate * susceptibility[idx] * grievance, 0, 1)
+    with np.errstate(divide="ignore"):  # q = 1: log 0 = -inf, and p = 1
+        p = -np.expm1(near * np.log1p(-q))
+    return idx[rng.random(len(idx)) < p]
+
+
+def seed_isisk_cells(
+    ins: Insurgency,
+    params: Mapping[str, Any],
+    shares: list[tuple[float, Box]],
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """The initial ISIS-K cells: each region's share of the fighters in it, the rest anywhere.
+
+    ``shares`` pairs each region's ``isisk_share`` with its box; returns the new slots.
+    """
+    total, size = params["isisk.initial_fighters"], params["isisk.fighters_per_cell"]
+    placed = 0
+    slots = []
+    for share, box in shares:
+        n = int(round(share * total))
+        n = min(n, total - placed)
+        if n > 0:
+            slots.append(ins.add_fighters(n, size, rng, box))
+            placed += n
+    slots.append(ins.add_fighters(total - placed, size, rng, None))
+    return np.concatenate(slots)
+
+
+def defector_rate(params: Mapping[str, Any], taliban_fighters: float, momentum: float) -> float:
+    """Expected Taliban defectors this week (Poisson mean).
+
+    ``d * F / 10,000 * (1 + weakness * pragmatism) * (1 + response * M / (M + half))``.
+    """
+    m = momentum / (momentum + params["isisk.momentum_half"])
+    return (
+        params["isisk.defector_recruitment"]
+        * taliban_fighters
+        / 10_000
+        * (1 + params["isisk.weakness_response"] * params["taliban.pragmatism"])
+        * (1 + params["isisk.momentum_response"] * m)
+    )
+
+
+def recruit_civilians(
+    ins: Insurgency,
+    pop: Population,
+    grievance_of: Any,
+    params: Mapping[str, Any],
+    rng: np.random.Generator,
+) -> int:
+    """Civilians near ISIS-K cells join them; returns the fighters recruited.
+
+    ``grievance_of(idx)`` gives the grievance of civilians ``idx``. Each
+    recruit joins the nearest living ISIS-K cell (Chebyshev distance on the torus).
+    """
+    if params["isisk.civilian_recruitment"] <= 0 or not ins.n_cells:
+        return 0
+    # Civilians (not in jail) within the radius of k >= 1 ISIS-K cells: only
+    # the neighbourhoods of the ISIS-K cells are looked at, not the world.
+    alive = np.flatnonzero(ins.alive)
+    sites, k = sparse_window_sum(
+        ins.width, ins.height, ins.x[alive], ins.y[alive], params["isisk.recruit_radius"]
+    )
+    near, k = pop.at_cells(sites, k)
+    idx = civilian_recruitment(
+        near, k, grievance_of(near), pop.susceptibility, params["isisk.civilian_recruitment"], rng
+    )
+    per = params["isisk.recruits_per_civilian"]
+    n_rec = len(idx) * per
+    if n_rec:
+        alive = np.flatnonzero(ins.alive)
+        dxs = np.abs(pop.x[idx, None] - ins.x[alive])
+        dys = np.abs(pop.y[idx, None] - ins.y[alive])
+        dist = np.maximum(np.minimum(dxs, ins.width - dxs), np.minimum(dys, ins.height - dys))
+        np.add.at(ins.fighters, alive[np.argmin(dist, axis=1)], per)
+    return n_rec
+
+
+def _targets(u: np.ndarray, params: Mapping[str, Any], has_capital: bool) -> np.ndarray:
+    """Each plot's target (Taliban, civilian, high-profile) from the uniform ``u``."""
+    weights = np.array(
+        [
+            params["isisk.target_taliban"],
+            params["isisk.target_civilian"],
+            params["isisk.target_high_profile"] if has_capital else 0.0,
+        ]
+    )
+    if weights.sum() <= 0:
+        weights = np.array([0.0, 1.0, 0.0])
+    target = np.searchsorted(np.cumsum(weights / weights.sum()), u, side="right")
+    return np.minimum(target, 2)
+
+
+def plot_attacks(
+    ins: Insurgency,
+    params: Mapping[str, Any],
+    effective_surveillance: float,
+    capital_box: Box | None,
+    rng: np.random.Generator,
+    out: InsurgencyStep,
+) -> None:
+    """ISIS-K cells plot attacks; those not interdicted succeed, with heavy-tailed deaths.
+
+    Plots are Poisson with mean ``isisk.attack_rate`` per 1,000 fighters of a
+    cell; each is interdicted with the probability of effective surveillance.
+    High-profile attacks strike the capital. Updates ``ins.momentum``.
+    """
+    alive = np.flatnonzero(ins.alive)
+    if len(alive) == 0 or params["isisk.attack_rate"] <= 0:
+        return
+    plotters = np.repeat(
+        alive, rng.poisson(params["isisk.attack_rate"] * ins.fighters[alive] / 1000.0)
+    )
+    out.plots = len(plotters)
+    if out.plots == 0:
+        return
+    # Four uniforms per plot: target, interdiction, deaths, and the capital site.
+    u = rng.random((out.plots, 4))
+    target = _targets(u[:, 0], params, capital_box is not None)
+    success = u[:, 1] >= effective_surveillance
+    out.interdicted = int((~success).sum())
+    x_min = np.where(
+        target == TARGET_HIGH_PROFILE,
+        params["isisk.deaths_min"] * params["isisk.high_profile_multiplier"],
+        params["isisk.deaths_min"],
+    )
+    deaths = pareto_deaths(u[:, 2], x_min, params["isisk.deaths_alpha"], params["isisk.deaths_max"])
+    xs, ys = ins.x[plotters].copy(), ins.y[plotters].copy()
+    if capital_box is not None:
+        x0, x1, y0, y1 = capital_box
+        hp = target == TARGET_HIGH_PROFILE
+        # One uniform gives both coordinates of the site in the capital: x from u
+        # itself, y from the fractional part of u * 7919 (a prime), which is
+        # close to independent of u for a 53-bit double. Kept so that the draws,
+        # and so every result, stay those of the first version.
+        xs[hp] = x0 + (u[hp, 3] * (x1 - x0)).astype(np.int32)
+        ys[hp] = y0 + ((u[hp, 3] * 7919 % 1) * (y1 - y0)).astype(np.int32)
+    for i in np.flatnonzero(success):
+        out.attacks.append(Attack(int(xs[i]), int(ys[i]), int(target[i]), int(deaths[i])))
+    memory = params["isisk.momentum_memory"]
+    ins.momentum = memory * ins.momentum + (1 - memory) * int(success.sum())
+
+
+def attrition(
+    ins: Insurgency, params: Mapping[str, Any], rng: np.random.Generator, out: InsurgencyStep
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fighters lost to attrition; then big ISIS-K cells split and empty ones die.
+
+    Returns the (new, dead) slots.
+    """
+    alive = np.flatnonzero(ins.alive)
+    if len(alive):
+        lost = rng.binomial(ins.fighters[alive], params["isisk.attrition"])
+        ins.fighters[alive] -= lost
+        out.attrition = int(lost.sum())
+    return ins.split_and_prune(params["isisk.fighters_per_cell"], rng)
