@@ -431,7 +431,8 @@ def test_default_cache_dir_honours_the_environment(tmp_path: Path, monkeypatch) 
 
 def test_server_command_and_environment_keep_it_local(tmp_path: Path) -> None:
     cmd = viz_server.solara_command("127.0.0.1", 8600)
-    assert cmd[:5] == [sys.executable, "-m", "solara", "run", "simulation.app"]
+    # solara run, through serve(): only the app's own page, only the local assets
+    assert cmd[:5] == [sys.executable, "-m", "simulation.viz_server", "run", "simulation.app"]
     for flag in ("--production", "--no-open", "--no-check-version"):
         assert flag in cmd
     assert cmd[cmd.index("--host") + 1] == "127.0.0.1"
