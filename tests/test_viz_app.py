@@ -470,7 +470,8 @@ def test_default_cache_dir_honours_the_environment(tmp_path: Path, monkeypatch) 
 
 def test_server_command_and_environment_keep_it_local(tmp_path: Path) -> None:
     cmd = viz_server.solara_command("127.0.0.1", 8600)
-    assert cmd[:5] == [sys.executable, "-m", "solara", "run", "simulation.viz.page"]
+    # solara run, through serve(): only the app's own page, only the local assets
+    assert cmd[:5] == [sys.executable, "-m", "simulation.viz_server", "run", "simulation.viz.page"]
     import importlib
 
     served = importlib.import_module(cmd[4])

@@ -5,7 +5,9 @@ loopback port) serves one page that goes through what a person does: load,
 Step, pick a scenario, move a slider, Reset, Play and Pause, Save as scenario,
 a slower play speed. The page must load nothing from outside the machine and
 nothing may fail to load. How fast Play runs is measured by
-benchmarks/viz_play.py, not here.
+benchmarks/viz_play.py, not here. A second test opens the app's kernel
+WebSocket from a page on another origin, and the app under another name (DNS
+rebinding): both are refused, while the app's own page still works.
 
 Needs /usr/bin/chromium (``apt-get install -y chromium``), the [viz] extra and
 npm once (for the page's JavaScript, see simulation/viz_assets.py). Without
@@ -17,10 +19,14 @@ Set KHORASAN_UPDATE_SCREENSHOTS=1 to write the screenshots to docs/screenshots/
 
 from __future__ import annotations
 
+import functools
+import http.server
+import json
 import os
 import re
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 from pathlib import Path
@@ -30,10 +36,12 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
+REBIND = "rebind.khorasan.test"  # a name the browser resolves to 127.0.0.1 (DNS rebinding)
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--disable-dev-shm-usage",
+    f"--host-resolver-rules=MAP {REBIND} 127.0.0.1",  # another site's name for this machine
 ]
 TIMEOUT_MS = 60_000
 N_FIGURES = 5  # the map and four plots
@@ -300,3 +308,75 @@ def test_page_offline_step_scenario_slider_reset_save_play(browser, server, tmp_
     finally:
         ctx.close()
         print("\n" + "\n".join(report))
+
+
+# A page on another site: it opens the app's kernel WebSocket the way the app's own page does
+# (/jupyter/api/kernels/<kernel>/channels?session_id=<page>), twice, and reports what happened.
+OTHER_SITE_PAGE = """<!doctype html><meta charset="utf-8"><title>another site</title>
+<p>another site</p><script>
+const APP = %s;
+const id = () => Array.from({length: 4}, () => Math.random().toString(16).slice(2, 10)).join("-");
+function attempt() {
+  return new Promise(resolve => {
+    const ws = new WebSocket(`${APP}/jupyter/api/kernels/${id()}/channels?session_id=${id()}`);
+    ws.onopen = () => { resolve("open"); ws.close(); };
+    ws.onclose = e => resolve("closed " + e.code);
+    setTimeout(() => resolve("no answer"), 20000);
+  });
+}
+window.attempts = (async () => [await attempt(), await attempt()])();
+</script>"""
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_other_origins_cannot_drive_the_app_but_its_page_can(browser, server, tmp_path) -> None:
+    port = int(urlparse(server.url).port)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text(OTHER_SITE_PAGE % json.dumps(f"ws://127.0.0.1:{port}"))
+    other = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
+    other_origin = f"http://127.0.0.1:{other.server_address[1]}"
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    ctx = browser.new_context()
+    try:
+        # --- a script on another origin (another port of this machine) is refused
+        page = ctx.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(other_origin + "/", wait_until="load")
+        attempts = page.evaluate("() => window.attempts")
+        assert attempts == ["closed 1006", "closed 1006"], attempts  # "open" before the fix
+        log = server.log()
+        refused = "refused a WebSocket '/jupyter/api/kernels/"
+        lines = [line for line in log.splitlines() if refused in line]
+        assert len(lines) == 1, log[-3000:]  # noted once for the two attempts
+        assert f"from Origin {other_origin!r}: not this app's page" in lines[0]
+
+        # --- the app under another site's name (DNS rebinding) is refused, page and socket
+        rebound = page.goto(f"http://{REBIND}:{port}/", wait_until="load")
+        assert rebound is not None and rebound.status == 403, rebound and rebound.status
+        assert "Step" not in page.content()
+        assert f"for Host '{REBIND}:{port}'" in server.log()
+
+        # --- the app's own page still connects and a control still works
+        own = ctx.new_page()
+        own.set_default_timeout(TIMEOUT_MS)
+        net = NetLog(own)
+        sockets = []
+        own.on("websocket", lambda ws: sockets.append(ws))
+        own.goto(server.url + "/", wait_until="load")
+        own.locator(".kh-week", has_text="week 0 of 260").wait_for()
+        own.get_by_role("button", name="Step", exact=True).click()
+        own.locator(".kh-week", has_text="week 1 of 260").wait_for()
+        kernels = [ws for ws in sockets if "/jupyter/api/kernels/" in ws.url]
+        assert kernels and not kernels[-1].is_closed(), [ws.url for ws in sockets]
+        assert net.problems == [], net.problems
+        assert "Traceback" not in server.log()
+    finally:
+        ctx.close()
+        other.shutdown()
+        other.server_close()
