@@ -70,9 +70,11 @@ __all__ = [
     "partial_dir_for",
     "prepare_target",
     "publish_dir",
+    "run_damage",
     "run_dir_for",
     "run_is_complete",
     "scenario_key",
+    "set_aside",
     "summarize",
     "write_run",
 ]
@@ -736,7 +738,7 @@ def scenario_key(scenario: Scenario) -> str:
     return hashlib.sha256(scenario_to_toml(bare).encode()).hexdigest()[:12]
 
 
-def read_replicate_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
+def read_replicate_csv(path: str | os.PathLike[str] | io.BytesIO) -> pd.DataFrame:
     """Read a replicate CSV back with exactly the values that were written."""
     # pandas 3 parses floats exactly by default (and deprecates the option)
     exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
@@ -749,12 +751,15 @@ class ReplicateStore:
     Each file is written atomically as soon as its replicate finishes, so a
     killed run loses at most the replicates that were still running. A
     replicate that raised leaves ``seed-<seed>.error.txt`` (its traceback)
-    instead, and is run again on resume.
+    instead, and is run again on resume. Each CSV has a hidden check file
+    ``.seed-<seed>.csv.check`` (its size, sha256 and rows); a CSV that does
+    not match it is run again too, never used.
     """
 
     def __init__(self, root: str | os.PathLike[str]):
         self.root = Path(root)
         self._keys: dict[int, tuple[Scenario, str]] = {}  # keeps the scenario alive
+        self.redo: dict[Path, str] = {}  # saved files that did not verify, and why
 
     def folder(self, scenario: Scenario) -> Path:
         """The folder of ``scenario``'s replicates (with its ``scenario.toml``)."""
@@ -767,23 +772,80 @@ class ReplicateStore:
         """Where the replicate of ``scenario`` with ``seed`` is saved."""
         return self.folder(scenario) / f"seed-{seed}.csv"
 
+    def check_path(self, scenario: Scenario, seed: int) -> Path:
+        """The replicate's check file: the size, sha256 and rows of its CSV."""
+        path = self.path(scenario, seed)
+        return path.with_name(f".{path.name}.check")
+
+    def problem(self, scenario: Scenario, seed: int) -> str | None:
+        """Why that replicate's saved file cannot be used, or None if it verifies."""
+        path = self.path(scenario, seed)
+        if not path.is_file():
+            return "not saved"
+        try:
+            self._verified(scenario, seed)
+        except ResultsError as exc:
+            return exc.reason
+        return None
+
     def has(self, scenario: Scenario, seed: int) -> bool:
-        """Whether that replicate is saved."""
-        return self.path(scenario, seed).is_file()
+        """Whether that replicate is saved whole (its file matches its check file).
+
+        A file that does not verify (damaged, cut short, or without a check
+        file, as an older khorasan saved it) counts as not saved, so it is
+        run again; the reason is kept in :attr:`redo`.
+        """
+        why = self.problem(scenario, seed)
+        if why is not None and why != "not saved":
+            self.redo[self.path(scenario, seed)] = why
+        return why is None
 
     def save(self, scenario: Scenario, seed: int, frame: pd.DataFrame) -> Path:
-        """Save one replicate's frame (atomically) and drop any earlier error file."""
+        """Save one replicate's frame (atomically) and drop any earlier error file.
+
+        The check file (size, sha256 and rows of the CSV) is written first,
+        then the CSV, each atomically: a replicate's CSV is there only once
+        it can be verified, and a kill in between leaves no CSV.
+        """
         folder = self.folder(scenario)
         if not (folder / "scenario.toml").is_file():
             atomic_write_text(folder / "scenario.toml", scenario_to_toml(scenario))
-        path = atomic_write_bytes(self.path(scenario, seed), _csv(frame).encode())
+        data = _csv(frame).encode()
+        check = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+                 "rows": len(frame)}
+        atomic_write_text(self.check_path(scenario, seed), json.dumps(check) + "\n")
+        path = atomic_write_bytes(self.path(scenario, seed), data)
+        self.redo.pop(path, None)
         with contextlib.suppress(OSError):
             os.unlink(self.error_path(scenario, seed))
         return path
 
+    def _verified(self, scenario: Scenario, seed: int) -> tuple[bytes, int]:
+        """The CSV's bytes and rows, if they match its check file (else ResultsError)."""
+        path, check_path = self.path(scenario, seed), self.check_path(scenario, seed)
+        try:
+            data = path.read_bytes()
+            check = json.loads(check_path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ResultsError(path, "its check file is missing" if exc.filename
+                               == str(check_path) else "missing") from None
+        except (OSError, ValueError) as exc:  # ValueError: not UTF-8 or not JSON
+            raise ResultsError(path, f"its check file is unreadable: {exc}") from None
+        if not (isinstance(check, dict) and _is_int(check.get("bytes"))
+                and _is_int(check.get("rows")) and isinstance(check.get("sha256"), str)):
+            raise ResultsError(path, "its check file is damaged")
+        if len(data) != check["bytes"] or hashlib.sha256(data).hexdigest() != check["sha256"]:
+            raise ResultsError(path, f"{len(data):,} bytes that do not match the "
+                               f"{check['bytes']:,} bytes saved; the file is damaged")
+        return data, check["rows"]
+
     def load(self, scenario: Scenario, seed: int) -> pd.DataFrame:
-        """Read one saved replicate."""
-        return read_replicate_csv(self.path(scenario, seed))
+        """Read one saved replicate, checked against its check file (else ResultsError)."""
+        data, rows = self._verified(scenario, seed)
+        frame = read_replicate_csv(io.BytesIO(data))
+        if len(frame) != rows:
+            raise ResultsError(self.path(scenario, seed), f"{len(frame)} rows, {rows} saved")
+        return frame
 
     def error_path(self, scenario: Scenario, seed: int) -> Path:
         """Where the traceback of a failed replicate goes."""
@@ -869,14 +931,57 @@ class Workspace:
 
 
 def run_is_complete(run_dir: str | os.PathLike[str], scenario: Scenario) -> bool:
-    """Whether ``run_dir`` is a finished run of exactly ``scenario`` (same seeds too)."""
-    run_dir = Path(run_dir)
+    """Whether ``run_dir`` is a finished run of exactly ``scenario`` (same seeds too).
+
+    Every file must match its size and sha256 in the manifest (as
+    :func:`load_run` checks), so a damaged run is not complete.
+    """
     try:
-        saved = (run_dir / "scenario.toml").read_text(encoding="utf-8")
-        load_run(run_dir)
-    except (OSError, ResultsError):
+        run = load_run(run_dir)
+    except ResultsError:
         return False
-    return saved == scenario_to_toml(scenario)
+    return run.manifest["files"]["scenario.toml"]["sha256"] == _sha256(scenario_to_toml(scenario))
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def run_damage(run_dir: str | os.PathLike[str], scenario: Scenario) -> ResultsError | None:
+    """What is wrong with ``run_dir`` if it is a damaged run of exactly ``scenario``, else None.
+
+    It is a run of ``scenario`` if its ``scenario.toml``, or the sha256 its
+    manifest records for it, is that of ``scenario``; it is damaged if
+    :func:`load_run` refuses it. Anything else (no run, another run, a run
+    that is whole) gives None.
+    """
+    run_dir = Path(run_dir)
+    want = scenario_to_toml(scenario)
+    try:
+        same = (run_dir / "scenario.toml").read_bytes() == want.encode()
+    except OSError:
+        same = False
+    if not same:
+        try:
+            manifest = json.loads(_read_bytes(run_dir / "manifest.json", MAX_MANIFEST_BYTES))
+            same = manifest["files"]["scenario.toml"]["sha256"] == _sha256(want)
+        except (ResultsError, ValueError, RecursionError, LookupError, TypeError):
+            return None
+    if not same:
+        return None
+    try:
+        load_run(run_dir)
+    except ResultsError as exc:
+        return exc
+    return None
+
+
+def set_aside(run_dir: str | os.PathLike[str]) -> Path:
+    """Rename ``run_dir`` to ``NAME.damaged-TAG`` next to it (nothing is deleted)."""
+    run_dir = Path(run_dir)
+    kept = run_dir.with_name(f"{run_dir.name}.damaged-{uuid.uuid4().hex[:8]}")
+    os.rename(run_dir, kept)
+    return kept
 
 
 def prepare_target(target: str | os.PathLike[str], *, resume: bool, force: bool,

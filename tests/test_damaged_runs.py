@@ -8,6 +8,10 @@ never exit 1, never accepted. Damage to a CSV is made twice: once as it
 is (the manifest's sha256 then no longer matches) and once with the
 manifest's hash updated to the damaged bytes, so the table checks
 themselves are exercised too.
+
+With ``--resume``, damaged saved work is never used: a replicate file that
+does not match its check file is run again, and a finished run directory
+whose files do not match the manifest is kept aside and run again.
 """
 
 from __future__ import annotations
@@ -18,8 +22,13 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import pytest
-from tiny_runs import invoke, tiny_scenario, write
+
+from simulation.ensemble import FAIL_SEED_ENV
+from simulation.results import ReplicateStore, ResultsError, partial_dir_for
+from simulation.scenario import make_scenario
+from tests.tiny_runs import invoke, tiny_scenario, write
 
 STEPS = 3
 
@@ -309,3 +318,88 @@ def test_the_undamaged_copy_is_accepted(good_run: Path, tmp_path: Path) -> None:
     result = invoke("compare", good_run, run, "--out", tmp_path / "cmp")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "cmp" / "comparison.csv").is_file()
+
+
+# --- --resume on damaged saved work ---------------------------------------------------
+
+def _run(tiny: Path, out: Path, *extra: str):
+    return invoke("run", tiny, "--out", out, "--workers", "1", "--quiet", "--no-plots",
+                  *extra, catch_exceptions=True)
+
+
+def test_resume_redoes_a_truncated_replicate_file(good_run: Path, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    tiny = good_run.parent.parent / "tiny.toml"
+    seeds = _manifest(good_run)["seeds"]
+    out = tmp_path / "out"
+    monkeypatch.setenv(FAIL_SEED_ENV, str(seeds[1]))
+    assert _run(tiny, out).exit_code == 1  # replicate 1 failed, replicate 0 is saved
+    partial = partial_dir_for(out / "tiny")
+    (saved,) = partial.glob(f"*/seed-{seeds[0]}.csv")
+    lines = saved.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert len(lines) == STEPS + 2
+    saved.write_text("".join(lines[:3]), encoding="utf-8")  # whole lines, rows missing
+
+    monkeypatch.delenv(FAIL_SEED_ENV)
+    result = _run(tiny, out, "--resume")
+    assert result.exit_code == 0, result.output
+    assert f"{saved}: " in result.stderr and "running that replicate again" in result.stderr
+    # the replicate was run again: the run is what an uninterrupted run writes
+    assert ((out / "tiny" / "timeseries.csv").read_bytes()
+            == (good_run / "timeseries.csv").read_bytes())
+    assert not partial.exists()
+
+
+def test_a_replicate_file_without_its_check_is_not_used(tmp_path: Path) -> None:
+    # e.g. saved by an older khorasan, or copied in by hand
+    sc = make_scenario({}, name="x", steps=2, replicates=1, seed=5)
+    store = ReplicateStore(tmp_path)
+    frame = pd.DataFrame({"step": [0, 1, 2], "value": [1.5, 2.5, 3.5]})
+    store.save(sc, 5, frame)
+    assert store.has(sc, 5)
+    pd.testing.assert_frame_equal(store.load(sc, 5), frame)
+    store.check_path(sc, 5).unlink()
+    assert not store.has(sc, 5)
+    assert "check file is missing" in store.redo[store.path(sc, 5)]
+    with pytest.raises(ResultsError, match="check file is missing"):
+        store.load(sc, 5)
+    store.save(sc, 5, frame)
+    store.path(sc, 5).write_text("step,value\n0,1.5\n", encoding="utf-8")
+    assert not store.has(sc, 5)
+    with pytest.raises(ResultsError, match="damaged"):
+        store.load(sc, 5)
+
+
+def test_resume_redoes_a_damaged_complete_run_and_keeps_the_damaged_one(
+        good_run: Path, tmp_path: Path) -> None:
+    tiny = good_run.parent.parent / "tiny.toml"
+    out = tmp_path / "out"
+    shutil.copytree(good_run, out / "tiny")
+    _truncate(0.6)(out / "tiny")
+    damaged = (out / "tiny" / "timeseries.csv").read_bytes()
+
+    result = _run(tiny, out, "--resume")
+    assert result.exit_code == 0, result.output
+    assert "already complete" not in result.stdout
+    assert "running it again" in result.stderr
+    assert ((out / "tiny" / "timeseries.csv").read_bytes()
+            == (good_run / "timeseries.csv").read_bytes())
+    (kept,) = out.glob("tiny.damaged-*")  # nothing is deleted
+    assert (kept / "timeseries.csv").read_bytes() == damaged
+    assert str(kept) in result.stderr
+
+    # now whole, the run is complete
+    result = _run(tiny, out, "--resume")
+    assert result.exit_code == 0 and "already complete" in result.stdout
+
+
+def test_resume_still_refuses_a_damaged_run_of_other_settings(good_run: Path,
+                                                              tmp_path: Path) -> None:
+    tiny = good_run.parent.parent / "tiny.toml"
+    out = tmp_path / "out"
+    shutil.copytree(good_run, out / "tiny")
+    _truncate(0.6)(out / "tiny")
+    result = _run(tiny, out, "--resume", "--seed", "11")
+    assert result.exit_code == 2
+    assert not list(out.glob("tiny.damaged-*"))
+    assert (out / "tiny" / "timeseries.csv").is_file()
