@@ -958,8 +958,8 @@ def run_damage(run_dir: str | os.PathLike[str], scenario: Scenario) -> ResultsEr
     run_dir = Path(run_dir)
     want = scenario_to_toml(scenario)
     try:
-        same = (run_dir / "scenario.toml").read_bytes() == want.encode()
-    except OSError:
+        same = _read_bytes(run_dir / "scenario.toml") == want.encode()
+    except ResultsError:
         same = False
     if not same:
         try:
