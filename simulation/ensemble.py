@@ -335,6 +335,9 @@ def run_saved(batches: Sequence[tuple[ReplicateStore, Sequence[Job]]], workers: 
     total = sum(len(jobs) for _, jobs in batches)
     failures: dict[int, Failure] = {}
     say = report or (lambda text: tqdm.write(text, file=sys.stderr))
+    for store in {id(store): store for store, _ in batches}.values():
+        for path, why in store.redo.items():  # saved files that did not verify
+            say(f"{path}: {why}; running that replicate again")
 
     def save(i: int, result: Any) -> None:
         store, job = todo[i]
@@ -382,20 +385,39 @@ class RunPlan:
 
 
 def plan_runs(scenarios: Sequence[Scenario], out: str | os.PathLike[str], *,
-              resume: bool = False, force: bool = False) -> list[RunPlan]:
+              resume: bool = False, force: bool = False,
+              report: Callable[[str], None] | None = None) -> list[RunPlan]:
     """Check every run directory first, then open (and lock) their workspaces.
 
     Raises :class:`~simulation.results.ResultsError` (one line) before
-    anything is written if any target may not be written.
+    anything is written if any target may not be written. With ``resume``,
+    a run directory of the same scenario whose files do not match their
+    hashes is renamed ``NAME.damaged-TAG`` (``report``, default stderr,
+    says so) and run again.
     """
-    from simulation.results import Workspace, prepare_target, run_dir_for, run_is_complete
+    from simulation.results import (
+        Workspace,
+        prepare_target,
+        run_damage,
+        run_dir_for,
+        run_is_complete,
+        set_aside,
+    )
 
     targets = []
+    damaged = []
     for sc in scenarios:
         target = run_dir_for(out, sc)
-        todo = prepare_target(target, resume=resume, force=force,
-                              complete=resume and run_is_complete(target, sc))
+        complete = resume and run_is_complete(target, sc)
+        damage = run_damage(target, sc) if resume and not complete and not force else None
+        if damage is not None:
+            damaged.append((target, damage))
+        todo = damage is not None or prepare_target(target, resume=resume, force=force,
+                                                    complete=complete)
         targets.append((sc, target, todo))
+    say = report or (lambda text: print(text, file=sys.stderr))
+    for target, damage in damaged:
+        say(f"{damage}; kept as {set_aside(target)} and running it again (--resume)")
     plans: list[RunPlan] = []
     try:
         for sc, target, todo in targets:

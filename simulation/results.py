@@ -70,9 +70,11 @@ __all__ = [
     "partial_dir_for",
     "prepare_target",
     "publish_dir",
+    "run_damage",
     "run_dir_for",
     "run_is_complete",
     "scenario_key",
+    "set_aside",
     "summarize",
     "write_run",
 ]
@@ -394,27 +396,282 @@ class RunData:
         return self.summary[self.summary["metric"] == name].set_index("step")
 
 
+#: The files every run directory holds, with their hashes in the manifest.
+RUN_FILES: tuple[str, ...] = ("timeseries.csv", "summary.csv", "scenario.toml")
+SUMMARY_COLUMNS: tuple[str, ...] = ("step", "date", "metric", "median", "q10", "q90", "mean")
+#: Larger manifests are refused unread (a real one is a few kB).
+MAX_MANIFEST_BYTES = 16 * 2**20
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _read_bytes(path: Path, limit: int | None = None) -> bytes:
+    """The bytes of a regular file (ResultsError if it is missing, not a file or too large)."""
+    if not path.exists():
+        raise ResultsError(path, "missing; not a complete khorasan run directory")
+    if not path.is_file():
+        raise ResultsError(path, "not a regular file")
+    try:
+        if limit is not None and path.stat().st_size > limit:
+            raise ResultsError(path, f"larger than {limit:,} bytes; not a khorasan run manifest")
+        return path.read_bytes()
+    except OSError as exc:
+        raise ResultsError(path, f"unreadable: {exc.strerror or exc}") from None
+
+
+class _Manifest:
+    """Checks of the parts of a manifest that the readers use, each a ResultsError."""
+
+    def __init__(self, path: Path, data: bytes):
+        self.path = path
+        try:
+            value = json.loads(data.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise ResultsError(path, "not UTF-8 text") from None
+        except (json.JSONDecodeError, RecursionError) as exc:
+            raise ResultsError(path, f"not valid JSON: {exc}"
+                               if isinstance(exc, json.JSONDecodeError)
+                               else "not valid JSON: nested too deeply") from None
+        if not isinstance(value, dict):
+            raise ResultsError(path, f"expected a JSON object, not {_json_type(value)}")
+        self.data: dict[str, Any] = value
+
+    def fail(self, key: str, reason: str) -> ResultsError:
+        return ResultsError(self.path, f"{key}: {reason}")
+
+    def get(self, key: str, within: dict[str, Any] | None = None, prefix: str = "") -> Any:
+        table = self.data if within is None else within
+        if key not in table:
+            raise self.fail(prefix + key, "missing")
+        return table[key]
+
+    def integer(self, key: str, within: dict[str, Any] | None = None, prefix: str = "",
+                minimum: int = 0) -> int:
+        value = self.get(key, within, prefix)
+        if not _is_int(value) or value < minimum:
+            raise self.fail(prefix + key, f"expected an integer >= {minimum}, not {_shown(value)}")
+        return value
+
+    def text(self, key: str, within: dict[str, Any] | None = None, prefix: str = "") -> str:
+        value = self.get(key, within, prefix)
+        if not isinstance(value, str):
+            raise self.fail(prefix + key, f"expected a string, not {_shown(value)}")
+        return value
+
+    def table(self, key: str, within: dict[str, Any] | None = None, prefix: str = ""
+              ) -> dict[str, Any]:
+        value = self.get(key, within, prefix)
+        if not isinstance(value, dict):
+            raise self.fail(prefix + key, f"expected a JSON object, not {_json_type(value)}")
+        return value
+
+    def array(self, key: str) -> list[Any]:
+        value = self.get(key)
+        if not isinstance(value, list):
+            raise self.fail(key, f"expected a list, not {_json_type(value)}")
+        return value
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
+             int: "a number", float: "a number", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _shown(value: Any) -> str:
+    """A short rendering of a bad value for an error message."""
+    if isinstance(value, (dict, list)):
+        return _json_type(value)
+    text = json.dumps(value) if not isinstance(value, float) else repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
+
+
+def _check_manifest(path: Path, data: bytes) -> dict[str, Any]:
+    """The manifest, checked for everything :class:`RunData` and the readers use."""
+    m = _Manifest(path, data)
+    if m.data.get("format") != FORMAT:
+        raise m.fail("format", f"expected {FORMAT!r}; not a khorasan run manifest")
+    version = m.get("format_version")
+    if not _is_int(version) or version < 1:
+        raise m.fail("format_version", f"expected an integer, not {_shown(version)}")
+    if version > FORMAT_VERSION:
+        raise m.fail("format_version", f"{version} is newer than this khorasan reads "
+                     f"({FORMAT_VERSION}); upgrade khorasan")
+    sc = m.table("scenario")
+    m.text("name", sc, "scenario.")
+    start = m.text("start_date", sc, "scenario.")
+    try:
+        start_date = dt.date.fromisoformat(start)
+    except ValueError:
+        raise m.fail("scenario.start_date", f"expected a date YYYY-MM-DD, not {_shown(start)}"
+                     ) from None
+    steps = m.integer("steps", sc, "scenario.", minimum=1)
+    try:
+        start_date + dt.timedelta(days=7 * steps)
+    except OverflowError:
+        raise m.fail("scenario.steps", f"{steps} weeks after {start} is past the year 9999"
+                     ) from None
+    m.integer("seed", sc, "scenario.")
+    replicates = m.integer("replicates", minimum=1)
+    seeds = m.array("seeds")
+    if not all(_is_int(s) and s >= 0 for s in seeds):
+        raise m.fail("seeds", "expected a list of integers >= 0")
+    if len(seeds) != replicates or len(set(seeds)) != len(seeds):
+        raise m.fail("seeds", f"expected {replicates} different seeds (replicates), "
+                     f"not {len(seeds)}")
+    params = m.table("params")
+    if "surveillance.withdrawal_week" in params:
+        m.integer("surveillance.withdrawal_week", params, "params.", minimum=-2**63)
+    for i, ev in enumerate(m.array("events")):
+        where = f"events[{i}]."
+        if not isinstance(ev, dict):
+            raise m.fail(f"events[{i}]", f"expected a JSON object, not {_json_type(ev)}")
+        m.integer("step", ev, where)
+        m.text("label", ev, where)
+        if not isinstance(ev.get("set") or {}, dict):
+            raise m.fail(where + "set", f"expected a JSON object, not {_json_type(ev['set'])}")
+        for key in ("add_isisk_fighters", "ramp_steps"):
+            if ev.get(key) is not None:
+                m.integer(key, ev, where)
+        if ev.get("region") is not None:
+            m.text("region", ev, where)
+    metrics = m.array("metrics")
+    if not metrics or not all(isinstance(x, str) for x in metrics):
+        raise m.fail("metrics", "expected a list of metric names")
+    files = m.table("files")
+    for name in RUN_FILES:
+        entry = m.table(name, files, "files.")
+        m.integer("bytes", entry, f"files.{name}.")
+        digest = m.text("sha256", entry, f"files.{name}.")
+        if not _SHA256.fullmatch(digest):
+            raise m.fail(f"files.{name}.sha256", "expected 64 lowercase hex digits")
+    return m.data
+
+
+def _verify(path: Path, data: bytes, entry: Mapping[str, Any]) -> None:
+    """Refuse ``data`` unless it has the size and sha256 recorded in the manifest."""
+    if len(data) != entry["bytes"]:
+        raise ResultsError(path, f"{len(data):,} bytes, but the manifest recorded "
+                           f"{entry['bytes']:,}; the file is damaged or was changed")
+    if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+        raise ResultsError(path, "does not match its sha256 in the manifest; "
+                           "the file is damaged or was changed")
+
+
+def _read_table(path: Path, data: bytes, dtype: Mapping[str, Any]) -> pd.DataFrame:
+    """Parse CSV bytes (ResultsError for anything that is not a table)."""
+    try:
+        text = data.decode("utf-8")
+        return pd.read_csv(io.StringIO(text), dtype=dict(dtype))
+    except UnicodeDecodeError:
+        raise ResultsError(path, "not UTF-8 text") from None
+    except pd.errors.EmptyDataError:
+        raise ResultsError(path, "empty; expected a header and rows") from None
+    except (pd.errors.ParserError, ValueError, TypeError) as exc:
+        raise ResultsError(path, f"not a valid table: {str(exc).splitlines()[0]}") from None
+
+
+def _columns(path: Path, df: pd.DataFrame, required: Sequence[str]) -> None:
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise ResultsError(path, f"{missing[0]}: column missing")
+    for column in df.columns:  # pandas reads a repeated "x" as "x.1"
+        first = re.sub(r"\.\d+$", "", str(column))
+        if first != column and first in df.columns:
+            raise ResultsError(path, f"{first}: column repeated")
+    if df.empty:
+        raise ResultsError(path, "no rows; expected one per replicate and step")
+
+
+def _integers(path: Path, df: pd.DataFrame, column: str) -> None:
+    col = df[column]
+    if not pd.api.types.is_integer_dtype(col) or pd.api.types.is_bool_dtype(col):
+        bad = col[pd.to_numeric(col, errors="coerce").isna()]
+        shown = f"{bad.iloc[0]!r}" if len(bad) else "a non-integer value"
+        raise ResultsError(path, f"{column}: expected whole numbers in every row, "
+                           f"found {shown}")
+
+
+def _numbers(path: Path, df: pd.DataFrame, column: str) -> None:
+    col = df[column]
+    if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+        bad = col[pd.to_numeric(col, errors="coerce").isna() & col.notna()]
+        shown = f"{bad.iloc[0]!r}" if len(bad) else "a non-numeric value"
+        raise ResultsError(path, f"{column}: expected numbers, found {shown}")
+    if col.isna().all():
+        raise ResultsError(path, f"{column}: no values (every row is empty or NaN)")
+
+
+def _check_timeseries(path: Path, df: pd.DataFrame, manifest: Mapping[str, Any]) -> None:
+    _columns(path, df, [*ID_COLUMNS, *manifest["metrics"]])
+    for column in ("replicate", "seed", "step"):
+        _integers(path, df, column)
+    for column in metric_columns(df):
+        _numbers(path, df, column)
+    steps = int(manifest["scenario"]["steps"])
+    seeds = [int(s) for s in manifest["seeds"]]
+    want = len(seeds) * (steps + 1)
+    if len(df) != want:
+        raise ResultsError(path, f"{len(df)} rows, expected {want} (steps 0 to {steps} of "
+                           f"{len(seeds)} replicates); the file is incomplete")
+    if set(df["seed"]) != set(seeds):
+        raise ResultsError(path, f"seed: the seeds {sorted(set(df['seed']))[:5]} are not the "
+                           f"manifest's {seeds[:5]}")
+    pairs = df[["replicate", "seed"]].drop_duplicates()
+    if len(pairs) != len(seeds) or pairs["replicate"].nunique() != len(seeds):
+        raise ResultsError(path, "replicate: expected one seed per replicate, "
+                           f"{len(seeds)} replicates")
+    if df.duplicated(["replicate", "step"]).any() or not df["step"].between(0, steps).all():
+        raise ResultsError(path, f"step: expected steps 0 to {steps} once per replicate")
+    start = dt.date.fromisoformat(manifest["scenario"]["start_date"])
+    expected = df["step"].map(lambda s: (start + dt.timedelta(days=7 * int(s))).isoformat())
+    wrong = df["date"].astype(object).ne(expected.astype(object))
+    if wrong.any():
+        row = df[wrong].iloc[0]
+        raise ResultsError(path, f"date: {row['date']!r} at step {row['step']}, expected "
+                           f"{expected[wrong].iloc[0]} (weeks from the start date)")
+
+
+def _check_summary(path: Path, df: pd.DataFrame, manifest: Mapping[str, Any]) -> None:
+    _columns(path, df, SUMMARY_COLUMNS)
+    _integers(path, df, "step")
+    for column in SUMMARY_COLUMNS[3:]:
+        _numbers(path, df, column)
+    unknown = sorted(set(df["metric"].astype(str)) - set(manifest["metrics"]))
+    if unknown:
+        raise ResultsError(path, f"metric: {unknown[0]!r} is not a metric of the run")
+
+
 def load_run(path: str | os.PathLike[str]) -> RunData:
-    """Read a run directory written by :func:`write_run` (ResultsError if it is not one)."""
+    """Read and check a run directory written by :func:`write_run`.
+
+    Everything is checked before it is used: the manifest's shape, each
+    file's size and sha256 against the manifest, and the tables' columns,
+    types, rows and dates. Anything wrong is a ResultsError naming the file
+    (and key), so a damaged run is never plotted or compared.
+    """
     path = Path(path)
     if not path.is_dir():
         raise ResultsError(path, "no such run directory")
-    for name in ("manifest.json", "timeseries.csv", "summary.csv"):
-        if not (path / name).is_file():
-            raise ResultsError(path / name, "missing; not a complete khorasan run directory")
-    try:
-        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ResultsError(path / "manifest.json", f"unreadable: {exc}") from None
-    if manifest.get("format") != FORMAT:
-        raise ResultsError(path / "manifest.json", "not a khorasan run manifest")
-    timeseries = pd.read_csv(path / "timeseries.csv", dtype={"date": str})
-    summary = pd.read_csv(path / "summary.csv", dtype={"date": str, "metric": str})
+    manifest_path = path / "manifest.json"
+    manifest = _check_manifest(manifest_path, _read_bytes(manifest_path, MAX_MANIFEST_BYTES))
+    data = {}
+    for name in RUN_FILES:
+        data[name] = _read_bytes(path / name)
+        _verify(path / name, data[name], manifest["files"][name])
+    timeseries = _read_table(path / "timeseries.csv", data["timeseries.csv"], {"date": str})
+    _check_timeseries(path / "timeseries.csv", timeseries, manifest)
+    summary = _read_table(path / "summary.csv", data["summary.csv"],
+                          {"date": str, "metric": str})
+    _check_summary(path / "summary.csv", summary, manifest)
     events = tuple(
         Event(step=int(e["step"]), label=str(e["label"]), set=dict(e.get("set") or {}),
               add_isisk_fighters=int(e.get("add_isisk_fighters") or 0),
               region=e.get("region"), ramp_steps=int(e.get("ramp_steps") or 0))
-        for e in manifest.get("events", [])
+        for e in manifest["events"]
     )
     return RunData(path, timeseries, summary, manifest, events)
 
@@ -481,7 +738,7 @@ def scenario_key(scenario: Scenario) -> str:
     return hashlib.sha256(scenario_to_toml(bare).encode()).hexdigest()[:12]
 
 
-def read_replicate_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
+def read_replicate_csv(path: str | os.PathLike[str] | io.BytesIO) -> pd.DataFrame:
     """Read a replicate CSV back with exactly the values that were written."""
     # pandas 3 parses floats exactly by default (and deprecates the option)
     exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
@@ -494,12 +751,15 @@ class ReplicateStore:
     Each file is written atomically as soon as its replicate finishes, so a
     killed run loses at most the replicates that were still running. A
     replicate that raised leaves ``seed-<seed>.error.txt`` (its traceback)
-    instead, and is run again on resume.
+    instead, and is run again on resume. Each CSV has a hidden check file
+    ``.seed-<seed>.csv.check`` (its size, sha256 and rows); a CSV that does
+    not match it is run again too, never used.
     """
 
     def __init__(self, root: str | os.PathLike[str]):
         self.root = Path(root)
         self._keys: dict[int, tuple[Scenario, str]] = {}  # keeps the scenario alive
+        self.redo: dict[Path, str] = {}  # saved files that did not verify, and why
 
     def folder(self, scenario: Scenario) -> Path:
         """The folder of ``scenario``'s replicates (with its ``scenario.toml``)."""
@@ -512,23 +772,80 @@ class ReplicateStore:
         """Where the replicate of ``scenario`` with ``seed`` is saved."""
         return self.folder(scenario) / f"seed-{seed}.csv"
 
+    def check_path(self, scenario: Scenario, seed: int) -> Path:
+        """The replicate's check file: the size, sha256 and rows of its CSV."""
+        path = self.path(scenario, seed)
+        return path.with_name(f".{path.name}.check")
+
+    def problem(self, scenario: Scenario, seed: int) -> str | None:
+        """Why that replicate's saved file cannot be used, or None if it verifies."""
+        path = self.path(scenario, seed)
+        if not path.is_file():
+            return "not saved"
+        try:
+            self._verified(scenario, seed)
+        except ResultsError as exc:
+            return exc.reason
+        return None
+
     def has(self, scenario: Scenario, seed: int) -> bool:
-        """Whether that replicate is saved."""
-        return self.path(scenario, seed).is_file()
+        """Whether that replicate is saved whole (its file matches its check file).
+
+        A file that does not verify (damaged, cut short, or without a check
+        file, as an older khorasan saved it) counts as not saved, so it is
+        run again; the reason is kept in :attr:`redo`.
+        """
+        why = self.problem(scenario, seed)
+        if why is not None and why != "not saved":
+            self.redo[self.path(scenario, seed)] = why
+        return why is None
 
     def save(self, scenario: Scenario, seed: int, frame: pd.DataFrame) -> Path:
-        """Save one replicate's frame (atomically) and drop any earlier error file."""
+        """Save one replicate's frame (atomically) and drop any earlier error file.
+
+        The check file (size, sha256 and rows of the CSV) is written first,
+        then the CSV, each atomically: a replicate's CSV is there only once
+        it can be verified, and a kill in between leaves no CSV.
+        """
         folder = self.folder(scenario)
         if not (folder / "scenario.toml").is_file():
             atomic_write_text(folder / "scenario.toml", scenario_to_toml(scenario))
-        path = atomic_write_bytes(self.path(scenario, seed), _csv(frame).encode())
+        data = _csv(frame).encode()
+        check = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+                 "rows": len(frame)}
+        atomic_write_text(self.check_path(scenario, seed), json.dumps(check) + "\n")
+        path = atomic_write_bytes(self.path(scenario, seed), data)
+        self.redo.pop(path, None)
         with contextlib.suppress(OSError):
             os.unlink(self.error_path(scenario, seed))
         return path
 
+    def _verified(self, scenario: Scenario, seed: int) -> tuple[bytes, int]:
+        """The CSV's bytes and rows, if they match its check file (else ResultsError)."""
+        path, check_path = self.path(scenario, seed), self.check_path(scenario, seed)
+        try:
+            data = path.read_bytes()
+            check = json.loads(check_path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ResultsError(path, "its check file is missing" if exc.filename
+                               == str(check_path) else "missing") from None
+        except (OSError, ValueError) as exc:  # ValueError: not UTF-8 or not JSON
+            raise ResultsError(path, f"its check file is unreadable: {exc}") from None
+        if not (isinstance(check, dict) and _is_int(check.get("bytes"))
+                and _is_int(check.get("rows")) and isinstance(check.get("sha256"), str)):
+            raise ResultsError(path, "its check file is damaged")
+        if len(data) != check["bytes"] or hashlib.sha256(data).hexdigest() != check["sha256"]:
+            raise ResultsError(path, f"{len(data):,} bytes that do not match the "
+                               f"{check['bytes']:,} bytes saved; the file is damaged")
+        return data, check["rows"]
+
     def load(self, scenario: Scenario, seed: int) -> pd.DataFrame:
-        """Read one saved replicate."""
-        return read_replicate_csv(self.path(scenario, seed))
+        """Read one saved replicate, checked against its check file (else ResultsError)."""
+        data, rows = self._verified(scenario, seed)
+        frame = read_replicate_csv(io.BytesIO(data))
+        if len(frame) != rows:
+            raise ResultsError(self.path(scenario, seed), f"{len(frame)} rows, {rows} saved")
+        return frame
 
     def error_path(self, scenario: Scenario, seed: int) -> Path:
         """Where the traceback of a failed replicate goes."""
@@ -614,14 +931,57 @@ class Workspace:
 
 
 def run_is_complete(run_dir: str | os.PathLike[str], scenario: Scenario) -> bool:
-    """Whether ``run_dir`` is a finished run of exactly ``scenario`` (same seeds too)."""
-    run_dir = Path(run_dir)
+    """Whether ``run_dir`` is a finished run of exactly ``scenario`` (same seeds too).
+
+    Every file must match its size and sha256 in the manifest (as
+    :func:`load_run` checks), so a damaged run is not complete.
+    """
     try:
-        saved = (run_dir / "scenario.toml").read_text(encoding="utf-8")
-        load_run(run_dir)
-    except (OSError, ResultsError):
+        run = load_run(run_dir)
+    except ResultsError:
         return False
-    return saved == scenario_to_toml(scenario)
+    return run.manifest["files"]["scenario.toml"]["sha256"] == _sha256(scenario_to_toml(scenario))
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def run_damage(run_dir: str | os.PathLike[str], scenario: Scenario) -> ResultsError | None:
+    """What is wrong with ``run_dir`` if it is a damaged run of exactly ``scenario``, else None.
+
+    It is a run of ``scenario`` if its ``scenario.toml``, or the sha256 its
+    manifest records for it, is that of ``scenario``; it is damaged if
+    :func:`load_run` refuses it. Anything else (no run, another run, a run
+    that is whole) gives None.
+    """
+    run_dir = Path(run_dir)
+    want = scenario_to_toml(scenario)
+    try:
+        same = _read_bytes(run_dir / "scenario.toml") == want.encode()
+    except ResultsError:
+        same = False
+    if not same:
+        try:
+            manifest = json.loads(_read_bytes(run_dir / "manifest.json", MAX_MANIFEST_BYTES))
+            same = manifest["files"]["scenario.toml"]["sha256"] == _sha256(want)
+        except (ResultsError, ValueError, RecursionError, LookupError, TypeError):
+            return None
+    if not same:
+        return None
+    try:
+        load_run(run_dir)
+    except ResultsError as exc:
+        return exc
+    return None
+
+
+def set_aside(run_dir: str | os.PathLike[str]) -> Path:
+    """Rename ``run_dir`` to ``NAME.damaged-TAG`` next to it (nothing is deleted)."""
+    run_dir = Path(run_dir)
+    kept = run_dir.with_name(f"{run_dir.name}.damaged-{uuid.uuid4().hex[:8]}")
+    os.rename(run_dir, kept)
+    return kept
 
 
 def prepare_target(target: str | os.PathLike[str], *, resume: bool, force: bool,
