@@ -242,10 +242,7 @@ def recruit_civilians(
     n_rec = len(idx) * per
     if n_rec:
         alive = np.flatnonzero(ins.alive)
-        dxs = np.abs(pop.x[idx, None] - ins.x[alive])
-        dys = np.abs(pop.y[idx, None] - ins.y[alive])
-        dist = np.maximum(np.minimum(dxs, ins.width - dxs), np.minimum(dys, ins.height - dys))
-        np.add.at(ins.fighters, alive[np.argmin(dist, axis=1)], per)
+        np.add.at(ins.fighters, alive[nearest_isisk_cell(ins, alive, pop.x[idx], pop.y[idx])], per)
     return n_rec
 
 
@@ -327,3 +324,24 @@ def attrition(
         ins.fighters[alive] -= lost
         out.attrition = int(lost.sum())
     return ins.split_and_prune(params["isisk.fighters_per_cell"], rng)
+
+
+#: Recruit-to-cell distances are computed in blocks of about this many pairs, so
+#: that many recruits and many cells never need a recruits x cells matrix at once
+#: (memory was quadratic in ISIS-K cells: 400,000 cells peaked at 12.5 GB).
+PAIRS_PER_BLOCK = 1 << 20
+
+
+def nearest_isisk_cell(
+    ins: Insurgency, alive: np.ndarray, x: np.ndarray, y: np.ndarray
+) -> np.ndarray:
+    """Index into ``alive`` of the nearest living ISIS-K cell (torus Chebyshev) of each point."""
+    cx, cy = ins.x[alive], ins.y[alive]
+    nearest = np.empty(len(x), dtype=np.intp)
+    block = max(1, PAIRS_PER_BLOCK // len(alive))
+    for s in range(0, len(x), block):
+        dxs = np.abs(x[s : s + block, None] - cx)
+        dys = np.abs(y[s : s + block, None] - cy)
+        dist = np.maximum(np.minimum(dxs, ins.width - dxs), np.minimum(dys, ins.height - dys))
+        nearest[s : s + block] = np.argmin(dist, axis=1)
+    return nearest

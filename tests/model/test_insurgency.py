@@ -91,3 +91,15 @@ def test_pareto_deaths_are_capped_and_at_least_the_minimum() -> None:
     u = np.linspace(1e-9, 1, 1000)
     d = pareto_deaths(u, 2.0, 2.5, 300)
     assert d.min() >= 2 and d.max() == 300
+
+
+def test_nearest_cell_in_blocks_matches_the_full_distance_matrix(monkeypatch) -> None:
+    ins = _cells(n=37, size=20)
+    alive = np.flatnonzero(ins.alive)
+    rng = np.random.default_rng(5)
+    x, y = rng.integers(0, 20, 101), rng.integers(0, 20, 101)
+    dx = np.abs(x[:, None] - ins.x[alive])
+    dy = np.abs(y[:, None] - ins.y[alive])
+    full = np.argmin(np.maximum(np.minimum(dx, 20 - dx), np.minimum(dy, 20 - dy)), axis=1)
+    monkeypatch.setattr(insurgency, "PAIRS_PER_BLOCK", 100)  # blocks of 2 recruits
+    assert np.array_equal(insurgency.nearest_isisk_cell(ins, alive, x, y), full)
