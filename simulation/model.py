@@ -43,6 +43,9 @@ from simulation.population import JAILED, Population
 from simulation.scenario import Event, Scenario, make_scenario
 
 _STREAMS = ("init", "schedule", "isisk", "attacks", "ct", "recruit", "events")
+#: Recruit-to-cell distances are computed in blocks of about this many pairs, so
+#: that many recruits and many cells never need a recruits x cells matrix at once.
+_PAIRS_PER_BLOCK = 1 << 20
 
 
 class ConflictModel(mesa.Model):
@@ -374,12 +377,17 @@ class ConflictModel(mesa.Model):
             if n_rec:
                 # Each recruit joins the nearest living cell.
                 alive = np.flatnonzero(ins.alive)
-                dxs = np.abs(pop.x[idx, None] - ins.x[alive])
-                dys = np.abs(pop.y[idx, None] - ins.y[alive])
-                dist = np.maximum(np.minimum(dxs, self.width - dxs),
-                                  np.minimum(dys, self.height - dys))
-                np.add.at(ins.fighters, alive[np.argmin(dist, axis=1)],
-                          p["isisk.recruits_per_civilian"])
+                cx, cy = ins.x[alive], ins.y[alive]
+                nearest = np.empty(len(idx), dtype=np.intp)
+                block = max(1, _PAIRS_PER_BLOCK // len(alive))
+                for s in range(0, len(idx), block):
+                    part = idx[s:s + block]
+                    dxs = np.abs(pop.x[part, None] - cx)
+                    dys = np.abs(pop.y[part, None] - cy)
+                    dist = np.maximum(np.minimum(dxs, self.width - dxs),
+                                      np.minimum(dys, self.height - dys))
+                    nearest[s:s + block] = np.argmin(dist, axis=1)
+                np.add.at(ins.fighters, alive[nearest], p["isisk.recruits_per_civilian"])
             out.recruits_civilians = n_rec
 
         eff = self.effective_surveillance
