@@ -19,6 +19,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import matplotlib.dates as mdates
 import numpy as np
@@ -411,14 +412,18 @@ def figure_png(fig: Figure) -> bytes:
 
 def render_sweep_lines(title: str, xlabel: str, x: Sequence[float],
                        panels: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]],
-                       *, integer_x: bool = False) -> Figure:
-    """A sweep of one parameter: per panel the median (line, dots) and 10-90% band over x."""
+                       *, integer_x: bool = False, categorical: bool = False) -> Figure:
+    """A sweep of one parameter: per panel the median (line, dots) and 10-90% band over x.
+
+    With ``categorical`` (text or true/false values) the values are evenly
+    spaced ticks in the order given.
+    """
     ncols = _grid(len(panels))
     nrows = -(-len(panels) // ncols)
     fig = Figure(figsize=(4.8 * ncols, 3.4 * nrows + 1.0), dpi=DPI, layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     colour = SCENARIO_COLOURS[0]
-    xs = np.asarray(x, dtype=float)
+    xs = np.arange(len(x), dtype=float) if categorical else np.asarray(x, dtype=float)
     for ax, (panel_title, med, lo, hi) in zip(axes, panels, strict=False):
         ax.plot(xs, med, color=colour, lw=1.8, marker="o", ms=4)
         ax.fill_between(xs, lo, hi, color=colour, alpha=BAND_ALPHA, lw=0)
@@ -427,7 +432,9 @@ def render_sweep_lines(title: str, xlabel: str, x: Sequence[float],
         ax.set_ylim(bottom=0)
         if ax.get_ylim()[1] >= 1000:
             ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
-        if integer_x:
+        if categorical:
+            ax.set_xticks(xs, [_tick(v) for v in x])
+        elif integer_x:
             ax.xaxis.get_major_locator().set_params(integer=True)
         _tidy_axes(ax)
     for ax in axes[len(panels):]:
@@ -440,8 +447,10 @@ def render_sweep_lines(title: str, xlabel: str, x: Sequence[float],
     return fig
 
 
-def _tick(v: float) -> str:
-    return f"{v:g}"
+def _tick(v: Any) -> str:
+    if isinstance(v, bool | np.bool_):
+        return "true" if v else "false"
+    return f"{v:g}" if isinstance(v, int | float | np.number) else str(v)
 
 
 def render_sweep_heatmaps(title: str, xlabel: str, ylabel: str, x: Sequence[float],
