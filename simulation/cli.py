@@ -495,7 +495,8 @@ def _unique_labels(names: Sequence[str]) -> list[str]:
     ("khorasan sweep scenarios/baseline.toml -p isisk.initial_fighters=1000:4000:4 "
      "-p surveillance.us_level_after=0.05,0.3,0.55 --replicates 5", "a 4 x 3 grid"),
     note="START:STOP:NUM gives NUM evenly spaced values (integers for int parameters); "
-         "A,B,C lists them. Every grid point runs the same seeds. Writes OUT/sweep.csv (one "
+         "A,B,C lists them (also text and true/false values); at most 10,000 points. "
+         "Every grid point runs the same seeds. Writes OUT/sweep.csv (one "
          "row per point and replicate with the headline metrics), OUT/summary.csv, "
          "OUT/sweep.png (lines with 10–90% bands for one parameter, heatmaps of the median "
          "for two), OUT/sweep.json and OUT/scenario.toml. Default OUT: "
