@@ -184,6 +184,7 @@ def run(
     from simulation.ensemble import plan_runs
     from simulation.results import run_dir_for
 
+    _check_scheduler(scheduler)
     header = _header_overrides(replicates, seed, steps)
     with _one_line_errors():
         loaded = [(path, _load(path, set_ or [], header)) for path in scenarios]
@@ -194,6 +195,7 @@ def run(
                 raise CliError(f"{path}: scenario.name: {sc.name!r} is also the name of "
                                f"{seen[target]}; both would write {target}")
             seen[target] = path
+        _check_memory([sc for _, sc in loaded], workers, scheduler)
         plans = plan_runs([sc for _, sc in loaded], out, resume=resume, force=force)
         for plan in plans:
             if not plan.pending:
@@ -212,12 +214,42 @@ def run(
                              [p.workspace.partial for p in pending])
 
 
-def _workers_for(workers: int, scheduler: str | None) -> int:
-    from simulation.ensemble import LOCAL_DASK, default_workers
+def _workers_for(workers: int, scheduler: str | None, note: bool = False) -> int:
+    """Worker processes for ``--workers`` (0: one per CPU), at most one per CPU here.
+
+    With ``note``, a cut is said on stderr (one line, not an error).
+    """
+    from simulation.ensemble import local_workers
+
+    n, asked = local_workers(workers, scheduler)
+    if note and asked is not None:
+        typer.echo(f"khorasan: note: --workers {asked} is more than the {n} CPU"
+                   f"{'s' if n != 1 else ''} available; using {n}", err=True)
+    return n
+
+
+def _check_scheduler(scheduler: str | None) -> None:
+    """``--scheduler`` must be a Dask address: checked before any folder or lock is made."""
+    from simulation.ensemble import check_scheduler
 
     if scheduler:
-        return workers if workers > 0 else (2 if scheduler == LOCAL_DASK else 0)
-    return workers or default_workers()
+        with _one_line_errors():
+            try:
+                check_scheduler(scheduler)
+            except ValueError as exc:
+                raise CliError(f"--scheduler: {exc}") from None
+
+
+def _check_memory(scenarios: Sequence[Scenario], workers: int, scheduler: str | None,
+                  *, sweep: bool = False) -> None:
+    """Refuse a run that needs more memory than the machine has (before anything is made)."""
+    from simulation.ensemble import LOCAL_DASK
+    from simulation.resources import check_memory
+
+    n_jobs = sum(sc.replicates for sc in scenarios)
+    n = max(1, min(_workers_for(workers, scheduler), n_jobs))
+    check_memory(scenarios, n, sweep=sweep,
+                 remote=bool(scheduler) and scheduler != LOCAL_DASK)
 
 
 def _execute(batches: Sequence[Any], workspaces: Sequence[Any], workers: int,
@@ -232,7 +264,7 @@ def _execute(batches: Sequence[Any], workspaces: Sequence[Any], workers: int,
     from simulation.ensemble import DaskUnavailable, run_saved
 
     n_jobs = sum(len(jobs) for _, jobs in batches)
-    n_workers = _workers_for(workers, scheduler)
+    n_workers = _workers_for(workers, scheduler, note=True)
     if not scheduler:
         n_workers = max(1, min(n_workers, n_jobs))
     started = dt.datetime.now(dt.UTC)
@@ -252,6 +284,10 @@ def _execute(batches: Sequence[Any], workspaces: Sequence[Any], workers: int,
         typer.echo(f"khorasan: interrupted; {saved} of {n_jobs} replicates are saved in "
                    f"{where}; run the same command with --resume to finish", err=True)
         raise typer.Exit(130) from None
+    except BaseException:  # anything else: release the locks, keep what was saved
+        for ws in workspaces:
+            ws.close()
+        raise
     seconds = time.perf_counter() - t0
     timings = {
         "started": started.isoformat(timespec="seconds"),
@@ -370,6 +406,7 @@ def compare(
     from simulation.ensemble import plan_runs
     from simulation.results import RunData, load_run, run_dir_for
 
+    _check_scheduler(scheduler)
     with _one_line_errors():
         if len(inputs) < 2:
             raise CliError("compare: give at least two scenario files or run directories")
@@ -411,6 +448,7 @@ def compare(
                                "as a run directory; use --out for another place")
             targets[target] = inputs[k]
 
+        _check_memory(list(files.values()), workers, scheduler)
         plans = plan_runs(list(files.values()), out, resume=resume, force=force)
         pending = [p for p in plans if p.pending]
         for plan in plans:
@@ -457,7 +495,8 @@ def _unique_labels(names: Sequence[str]) -> list[str]:
     ("khorasan sweep scenarios/baseline.toml -p isisk.initial_fighters=1000:4000:4 "
      "-p surveillance.us_level_after=0.05,0.3,0.55 --replicates 5", "a 4 x 3 grid"),
     note="START:STOP:NUM gives NUM evenly spaced values (integers for int parameters); "
-         "A,B,C lists them. Every grid point runs the same seeds. Writes OUT/sweep.csv (one "
+         "A,B,C lists them (also text and true/false values); at most 10,000 points. "
+         "Every grid point runs the same seeds. Writes OUT/sweep.csv (one "
          "row per point and replicate with the headline metrics), OUT/summary.csv, "
          "OUT/sweep.png (lines with 10–90% bands for one parameter, heatmaps of the median "
          "for two), OUT/sweep.json and OUT/scenario.toml. Default OUT: "
@@ -495,6 +534,7 @@ def sweep(
     from simulation.results import Workspace, prepare_target, publish_dir, slug
     from simulation.sweep import parse_axis, sweep_files, sweep_is_complete, sweep_points
 
+    _check_scheduler(scheduler)
     header = _header_overrides(replicates, seed, steps)
     with _one_line_errors():
         base = _load(scenario, set_ or [], header)
@@ -509,8 +549,12 @@ def sweep(
                 raise ScenarioError(scenario, f"--param {name}", str(exc)) from None
         if len({a.name for a in axes}) != len(axes):
             raise ScenarioError(scenario, "--param", f"{axes[0].name} is given twice")
-        points = sweep_points(axes)
+        try:
+            points = sweep_points(axes)
+        except ValueError as exc:
+            raise ScenarioError(scenario, "--param", str(exc)) from None
         scenarios = [_load(scenario, set_ or [], {**header, **dict(point)}) for point in points]
+        _check_memory(scenarios, workers, scheduler, sweep=True)
         target = out or Path("results") / slug(
             "-".join(["sweep", base.name, *(a.name for a in axes)]))
         seeds = [j.seed for j in make_jobs(base)]
@@ -525,10 +569,14 @@ def sweep(
         if failures:
             ws.close()
             _report_failures(failures, sum(len(j) for _, j in batches), [ws.partial])
-        frames = [load_saved(ws.store, jobs) for _, jobs in batches]
-        files = sweep_files(base, axes, points, frames, seeds=seeds, timings=timings,
-                            command=["khorasan", *sys.argv[1:]])
-        publish_dir(target, files, force=force)
+        try:
+            frames = [load_saved(ws.store, jobs) for _, jobs in batches]
+            files = sweep_files(base, axes, points, frames, seeds=seeds, timings=timings,
+                                command=["khorasan", *sys.argv[1:]])
+            publish_dir(target, files, force=force)
+        except BaseException:
+            ws.close()  # the saved replicates stay for --resume; the lock goes
+            raise
         ws.remove()
     typer.echo(f"wrote {target}/  ({len(points)} points x {len(seeds)} replicates x "
                f"{base.steps} weeks, {timings['simulate_seconds']:.1f} s {_where(timings)})")

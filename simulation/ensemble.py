@@ -50,10 +50,12 @@ __all__ = [
     "Failure",
     "Job",
     "RunPlan",
+    "check_scheduler",
     "code_fingerprint",
     "execute",
     "finish_run",
     "load_saved",
+    "local_workers",
     "make_jobs",
     "plan_runs",
     "run_ensemble",
@@ -271,6 +273,55 @@ def _dask(fn: Runner, jobs: Sequence[Job], workers: int, address: str = LOCAL_DA
 
 #: Named executors; each maps (runner, jobs, workers) to (index, result) pairs.
 EXECUTORS: dict[str, Executor] = {"serial": _serial, "process": _process_pool, "dask": _dask}
+
+
+#: Dask's communication schemes whose addresses are HOST:PORT.
+_HOST_PORT_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+
+
+def check_scheduler(address: str) -> None:
+    """Refuse (ValueError, one line) what Dask cannot read as a scheduler address.
+
+    Accepted: ``local-dask``, ``tcp://HOST:PORT`` (or ``HOST:PORT``, which
+    Dask reads as tcp), ``tls://``, ``ws://``, ``wss://`` and ``ucx://HOST:PORT``,
+    and ``inproc://ANYTHING``. Nothing is imported or contacted.
+    """
+    if address == LOCAL_DASK:
+        return
+    usage = ("give tcp://HOST:PORT (a running dask-scheduler, often port 8786), "
+             "tls://HOST:PORT, inproc://NAME or local-dask")
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    if scheme == "inproc":
+        if not rest:
+            raise ValueError(f"{address!r} names no inproc address; {usage}")
+        return
+    if scheme not in _HOST_PORT_SCHEMES:
+        raise ValueError(f"{address!r}: unknown scheme {scheme!r}; {usage}")
+    host, colon, port = rest.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):  # IPv6: [::1]:8786
+        host = host[1:-1]
+    if not colon or not host or any(c in host for c in "/ ") or not port.isdigit() \
+            or not 0 < int(port) < 65536:
+        raise ValueError(f"{address!r} is not a Dask scheduler address; {usage}")
+
+
+def local_workers(workers: int, scheduler: str | None) -> tuple[int, int | None]:
+    """Worker processes to start on this machine, and the count asked if it was cut.
+
+    0 means one per CPU; more than the CPUs available is cut to their
+    number (oversubscribed workers only slow each other down). A remote
+    scheduler (not ``local-dask``) starts none here: 0.
+    """
+    if scheduler and scheduler != LOCAL_DASK:
+        return (workers, None)
+    cpus = default_workers()
+    if workers <= 0:
+        return (min(2, cpus) if scheduler == LOCAL_DASK else cpus), None
+    if workers > cpus:
+        return cpus, workers
+    return workers, None
 
 
 def default_workers() -> int:

@@ -50,6 +50,9 @@ __all__ = ["SweepAxis", "parse_axis", "sweep_files", "sweep_points", "sweep_tabl
 FORMAT = "khorasan-sweep"
 FORMAT_VERSION = 1
 MAX_PARAMS = 2
+#: Most grid points a sweep may have (per axis and in all): each point runs every
+#: replicate and is loaded as a scenario, so more is almost always a typo.
+MAX_POINTS = 10_000
 
 
 @dataclass(frozen=True)
@@ -100,13 +103,20 @@ def parse_axis(text: str) -> SweepAxis:
             raise ValueError(f"NUM {parts[2]!r} is not a whole number") from None
         if num < 1:
             raise ValueError(f"NUM must be at least 1, got {num}")
+        if num > MAX_POINTS:  # checked before the grid is made
+            raise ValueError(f"NUM {num:,} is more than the {MAX_POINTS:,} points a sweep "
+                             "may have")
         grid = np.linspace(start, stop, num) if num > 1 else np.array([start])
         if param.kind is int:
             values = [int(round(v)) for v in grid]
         else:
             values = [float(round(v, 12)) for v in grid]
     else:
-        values = [parse_assignment(f"v={part}")[1] for part in spec.split(",") if part.strip()]
+        parts = [part for part in spec.split(",") if part.strip()]
+        if len(parts) > MAX_POINTS:
+            raise ValueError(f"{len(parts):,} values are more than the {MAX_POINTS:,} points "
+                             "a sweep may have")
+        values = [parse_assignment(f"v={part}")[1] for part in parts]
         if not values:
             raise ValueError(f"no values in {spec!r}")
     checked = []
@@ -119,7 +129,15 @@ def parse_axis(text: str) -> SweepAxis:
 
 
 def sweep_points(axes: Sequence[SweepAxis]) -> list[tuple[tuple[str, Any], ...]]:
-    """Every grid point, as ``((name, value), ...)``; the first parameter varies slowest."""
+    """Every grid point, as ``((name, value), ...)``; the first parameter varies slowest.
+
+    ValueError if the grid has more than :data:`MAX_POINTS` points (checked first).
+    """
+    n = math.prod(len(a.values) for a in axes)
+    if n > MAX_POINTS:
+        sizes = " x ".join(f"{len(a.values):,}" for a in axes)
+        raise ValueError(f"the grid has {sizes} = {n:,} points, more than the "
+                         f"{MAX_POINTS:,} a sweep may have")
     return [tuple(zip((a.name for a in axes), combo, strict=True))
             for combo in itertools.product(*(a.values for a in axes))]
 
@@ -173,7 +191,8 @@ def sweep_figure(scenario: Scenario, axes: Sequence[SweepAxis], table: pd.DataFr
         x = list(table.drop_duplicates(a.name)[a.name])
         fig = render_sweep_lines(
             f"{scenario.name}: sweep of {a.name} — median and 10–90% range, {reps}",
-            _label(a.name), x, panels, integer_x=a.kind is int)
+            _label(a.name), x, panels, integer_x=a.kind is int,
+            categorical=a.kind in (str, bool))
     else:
         ya, xa = axes  # first parameter on rows
         panels = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -34,11 +35,16 @@ def render_sweep_lines(
     panels: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]],
     *,
     integer_x: bool = False,
+    categorical: bool = False,
 ) -> Figure:
-    """A sweep of one parameter: per panel the median (line, dots) and 10-90% band over x."""
+    """A sweep of one parameter: per panel the median (line, dots) and 10-90% band over x.
+
+    With ``categorical`` (text or true/false values) the values are evenly
+    spaced ticks in the order given.
+    """
     fig, axes = panel_axes(len(panels), grid_columns(len(panels)), (4.8, 3.4), 1.0)
     colour = SCENARIO_COLOURS[0]
-    xs = np.asarray(x, dtype=float)
+    xs = np.arange(len(x), dtype=float) if categorical else np.asarray(x, dtype=float)
     for ax, (panel_title, med, lo, hi) in zip(axes, panels, strict=True):
         ax.plot(xs, med, color=colour, lw=1.8, marker="o", ms=4)
         ax.fill_between(xs, lo, hi, color=colour, alpha=BAND_ALPHA, lw=0)
@@ -46,7 +52,9 @@ def render_sweep_lines(
         ax.set_xlabel(xlabel, fontsize=9)
         ax.set_ylim(bottom=0)
         thousands_ticks(ax)
-        if integer_x:
+        if categorical:
+            ax.set_xticks(xs, [_tick(v) for v in x])
+        elif integer_x:
             ax.xaxis.get_major_locator().set_params(integer=True)
         tidy_axes(ax)
     fig.legend(
@@ -64,8 +72,10 @@ def render_sweep_lines(
     return fig
 
 
-def _tick(v: float) -> str:
-    return f"{v:g}"
+def _tick(v: Any) -> str:
+    if isinstance(v, bool | np.bool_):
+        return "true" if v else "false"
+    return f"{v:g}" if isinstance(v, int | float | np.number) else str(v)
 
 
 def _annotate(ax: Axes, values: np.ndarray) -> None:
