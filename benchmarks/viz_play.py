@@ -1,6 +1,6 @@
 """How fast Play runs in the browser app (``khorasan viz``), in a real browser.
 
-Starts the app's server like the browser test does (``simulation.viz_server``:
+Starts the app's server like the browser test does (``simulation.viz.server``:
 its own process group, a free loopback port, offline assets), opens the page
 in Debian's Chromium driven by Playwright, presses Step once (the first week
 also compiles or loads the model's Numba kernel; timed, not counted), and
@@ -213,9 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from playwright.sync_api import sync_playwright
 
-    from simulation import viz_server
     from simulation.scenario_file import load_scenario
-    from simulation.viz_assets import ensure_assets
+    from simulation.viz import server as viz_server
+    from simulation.viz.assets import ensure_assets
 
     if not CHROMIUM.exists():
         print(f"{CHROMIUM} is missing (apt-get install -y chromium)", file=sys.stderr)

@@ -807,7 +807,7 @@ def viz(
         show_default=False)] = None,
 ) -> None:
     """Explore the model in the browser: map, live plots, sliders (Mesa's controls, on Solara)."""
-    from simulation.viz_server import VizError, run_viz
+    from simulation.viz.server import VizError, run_viz
 
     with _one_line_errors():
         try:

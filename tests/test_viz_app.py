@@ -20,10 +20,11 @@ pytest.importorskip("mesa.visualization", reason="the [viz] extra is not install
 from typer.testing import CliRunner
 
 from simulation import params as ptable
-from simulation import viz_assets, viz_server
 from simulation.cli import app as cli_app
 from simulation.scenario_file import load_scenario
+from simulation.viz import assets as viz_assets
 from simulation.viz import cards, charts, live, page, saving, settings
+from simulation.viz import server as viz_server
 from simulation.viz.map import MapFigure
 
 REPO = Path(__file__).resolve().parent.parent
@@ -471,7 +472,7 @@ def test_default_cache_dir_honours_the_environment(tmp_path: Path, monkeypatch) 
 def test_server_command_and_environment_keep_it_local(tmp_path: Path) -> None:
     cmd = viz_server.solara_command("127.0.0.1", 8600)
     # solara run, through serve(): only the app's own page, only the local assets
-    assert cmd[:5] == [sys.executable, "-m", "simulation.viz_server", "run", "simulation.viz.page"]
+    assert cmd[:5] == [sys.executable, "-m", "simulation.viz.server", "run", "simulation.viz.page"]
     import importlib
 
     served = importlib.import_module(cmd[4])

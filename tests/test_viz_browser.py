@@ -10,7 +10,7 @@ WebSocket from a page on another origin, and the app under another name (DNS
 rebinding): both are refused, while the app's own page still works.
 
 Needs /usr/bin/chromium (``apt-get install -y chromium``), the [viz] extra and
-npm once (for the page's JavaScript, see simulation/viz_assets.py). Without
+npm once (for the page's JavaScript, see simulation/viz/assets.py). Without
 them the test is skipped, except in CI (CI=true), where it fails.
 
 Set KHORASAN_UPDATE_SCREENSHOTS=1 to write the screenshots to docs/screenshots/
@@ -75,8 +75,8 @@ def sync_api():
 
 @pytest.fixture(scope="session")
 def server(sync_api, tmp_path_factory):
-    from simulation import viz_server
-    from simulation.viz_assets import AssetsError, ensure_assets
+    from simulation.viz import server as viz_server
+    from simulation.viz.assets import AssetsError, ensure_assets
 
     try:
         assets = ensure_assets()

@@ -1,8 +1,8 @@
 """The browser app is closed to other web pages and never fetches from a CDN (issue 14, items 8-9).
 
-First the two ASGI middlewares of simulation/viz_server.py on their own (no
+First the two ASGI middlewares of simulation/viz/server.py on their own (no
 server), then a real server (``solara run`` through ``python -m
-simulation.viz_server``, as ``khorasan viz`` starts it) driven by raw HTTP and
+simulation.viz.server``, as ``khorasan viz`` starts it) driven by raw HTTP and
 WebSocket clients: a WebSocket or POST from another Origin, or any request
 for another Host (DNS rebinding), gets 403; the app's own origin passes. The
 server runs with HTTP(S)_PROXY pointing at a socket that records every
@@ -28,8 +28,8 @@ pytest.importorskip("mesa.visualization", reason="the [viz] extra is not install
 ws_client = pytest.importorskip("websockets.sync.client", reason="websockets is not installed")
 from websockets.exceptions import InvalidStatus  # noqa: E402
 
-from simulation import viz_server  # noqa: E402
-from simulation.viz_server import OfflineCdn, OriginGuard  # noqa: E402
+from simulation.viz import server as viz_server  # noqa: E402
+from simulation.viz.server import OfflineCdn, OriginGuard  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 EVIL = "http://evil.example.com"

@@ -25,8 +25,8 @@ from simulation import params as ptable
 from simulation.model import ConflictModel
 from simulation.scenario import DAYS_PER_STEP, Scenario
 from simulation.scenario_file import display_path
+from simulation.viz.server import initial_scenario
 from simulation.viz.settings import SEED, SLIDER_INDEX, build_scenario, dotted_name, slider_values
-from simulation.viz_server import initial_scenario
 
 SCENARIO_FILE = "scenario_file"  # the keyword argument naming the scenario file
 RENDER_WAIT_S = 10.0  # longest wait for a redraw before stepping anyway

@@ -1,6 +1,6 @@
 """The browser app's page: Mesa's controls and sliders, the scenario card, and the app's views.
 
-Start it with ``khorasan viz [SCENARIO]`` (see :mod:`simulation.viz_server`),
+Start it with ``khorasan viz [SCENARIO]`` (see :mod:`simulation.viz.server`),
 which fetches the page's JavaScript once and runs ``solara run
 simulation.viz.page``.
 
@@ -48,8 +48,8 @@ from simulation.viz.charts import PLOTS, PlotFigure, PlotSpec
 from simulation.viz.live import SCENARIO_FILE, VizModel, frame_of, start_warm_up
 from simulation.viz.map import MapFigure
 from simulation.viz.saving import save_scenario, scenario_catalogue
+from simulation.viz.server import default_save_dir, initial_scenario, scenarios_dir
 from simulation.viz.settings import SLIDER_INDEX, SLIDERS, changes, slider_values
-from simulation.viz_server import default_save_dir, initial_scenario, scenarios_dir
 
 TITLE = "khorasan · ISIS-K, the Taliban and Afghan civilians"
 #: Play speeds offered: label -> Mesa's pause before each week (ms). "max" leaves the pace to

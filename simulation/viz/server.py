@@ -5,7 +5,7 @@
 
 - listens on 127.0.0.1 unless told otherwise;
 - serves the page's JavaScript from the folder filled by
-  :func:`simulation.viz_assets.ensure_assets` (no CDN);
+  :func:`simulation.viz.assets.ensure_assets` (no CDN);
 - sends no telemetry, shows no "runs on Solara" banner and does not ask PyPI
   for a newer Solara;
 - runs in production mode (no file watcher, minified JavaScript);
@@ -17,7 +17,7 @@
   there is a 404 and nothing is fetched while the app runs (:class:`OfflineCdn`).
 
 The server is ``solara run`` started through :func:`serve` (``python -m
-simulation.viz_server run ...``, the arguments of ``solara run``), which puts
+simulation.viz.server run ...``, the arguments of ``solara run``), which puts
 those two ASGI middlewares around Solara's Starlette app before uvicorn loads it.
 """
 
@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from simulation.viz_assets import AssetsError, ensure_assets
+from simulation.viz.assets import AssetsError, ensure_assets
 
 __all__ = [
     "APP_MODULE",
@@ -63,7 +63,7 @@ __all__ = [
 APP_MODULE = "simulation.viz.page"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8521
-PACKAGE_PARENT = Path(__file__).resolve().parent.parent
+PACKAGE_PARENT = Path(__file__).resolve().parents[2]  # the folder that holds simulation/
 REPO_SCENARIOS = PACKAGE_PARENT / "scenarios"
 DEFAULT_SCENARIO = "baseline.toml"
 
@@ -139,8 +139,8 @@ def server_env(assets_dir: Path, *, scenario: Path | None = None,
 
 
 def solara_command(host: str, port: int) -> list[str]:
-    """``solara run simulation.viz.page`` (through :func:`serve`) with the flags that keep it local."""
-    return [sys.executable, "-m", "simulation.viz_server", "run", APP_MODULE, "--host", host,
+    """``solara run simulation.viz.page`` via :func:`serve`, with the flags that keep it local."""
+    return [sys.executable, "-m", "simulation.viz.server", "run", APP_MODULE, "--host", host,
             "--port", str(port), "--production", "--no-open", "--no-check-version"]
 
 
@@ -266,7 +266,7 @@ def run_viz(scenario: Path | None, *, host: str = DEFAULT_HOST, port: int = DEFA
 
 # --- only the app's own page, only the local assets ------------------------------------
 
-CDN_PATH = "/_solara/cdn"  # where Solara's page asks for its JavaScript (see viz_assets)
+CDN_PATH = "/_solara/cdn"  # where Solara's page asks for its JavaScript (see viz.assets)
 _WILDCARD = {"", "0.0.0.0", "::"}
 _MAX_NOTES = 100  # different refusals noted in the log; a flood of new ones is not
 
@@ -514,6 +514,6 @@ def serve(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":  # the middlewares from the module the app imports, not __main__
-    from simulation.viz_server import serve as _serve
+    from simulation.viz.server import serve as _serve
 
     _serve(sys.argv[1:])
