@@ -33,8 +33,9 @@ from matplotlib.ticker import FuncFormatter
 from simulation.metrics import METRIC_INDEX
 from simulation.results import RunData, atomic_write_bytes, load_run
 
-__all__ = ["FIGURES", "Band", "Panel", "Series", "figure_png", "merged_event_marks", "plot_run",
-           "render_bands", "render_figure", "render_sweep_heatmaps", "render_sweep_lines"]
+__all__ = ["FIGURES", "Band", "Panel", "Series", "figure_png", "merged_event_marks",
+           "missing_plots", "plot_run", "render_bands", "render_figure",
+           "render_sweep_heatmaps", "render_sweep_lines"]
 
 DPI = 130
 BAND_ALPHA = 0.2
@@ -244,6 +245,11 @@ def save_figure(fig: Figure, path: str | os.PathLike[str]) -> Path:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI)
     return atomic_write_bytes(path, buf.getvalue())
+
+
+def missing_plots(run_dir: str | os.PathLike[str]) -> list[str]:
+    """The figures of :func:`plot_run` not (yet) in ``<run_dir>/plots/``."""
+    return [name for name in FIGURES if not (Path(run_dir) / "plots" / f"{name}.png").is_file()]
 
 
 def plot_run(run_dir: str | os.PathLike[str] | RunData,
