@@ -116,8 +116,9 @@ def _resume_hint(workspaces: Sequence[Any], n_jobs: int) -> Iterator[None]:
 
 def _saved_state(workspaces: Sequence[Any], n_jobs: int) -> str:
     """``3 of 8 replicates are saved in OUT/.NAME.partial`` (closing the workspaces)."""
-    saved, where = 0, []
+    saved, where, open_ = 0, [], False
     for ws in workspaces:
+        open_ |= ws.partial.is_dir()
         count = ws.store.count()
         if count:
             saved += count
@@ -125,6 +126,8 @@ def _saved_state(workspaces: Sequence[Any], n_jobs: int) -> str:
         ws.close()
     if where:
         return f"{saved} of {n_jobs} replicates are saved in {', '.join(where)}"
+    if open_:
+        return f"none of the {n_jobs} replicates had finished"
     return "what was written so far is kept"
 
 
