@@ -487,7 +487,14 @@ def plan_runs(scenarios: Sequence[Scenario], out: str | os.PathLike[str], *,
     Raises :class:`~simulation.results.ResultsError` (one line) before
     anything is written if any target may not be written.
     """
-    from simulation.results import Workspace, prepare_target, run_dir_for, run_is_complete
+    from simulation.results import (
+        ResultsError,
+        Workspace,
+        partial_dir_for,
+        prepare_target,
+        run_dir_for,
+        run_is_complete,
+    )
 
     targets = []
     for sc in scenarios:
@@ -495,6 +502,13 @@ def plan_runs(scenarios: Sequence[Scenario], out: str | os.PathLike[str], *,
         todo = prepare_target(target, resume=resume, force=force,
                               complete=resume and run_is_complete(target, sc))
         targets.append((sc, target, todo))
+    for sc, target, todo in targets:
+        if not todo and partial_dir_for(target).is_dir():
+            # killed after writing the run but before dropping its workspace: the saved
+            # replicates (same code and settings, else they stay) are in the run already
+            with contextlib.suppress(ResultsError):
+                Workspace(target).open(resume=True, force=False,
+                                       settings=resume_settings(sc)).remove()
     plans: list[RunPlan] = []
     try:
         for sc, target, todo in targets:

@@ -13,21 +13,24 @@ A run directory ``OUT/<scenario name>/`` holds
 
 The directory is assembled under a hidden temporary name and renamed into
 place when complete, so a crash never leaves a run that looks finished. An
-existing run directory is only replaced with ``force=True``, and only once
-the new one is complete.
+existing run directory is only replaced with ``force=True``, only if
+khorasan wrote it and nothing else was added (:func:`check_replaceable`),
+and only once the new one is complete.
 
 While a run is going, each finished replicate is saved at once as
 ``OUT/.NAME.partial/<scenario key>/seed-<seed>.csv`` (a :class:`Workspace`),
 so an interrupted run can be resumed: only the missing replicates are run
 again, and the run directory, written from the saved files, is byte for byte
-what an uninterrupted run writes. The workspace is removed once the run
-directory is written.
+what an uninterrupted run writes. The workspace records the code
+fingerprint and settings it was made with (``settings.json``) and refuses to
+be resumed with others. It is removed once the run directory is written.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import glob
 import hashlib
 import importlib.metadata
 import io
@@ -448,6 +451,11 @@ def publish_dir(target: str | os.PathLike[str], files: Mapping[str, bytes],
             os.replace(old, run_dir)
         raise
     shutil.rmtree(old, ignore_errors=True)
+    # what an earlier publish of ``target``, killed half-way, left behind
+    for stale in run_dir.parent.glob(f".{glob.escape(run_dir.name)}.*-*"):
+        if (re.fullmatch(rf"\.{re.escape(run_dir.name)}\.(partial|old)-[0-9a-f]{{8}}", stale.name)
+                and stale.is_dir() and not stale.is_symlink()):
+            shutil.rmtree(stale, ignore_errors=True)
     return run_dir
 
 

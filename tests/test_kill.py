@@ -147,7 +147,8 @@ def test_sigkill_at_random_points_then_resume_gives_identical_files(tmp_path: Pa
             seen["at"] = time.monotonic()
         return "at" in seen and time.monotonic() - seen["at"] >= delay
 
-    assert kill_after(proc, family, plotting), "the run finished before it could be killed"
+    if not kill_after(proc, family, plotting):
+        raise AssertionError(f"the run ended before it could be killed: {proc.communicate()}")
     proc.communicate(timeout=60)
     family.assert_all_gone()
     assert proc.returncode == -signal.SIGKILL

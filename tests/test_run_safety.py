@@ -448,3 +448,23 @@ def test_full_disk_in_a_sweep_says_how_to_resume(tiny: Path, tmp_path: Path,
     monkeypatch.undo()
     assert invoke("sweep", tiny, "-p", "isisk.attack_rate=1,2", "--out", out, "--quiet",
                   "--workers", "1", "--resume").exit_code == 0
+
+
+def test_leftovers_of_a_kill_while_publishing_are_cleared(tiny: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    # killed after the run directory was written, before its workspace was dropped
+    monkeypatch.setattr(results.Workspace, "remove", results.Workspace.close)
+    assert invoke("run", tiny, "--out", out, *FAST).exit_code == 0
+    monkeypatch.undo()
+    partial = partial_dir_for(out / "tiny")
+    assert len(list(partial.glob("*/seed-*.csv"))) == 3
+    result = invoke("run", tiny, "--out", out, "--resume", *FAST)
+    assert result.exit_code == 0 and "already complete" in result.stdout
+    assert not partial.exists()
+    # killed half-way through publishing: hidden copies; a look-alike of the user's stays
+    write(out / ".tiny.partial-0badc0de", "timeseries.csv", "half")
+    write(out / ".tiny.old-0badc0de", "timeseries.csv", "the run replaced")
+    write(out / ".tiny.partial-notes", "mine.txt", "mine")
+    assert invoke("run", tiny, "--out", out, "--force", "--seed", "1", *FAST).exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == [".tiny.partial-notes", "tiny"]
