@@ -129,28 +129,37 @@ def test_sigkill_at_random_points_then_resume_gives_identical_files(tmp_path: Pa
         family.assert_all_gone()
         if killed:
             assert proc.returncode == -signal.SIGKILL
-        stages.append(len(list(partial_dir_for(run_dir).glob("*/seed-*.csv"))))
         assert not run_dir.exists() or (run_dir / "manifest.json").exists()
-    assert not run_dir.exists() or sorted(stages) == stages  # the work only grows
+        # replicates saved so far (all of them once the run directory is written)
+        stages.append(6 if run_dir.exists() else
+                      len(list(partial_dir_for(run_dir).glob("*/seed-*.csv"))))
+    assert sorted(stages) == stages, stages  # the work only grows
 
-    if run_dir.exists():  # a kill came late enough: start over for the plotting kill
-        for p in sorted(run_dir.rglob("*"), reverse=True):
-            p.rmdir() if p.is_dir() else p.unlink()
-        run_dir.rmdir()
-    delay = rng.uniform(0.0, 0.6) * (total - published)
-    proc = start(*args, "--out", out, "--resume")
-    family = Family(proc)
-    seen: dict[str, float] = {}
+    # then a kill while it draws its plots (sooner, if it ends first under another load)
+    delay = rng.uniform(0.0, 0.5) * (total - published)
+    for _ in range(4):
+        if run_dir.exists():  # start the run directory over, so that it is plotted again
+            for p in sorted(run_dir.rglob("*"), reverse=True):
+                p.rmdir() if p.is_dir() else p.unlink()
+            run_dir.rmdir()
+        proc = start(*args, "--out", out, "--resume")
+        family = Family(proc)
+        seen: dict[str, float] = {}
 
-    def plotting() -> bool:
-        if "at" not in seen and (run_dir / "manifest.json").exists():
-            seen["at"] = time.monotonic()
-        return "at" in seen and time.monotonic() - seen["at"] >= delay
+        def plotting(seen=seen, delay=delay) -> bool:
+            if "at" not in seen and (run_dir / "manifest.json").exists():
+                seen["at"] = time.monotonic()
+            return "at" in seen and time.monotonic() - seen["at"] >= delay
 
-    if not kill_after(proc, family, plotting):
-        raise AssertionError(f"the run ended before it could be killed: {proc.communicate()}")
-    proc.communicate(timeout=60)
-    family.assert_all_gone()
+        killed = kill_after(proc, family, plotting)
+        stdout, stderr = proc.communicate(timeout=60)
+        family.assert_all_gone()
+        if killed:
+            break
+        assert proc.returncode == 0, stderr
+        delay /= 4
+    else:
+        raise AssertionError("every run ended before it could be killed while plotting")
     assert proc.returncode == -signal.SIGKILL
     drawn = sorted(p.name for p in (run_dir / "plots").glob("*.png")) if (
         run_dir / "plots").is_dir() else []
