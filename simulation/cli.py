@@ -4,14 +4,18 @@ Every bad input (a scenario error, a bad ``--set``, an existing run
 directory, a missing file, a bad option) ends with exactly one line on
 stderr and exit status 2, never a traceback. A replicate that raises is
 reported with its seed; the others finish and are saved, and the exit
-status is 1. Ctrl-C exits with 130 and says how to ``--resume``.
+status is 1. Ctrl-C (exit status 130), SIGTERM (143) and a write error such
+as a full disk (2) say on one line what is saved and how to ``--resume``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -34,6 +38,8 @@ from simulation.scenario_file import (
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1  # some replicates raised; the others are saved
+EXIT_INTERRUPTED = 130  # Ctrl-C
+EXIT_TERMINATED = 143  # SIGTERM
 
 def _examples(*lines: tuple[str, str], note: str = "") -> str:
     """A help epilog: example commands (with comments) and a note."""
@@ -71,6 +77,58 @@ app = typer.Typer(
 
 class CliError(Exception):
     """Bad command-line input, printed as one line."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that a run stops as it does on Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
+@contextmanager
+def _resume_hint(workspaces: Sequence[Any], n_jobs: int) -> Iterator[None]:
+    """While running or writing: an interrupt or a write error says how to ``--resume``.
+
+    Ctrl-C (exit 130) and SIGTERM (143) print one line saying how many
+    replicates are saved; an OSError (a full disk, say) becomes one line
+    ``path: reason; ...`` with the same hint (exit 2). The workspaces are
+    closed (unlocked) and keep what they saved.
+    """
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        state = _saved_state(workspaces, n_jobs)
+        what, code = (("terminated", EXIT_TERMINATED) if isinstance(exc, Terminated)
+                      else ("interrupted", EXIT_INTERRUPTED))
+        typer.echo(f"khorasan: {what}; {state}; run the same command with --resume to finish",
+                   err=True)
+        raise typer.Exit(code) from None
+    except OSError as exc:
+        state = _saved_state(workspaces, n_jobs)
+        where = exc.filename if exc.filename is not None else "khorasan"
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        raise CliError(f"{where}: {exc.strerror or exc}; {state}; "
+                       f"{'free some space' if full else 'fix that'}, then run the same "
+                       "command with --resume to finish") from None
+
+
+def _saved_state(workspaces: Sequence[Any], n_jobs: int) -> str:
+    """``3 of 8 replicates are saved in OUT/.NAME.partial`` (closing the workspaces)."""
+    saved, where, open_ = 0, [], False
+    for ws in workspaces:
+        open_ |= ws.partial.is_dir()
+        count = ws.store.count()
+        if count:
+            saved += count
+            where.append(str(ws.partial))
+        ws.close()
+    if where:
+        return f"{saved} of {n_jobs} replicates are saved in {', '.join(where)}"
+    if open_:
+        return f"none of the {n_jobs} replicates had finished"
+    return "what was written so far is kept"
 
 
 @contextmanager
@@ -122,8 +180,11 @@ ResumeOption = Annotated[
     typer.Option("--resume",
                  help="Finish an interrupted run: keep the replicates it saved (in the hidden "
                       "OUT/.NAME.partial/) and run only the missing or failed ones; the "
-                      "results are identical to an uninterrupted run. Complete outputs of "
-                      "the same settings are kept as they are."),
+                      "results are identical to an uninterrupted run. Refused if the saved "
+                      "replicates were made with other settings or by other khorasan code "
+                      "(the message says what differs; --force discards them). Complete "
+                      "outputs of the same settings are kept as they are (missing plots "
+                      "are drawn)."),
 ]
 SchedulerOption = Annotated[
     str | None,
@@ -173,7 +234,9 @@ def run(
     workers: Annotated[int, typer.Option(
         "--workers", "-j", min=0, help="Worker processes; 0 = one per CPU.")] = 0,
     force: Annotated[bool, typer.Option(
-        "--force", help="Replace existing run directories (once the new one is complete).")
+        "--force", help="Replace existing run directories (once the new one is complete) and "
+        "discard replicates saved by an interrupted run. Only directories khorasan wrote, "
+        "holding nothing else, are replaced; anything else is refused.")
     ] = False,
     no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip the PNG plots.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
@@ -197,21 +260,35 @@ def run(
             seen[target] = path
         _check_memory([sc for _, sc in loaded], workers, scheduler)
         plans = plan_runs([sc for _, sc in loaded], out, resume=resume, force=force)
-        for plan in plans:
-            if not plan.pending:
-                typer.echo(f"{plan.target}/ is already complete (--resume); nothing to run")
         pending = [p for p in plans if p.pending]
-        if not pending:
-            return
-        desc = pending[0].scenario.name if len(pending) == 1 else "run"
-        failures, timings = _execute([(p.workspace.store, p.jobs) for p in pending],
-                                     [p.workspace for p in pending],
-                                     workers, scheduler, quiet, desc)
-        for plan in pending:
-            _finish_one(plan, timings, force, no_plots, failed=_failed_in(plan, failures))
+        n_jobs = sum(len(p.jobs) for p in pending)
+        with _resume_hint([p.workspace for p in pending], n_jobs):
+            for plan in plans:
+                if not plan.pending:
+                    _complete_already(plan.target, no_plots)
+            if not pending:
+                return
+            desc = pending[0].scenario.name if len(pending) == 1 else "run"
+            failures, timings = _execute([(p.workspace.store, p.jobs) for p in pending],
+                                         [p.workspace for p in pending],
+                                         workers, scheduler, quiet, desc)
+            for plan in pending:
+                _finish_one(plan, timings, force, no_plots, failed=_failed_in(plan, failures))
         if failures:
-            _report_failures(failures, sum(len(p.jobs) for p in pending),
-                             [p.workspace.partial for p in pending])
+            _report_failures(failures, n_jobs, [p.workspace.partial for p in pending])
+
+
+def _complete_already(run_dir: Path, no_plots: bool) -> None:
+    """``--resume`` found ``run_dir`` complete: draw the plots it lacks (killed while plotting)."""
+    from simulation.plots import missing_plots, plot_run
+
+    missing = [] if no_plots else missing_plots(run_dir)
+    if not missing:
+        typer.echo(f"{run_dir}/ is already complete (--resume); nothing to run")
+        return
+    typer.echo(f"{run_dir}/ is complete (--resume); drawing its missing plots")
+    for png in plot_run(run_dir, missing):
+        typer.echo(f"  plot {png}")
 
 
 def _workers_for(workers: int, scheduler: str | None, note: bool = False) -> int:
@@ -255,11 +332,11 @@ def _check_memory(scenarios: Sequence[Scenario], workers: int, scheduler: str | 
 def _execute(batches: Sequence[Any], workspaces: Sequence[Any], workers: int,
              scheduler: str | None, quiet: bool, desc: str
              ) -> tuple[list[Any], dict[str, Any]]:
-    """Run the jobs not saved yet, saving each replicate; Ctrl-C says how to resume.
+    """Run the jobs not saved yet, saving each replicate (inside :func:`_resume_hint`).
 
     ``batches`` pairs replicate stores with their jobs; ``workspaces`` hold
-    the stores (closed here if the run stops). Returns the failures and the
-    timings for the manifests.
+    the stores (closed here if Dask is unavailable). Returns the failures and
+    the timings for the manifests.
     """
     from simulation.ensemble import DaskUnavailable, run_saved
 
@@ -276,15 +353,9 @@ def _execute(batches: Sequence[Any], workspaces: Sequence[Any], workers: int,
         for ws in workspaces:
             ws.close()
         raise CliError(str(exc)) from None
-    except KeyboardInterrupt:
-        saved = sum(ws.store.count() for ws in workspaces)
-        where = ", ".join(str(ws.partial) for ws in workspaces)
-        for ws in workspaces:
-            ws.close()
-        typer.echo(f"khorasan: interrupted; {saved} of {n_jobs} replicates are saved in "
-                   f"{where}; run the same command with --resume to finish", err=True)
-        raise typer.Exit(130) from None
-    except BaseException:  # anything else: release the locks, keep what was saved
+    except (KeyboardInterrupt, OSError):  # _resume_hint counts what is saved, then closes
+        raise
+    except BaseException:  # anything else: release the locks
         for ws in workspaces:
             ws.close()
         raise
@@ -363,7 +434,9 @@ def _report_failures(failures: Sequence[Any], total: int, partials: Sequence[Pat
          "Writes OUT/comparison.png (median and 10–90% band per scenario), "
          "OUT/difference.png (each scenario minus the first, paired by seed) and "
          "OUT/comparison.csv (headline metrics: median, 10–90%, mean difference from the "
-         "first with a bootstrap 90% CI and whether it excludes zero). Metrics: any recorded "
+         "first with a bootstrap 90% CI and whether it excludes zero) and OUT/comparison.json "
+         "(their hashes). Existing comparison files are replaced only with --force, and only "
+         "if khorasan wrote them; OUT may not be a compared run directory. Metrics: any recorded "
          "metric ([cyan]khorasan params[/cyan] lists parameters; docs/scenarios.md lists "
          "metrics) or cum_NAME for the running total of a weekly flow; default "
          "attack_deaths,cum_attack_deaths,attacks,repression,arrests,isisk_fighters. "
@@ -392,13 +465,16 @@ def compare(
     scheduler: SchedulerOption = None,
     resume: ResumeOption = False,
     force: Annotated[bool, typer.Option(
-        "--force", help="Replace existing run directories under OUT.")] = False,
+        "--force", help="Replace existing run directories under OUT and the comparison files "
+        "in OUT; only what khorasan wrote (and nobody changed since) is replaced.")] = False,
     quiet: QuietOption = False,
 ) -> None:
     """Compare scenarios: figures, paired differences and a table with confidence intervals."""
     from simulation.compare import (
+        COMPARISON_FILES,
         Extent,
         check_comparable,
+        check_comparison_out,
         parse_metrics,
         print_table,
         write_comparison,
@@ -436,10 +512,15 @@ def compare(
             check_comparable(extents)
         except ValueError as exc:
             raise CliError(str(exc)) from None
+        check_comparison_out(out, [run.path for run in saved.values()], force=force,
+                             resume=resume)
         targets: dict[Path, Path] = {}
         inputs_resolved = {p.resolve(): p for k, p in enumerate(inputs) if k in saved}
         for k, sc in files.items():
             target = run_dir_for(out, sc)
+            if target.name in COMPARISON_FILES:
+                raise CliError(f"{inputs[k]}: scenario.name: {sc.name!r} would write its run "
+                               f"directory {target}, where the comparison goes; rename it")
             if target in targets:
                 raise CliError(f"{inputs[k]}: scenario.name: {sc.name!r} is also the name of "
                                f"{targets[target]}; both would write {target}")
@@ -454,20 +535,22 @@ def compare(
         for plan in plans:
             if not plan.pending:
                 typer.echo(f"{plan.target}/ is already complete (--resume); reusing it")
-        if pending:
-            failures, timings = _execute([(p.workspace.store, p.jobs) for p in pending],
-                                         [p.workspace for p in pending],
-                                         workers, scheduler, quiet, "compare")
-            for plan in pending:
-                _finish_one(plan, timings, force, True, failed=_failed_in(plan, failures))
-            if failures:
-                _report_failures(failures, sum(len(p.jobs) for p in pending),
-                                 [p.workspace.partial for p in pending])
-        by_scenario = iter(plans)
-        runs = [saved[k] if k in saved else load_run(next(by_scenario).target)
-                for k in range(len(inputs))]
-        labels = _unique_labels([r.name for r in runs])
-        table, paths = write_comparison(runs, labels, specs, out)
+        n_jobs = sum(len(p.jobs) for p in pending)
+        with _resume_hint([p.workspace for p in pending], n_jobs):
+            if pending:
+                failures, timings = _execute([(p.workspace.store, p.jobs) for p in pending],
+                                             [p.workspace for p in pending],
+                                             workers, scheduler, quiet, "compare")
+                for plan in pending:
+                    _finish_one(plan, timings, force, True, failed=_failed_in(plan, failures))
+                if failures:
+                    _report_failures(failures, n_jobs, [p.workspace.partial for p in pending])
+            by_scenario = iter(plans)
+            runs = [saved[k] if k in saved else load_run(next(by_scenario).target)
+                    for k in range(len(inputs))]
+            labels = _unique_labels([r.name for r in runs])
+            table, paths = write_comparison(runs, labels, specs, out, force=force,
+                                            resume=resume)
     from rich.console import Console
 
     print_table(table, labels, Console(width=None if sys.stdout.isatty() else 140,
@@ -525,14 +608,21 @@ def sweep(
     scheduler: SchedulerOption = None,
     resume: ResumeOption = False,
     force: Annotated[bool, typer.Option(
-        "--force", help="Replace an existing sweep directory (once the new one is complete).")
+        "--force", help="Replace an existing sweep directory (once the new one is complete); "
+        "only a sweep directory khorasan wrote, holding nothing else, is replaced.")
     ] = False,
     quiet: QuietOption = False,
 ) -> None:
     """Sweep one or two parameters over a grid: a tidy CSV and line or heatmap plots."""
-    from simulation.ensemble import load_saved, make_jobs
+    from simulation.ensemble import load_saved, make_jobs, resume_settings
     from simulation.results import Workspace, prepare_target, publish_dir, slug
-    from simulation.sweep import parse_axis, sweep_files, sweep_is_complete, sweep_points
+    from simulation.sweep import (
+        axes_record,
+        parse_axis,
+        sweep_files,
+        sweep_is_complete,
+        sweep_points,
+    )
 
     _check_scheduler(scheduler)
     header = _header_overrides(replicates, seed, steps)
@@ -562,22 +652,25 @@ def sweep(
         if not prepare_target(target, resume=resume, force=force, complete=complete):
             typer.echo(f"{target}/ is already complete (--resume); nothing to run")
             return
-        ws = Workspace(target).open(resume=resume, force=force)
+        settings = resume_settings(base, {"sweep.axes": axes_record(axes)})
+        ws = Workspace(target).open(resume=resume, force=force, settings=settings)
         batches = [(ws.store, make_jobs(sc, point=point))
                    for sc, point in zip(scenarios, points, strict=True)]
-        failures, timings = _execute(batches, [ws], workers, scheduler, quiet, "sweep")
-        if failures:
-            ws.close()
-            _report_failures(failures, sum(len(j) for _, j in batches), [ws.partial])
-        try:
-            frames = [load_saved(ws.store, jobs) for _, jobs in batches]
-            files = sweep_files(base, axes, points, frames, seeds=seeds, timings=timings,
-                                command=["khorasan", *sys.argv[1:]])
-            publish_dir(target, files, force=force)
-        except BaseException:
-            ws.close()  # the saved replicates stay for --resume; the lock goes
-            raise
-        ws.remove()
+        n_jobs = sum(len(j) for _, j in batches)
+        with _resume_hint([ws], n_jobs):
+            failures, timings = _execute(batches, [ws], workers, scheduler, quiet, "sweep")
+            if failures:
+                ws.close()
+                _report_failures(failures, n_jobs, [ws.partial])
+            try:
+                frames = [load_saved(ws.store, jobs) for _, jobs in batches]
+                files = sweep_files(base, axes, points, frames, seeds=seeds, timings=timings,
+                                    command=["khorasan", *sys.argv[1:]])
+                publish_dir(target, files, force=force)
+            except BaseException:
+                ws.close()  # the saved replicates stay for --resume; the lock goes
+                raise
+            ws.remove()
     typer.echo(f"wrote {target}/  ({len(points)} points x {len(seeds)} replicates x "
                f"{base.steps} weeks, {timings['simulate_seconds']:.1f} s {_where(timings)})")
     _print_sweep(target / "summary.csv", [a.name for a in axes])
@@ -831,6 +924,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args:
         args = ["--help"]
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)  # stop as on Ctrl-C, with the hint
     try:
         rc = app(args=args, prog_name="khorasan", standalone_mode=False)
     except typer.TyperException as exc:  # click usage errors (bad option, missing argument)
@@ -839,9 +934,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         message = " ".join(exc.format_message().split())
         typer.echo(f"{where}: {message} (see '{where} --help')", err=True)
         sys.exit(exc.exit_code)
-    except typer.Abort:
+    except typer.Abort as exc:
+        if isinstance(exc.__cause__, Terminated):
+            typer.echo("khorasan: terminated", err=True)
+            sys.exit(EXIT_TERMINATED)
         typer.echo("khorasan: interrupted", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:  # a bug or a broken install: one line, traceback on request
         if os.environ.get("KHORASAN_DEBUG"):
             raise

@@ -14,13 +14,21 @@ Outputs of :func:`write_comparison`:
 - ``comparison.csv``: per scenario and headline metric (see
   :data:`simulation.results.HEADLINES`) the median and 10-90% range over
   replicates, and the mean difference from the first scenario with a
-  bootstrap 90% confidence interval and whether it excludes zero.
+  bootstrap 90% confidence interval and whether it excludes zero;
+- ``comparison.json``: what was compared and the sha256 of each file above,
+  so that ``--force`` replaces only comparison files khorasan wrote.
+
+An existing comparison file is replaced only if it is what khorasan would
+write anyway, or with ``force`` if it is unchanged since khorasan wrote it
+(:func:`check_comparison_out`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,7 +40,10 @@ import pandas as pd
 from simulation.model.record import METRIC_INDEX, METRIC_NAMES
 from simulation.params import _did_you_mean
 from simulation.results import (
+    FORMAT,
     HEADLINES,
+    SWEEP_FORMAT,
+    ResultsError,
     RunData,
     atomic_write_bytes,
     headline_table,
@@ -40,10 +51,12 @@ from simulation.results import (
 
 __all__ = [
     "BOOTSTRAP_SEED",
+    "COMPARISON_FILES",
     "DEFAULT_METRICS",
     "MetricSpec",
     "bootstrap_difference",
     "check_comparable",
+    "check_comparison_out",
     "comparison_table",
     "parse_metrics",
     "write_comparison",
@@ -301,21 +314,120 @@ def _csv_bytes(df: pd.DataFrame) -> bytes:
     return buf.getvalue().encode()
 
 
-def write_comparison(runs: Sequence[RunData], labels: Sequence[str],
-                     specs: Sequence[MetricSpec], out: str | os.PathLike[str]
-                     ) -> tuple[pd.DataFrame, list[Path]]:
-    """Write comparison.png, difference.png and comparison.csv into ``out``.
+#: The files :func:`write_comparison` writes into its folder, its manifest last.
+COMPARISON_FILES: tuple[str, ...] = ("comparison.png", "difference.png", "comparison.csv",
+                                     "comparison.json")
+COMPARISON_FORMAT = "khorasan-comparison"
 
-    Returns the table (as in the CSV) and the paths written.
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _recorded_hashes(out: Path) -> dict[str, str] | None:
+    """The sha256 of each file that the ``comparison.json`` in ``out`` says khorasan wrote."""
+    try:
+        manifest = json.loads((out / COMPARISON_FILES[-1]).read_text(encoding="utf-8"))
+        files = manifest["files"] if manifest.get("format") == COMPARISON_FORMAT else None
+        return {str(n): str(f["sha256"]) for n, f in files.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def check_comparison_out(out: str | os.PathLike[str], run_dirs: Sequence[str | os.PathLike[str]],
+                         *, force: bool, new: dict[str, bytes] | None = None,
+                         resume: bool = False) -> None:
+    """Raise ResultsError (one line) if the comparison may not be written into ``out``.
+
+    ``out`` must not be (or be inside) a compared run directory, nor any run
+    or sweep directory khorasan wrote. An existing comparison file is refused
+    unless it already holds exactly ``new[name]`` (the file about to be
+    written; unknown before the runs, where only ``resume`` defers the
+    check) or ``force`` is given and it is unchanged since khorasan wrote it
+    (its sha256 is in ``comparison.json``): a user's file is never replaced.
+    """
+    out = Path(out)
+    where = out.resolve()
+    for run_dir in run_dirs:
+        if _inside(where, Path(run_dir).resolve()):
+            raise ResultsError(out, f"is {'' if where == Path(run_dir).resolve() else 'inside '}"
+                               f"the compared run directory {run_dir}; writing the comparison "
+                               "there would change that run: use --out for another place")
+    for folder in (where, *where.parents):
+        if (_khorasan_format(folder / "manifest.json", FORMAT)
+                or _khorasan_format(folder / "sweep.json", SWEEP_FORMAT)):
+            raise ResultsError(out, f"is {'' if folder == where else 'inside '}the khorasan "
+                               f"run directory {folder}; use --out for another place")
+    hashes = _recorded_hashes(out) if force else None
+    for name in COMPARISON_FILES:
+        path = out / name
+        if not path.exists() and not path.is_symlink():
+            continue
+        if new is None and resume and not force:
+            continue  # decided once the new files are known
+        if new is not None and name in new and path.is_file() and not path.is_symlink():
+            try:
+                if path.read_bytes() == new[name]:
+                    continue  # nothing would change
+            except OSError:
+                pass
+        if not force:
+            raise ResultsError(path, "already exists (use --force to replace it, or --out for "
+                               "another place)")
+        if path.is_symlink() or not path.is_file():
+            raise ResultsError(path, "is not a file khorasan wrote; --force replaces only "
+                               "khorasan's own comparison files: move it away first")
+        if name == COMPARISON_FILES[-1]:
+            ok = hashes is not None
+        else:
+            try:
+                ok = hashes is not None and hashes.get(name) == _sha256(path.read_bytes())
+            except OSError:
+                ok = False
+        if not ok:
+            raise ResultsError(path, "was not written by khorasan, or was changed since (it is "
+                               "not as comparison.json records); --force replaces only "
+                               "khorasan's own comparison files: move it away first")
+
+
+def _khorasan_format(path: Path, kind: str) -> bool:
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("format") == kind
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def write_comparison(runs: Sequence[RunData], labels: Sequence[str],
+                     specs: Sequence[MetricSpec], out: str | os.PathLike[str], *,
+                     force: bool = False, resume: bool = False
+                     ) -> tuple[pd.DataFrame, list[Path]]:
+    """Write comparison.png, difference.png, comparison.csv and comparison.json into ``out``.
+
+    Refuses (ResultsError, before writing anything) to replace a file as
+    :func:`check_comparison_out` says. Returns the table (as in the CSV) and
+    the paths written.
     """
     out = Path(out)
     table = comparison_table(runs, labels)
     comparison, difference = _figures(runs, labels, specs)
-    paths = [
-        atomic_write_bytes(out / "comparison.png", comparison),
-        atomic_write_bytes(out / "difference.png", difference),
-        atomic_write_bytes(out / "comparison.csv", _csv_bytes(table)),
-    ]
+    files = {"comparison.png": comparison, "difference.png": difference,
+             "comparison.csv": _csv_bytes(table)}
+    manifest = {
+        "format": COMPARISON_FORMAT,
+        "format_version": 1,
+        "scenarios": list(labels),
+        "runs": [str(r.path) for r in runs],
+        "metrics": [spec.name for spec in specs],
+        "files": {name: {"bytes": len(data), "sha256": _sha256(data)}
+                  for name, data in files.items()},
+    }
+    files["comparison.json"] = (json.dumps(manifest, indent=2) + "\n").encode()
+    check_comparison_out(out, [r.path for r in runs], force=force, new=files, resume=resume)
+    paths = [atomic_write_bytes(out / name, data) for name, data in files.items()]
     return table, paths
 
 

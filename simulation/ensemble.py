@@ -18,13 +18,16 @@ those seeds. It exists only so that tests can make one replicate fail.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
-import importlib.util
 import logging
 import multiprocessing
 import os
+import signal
 import sys
+import threading
+import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -35,7 +38,6 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from tqdm import tqdm
 
-from simulation.model import source_modules
 from simulation.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
 __all__ = [
     "EXECUTORS",
     "FAIL_SEED_ENV",
+    "FINGERPRINT_MODULES",
     "LOCAL_DASK",
     "SCHEDULER_ENV",
     "DaskUnavailable",
@@ -52,12 +55,14 @@ __all__ = [
     "RunPlan",
     "check_scheduler",
     "code_fingerprint",
+    "fingerprint_files",
     "execute",
     "finish_run",
     "load_saved",
     "local_workers",
     "make_jobs",
     "plan_runs",
+    "resume_settings",
     "run_ensemble",
     "run_job",
     "run_saved",
@@ -94,8 +99,13 @@ class Job:
 def make_jobs(scenario: Scenario, replicates: int | None = None,
               seed: int | None = None, point: tuple[tuple[str, Any], ...] = ()) -> list[Job]:
     """Jobs for replicates ``0..n-1`` with seeds ``seed, seed+1, ...``."""
+    from simulation.scenario import seed_problem
+
     n = scenario.replicates if replicates is None else replicates
     base = scenario.seed if seed is None else seed
+    problem = seed_problem(base, n)
+    if problem is not None:
+        raise ValueError(f"seed: {problem}")
     return [Job(scenario, base + i, i, point) for i in range(n)]
 
 
@@ -163,17 +173,71 @@ def _serial(fn: Runner, jobs: Sequence[Job], workers: int) -> Iterator[tuple[int
         yield i, fn(job)
 
 
+#: How often a pool worker checks that the process that started it is still alive.
+PARENT_CHECK_SECONDS = 0.5
+
+
+def _exit_if_orphaned(parent: int) -> None:
+    if os.getppid() != parent:  # re-parented: the main process is gone
+        os._exit(1)
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(PARENT_CHECK_SECONDS)
+        _exit_if_orphaned(parent)
+
+
+def _worker_init(parent: int) -> None:
+    """In each pool worker: end with the main process, however it ends (even SIGKILL).
+
+    On Linux the kernel kills the worker when its parent dies
+    (``prctl(PR_SET_PDEATHSIG, SIGKILL)``); everywhere, a daemon thread also
+    checks every :data:`PARENT_CHECK_SECONDS` that the parent is still there.
+    Without this a killed run's workers (hundreds of MB each) kept running.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    _exit_if_orphaned(parent)  # the parent may have died before prctl
+    threading.Thread(target=_watch_parent, args=(parent,), name="khorasan-parent-watch",
+                     daemon=True).start()
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Terminate the pool's worker processes at once (an interrupt, an error)."""
+    processes = getattr(pool, "_processes", None) or {}
+    for proc in list(processes.values()):
+        with contextlib.suppress(OSError, AttributeError, ValueError):
+            proc.terminate()
+
+
 def _process_pool(fn: Runner, jobs: Sequence[Job], workers: int) -> Iterator[tuple[int, Any]]:
-    """Run the jobs on a spawn-context process pool, yielding as they finish."""
+    """Run the jobs on a spawn-context process pool, yielding as they finish.
+
+    If the caller stops early (Ctrl-C, SIGTERM, an error while saving), the
+    workers are terminated rather than left to finish their replicates; and
+    they die with this process if it is killed (:func:`_worker_init`).
+    """
     ctx = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                               initializer=_worker_init, initargs=(os.getpid(),))
+    finished = False
     try:
         pending: dict[Future[Any], int] = {pool.submit(fn, job): i for i, job in enumerate(jobs)}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 yield pending.pop(fut), fut.result()
+        finished = True
     finally:
+        if not finished:
+            _stop_workers(pool)
         pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -190,18 +254,42 @@ def _import_distributed() -> Any:
     return distributed
 
 
-def code_fingerprint() -> str:
-    """A short hash of the modules that compute a replicate (model, parameters, runner).
+#: The source that decides a replicate's results, as paths in the package (a folder
+#: means every module in it): the model with its compiled kernel, the parameter
+#: table, the scenario loader, the runner and the replicate files (``results``).
+FINGERPRINT_MODULES: tuple[str, ...] = (
+    "ensemble.py", "model/", "params.py", "results.py", "scenario.py", "scenario_file.py",
+)
 
-    Dask workers must run the same code as the client, or the same seeds give
-    different results; :func:`execute` compares this on every worker.
+
+def fingerprint_files(package: str | os.PathLike[str] | None = None) -> list[Path]:
+    """The files that :func:`code_fingerprint` hashes (in ``package``, default this one)."""
+    folder = Path(package) if package is not None else Path(__file__).resolve().parent
+    files: list[Path] = []
+    for entry in FINGERPRINT_MODULES:
+        path = folder / entry
+        files.extend(sorted(path.glob("*.py")) if entry.endswith("/") else [path])
+    return files
+
+
+def code_fingerprint(package: str | os.PathLike[str] | None = None) -> str:
+    """A short hash of the source of :data:`FINGERPRINT_MODULES` (in ``package``, default this one).
+
+    The one code fingerprint: Dask workers must run the same code as the
+    client (:func:`execute` compares this on every worker), ``--resume``
+    refuses replicates saved by other code (it is recorded in the workspace),
+    or the same seeds would give results of two versions mixed, and the
+    validation caches are keyed by it.
     """
+    folder = Path(package) if package is not None else Path(__file__).resolve().parent
     h = hashlib.sha256()
-    for mod in ("ensemble", "params", "scenario", *source_modules()):
-        spec = importlib.util.find_spec(f"simulation.{mod}")
-        if spec is not None and spec.origin:
-            with open(spec.origin, "rb") as fh:
-                h.update(mod.encode() + b"\0" + fh.read())
+    for path in fingerprint_files(folder):
+        try:
+            source = path.read_bytes()
+        except FileNotFoundError:
+            source = b"\0missing"
+        h.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        h.update(hashlib.sha256(source).digest())
     return h.hexdigest()[:12]
 
 
@@ -435,6 +523,29 @@ class RunPlan:
         return self.workspace is not None
 
 
+def resume_settings(scenario: Scenario, extra: Mapping[str, Any] | None = None
+                    ) -> dict[str, Any]:
+    """What saved replicates must share to be resumed: code, scenario, seeds (and ``extra``).
+
+    Recorded in the workspace (:meth:`~simulation.results.Workspace.open`),
+    which refuses to resume with anything different and says what differs.
+    The description and name are left out: they change no result.
+    """
+    from simulation.results import event_record
+
+    return {
+        "code": code_fingerprint(),
+        "scenario.start_date": scenario.start_date.isoformat(),
+        "scenario.steps": scenario.steps,
+        "scenario.seed": scenario.seed,
+        "scenario.replicates": scenario.replicates,
+        **dict(scenario.params),
+        "events": [event_record(scenario, ev) for ev in scenario.events],
+        "regions": [vars(r).copy() for r in scenario.regions],
+        **dict(extra or {}),
+    }
+
+
 def plan_runs(scenarios: Sequence[Scenario], out: str | os.PathLike[str], *,
               resume: bool = False, force: bool = False,
               report: Callable[[str], None] | None = None) -> list[RunPlan]:
@@ -447,7 +558,9 @@ def plan_runs(scenarios: Sequence[Scenario], out: str | os.PathLike[str], *,
     says so) and run again.
     """
     from simulation.results import (
+        ResultsError,
         Workspace,
+        partial_dir_for,
         prepare_target,
         run_damage,
         run_dir_for,
@@ -469,10 +582,18 @@ def plan_runs(scenarios: Sequence[Scenario], out: str | os.PathLike[str], *,
     say = report or (lambda text: print(text, file=sys.stderr))
     for target, damage in damaged:
         say(f"{damage}; kept as {set_aside(target)} and running it again (--resume)")
+    for sc, target, todo in targets:
+        if not todo and partial_dir_for(target).is_dir():
+            # killed after writing the run but before dropping its workspace: the saved
+            # replicates (same code and settings, else they stay) are in the run already
+            with contextlib.suppress(ResultsError):
+                Workspace(target).open(resume=True, force=False,
+                                       settings=resume_settings(sc)).remove()
     plans: list[RunPlan] = []
     try:
         for sc, target, todo in targets:
-            ws = Workspace(target).open(resume=resume, force=force) if todo else None
+            ws = (Workspace(target).open(resume=resume, force=force,
+                                         settings=resume_settings(sc)) if todo else None)
             jobs = make_jobs(sc)
             reused = sum(ws.store.has(sc, j.seed) for j in jobs) if ws is not None else 0
             plans.append(RunPlan(sc, target, jobs, ws, reused))

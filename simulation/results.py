@@ -13,21 +13,24 @@ A run directory ``OUT/<scenario name>/`` holds
 
 The directory is assembled under a hidden temporary name and renamed into
 place when complete, so a crash never leaves a run that looks finished. An
-existing run directory is only replaced with ``force=True``, and only once
-the new one is complete.
+existing run directory is only replaced with ``force=True``, only if
+khorasan wrote it and nothing else was added (:func:`check_replaceable`),
+and only once the new one is complete.
 
 While a run is going, each finished replicate is saved at once as
 ``OUT/.NAME.partial/<scenario key>/seed-<seed>.csv`` (a :class:`Workspace`),
 so an interrupted run can be resumed: only the missing replicates are run
 again, and the run directory, written from the saved files, is byte for byte
-what an uninterrupted run writes. The workspace is removed once the run
-directory is written.
+what an uninterrupted run writes. The workspace records the code
+fingerprint and settings it was made with (``settings.json``) and refuses to
+be resumed with others. It is removed once the run directory is written.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import glob
 import hashlib
 import importlib.metadata
 import io
@@ -64,6 +67,7 @@ __all__ = [
     "Workspace",
     "atomic_write_bytes",
     "atomic_write_text",
+    "check_replaceable",
     "check_run_dir",
     "headline_table",
     "load_run",
@@ -109,21 +113,40 @@ def _umask() -> int:
     return mask
 
 
+def name_path(exc: OSError, path: str | os.PathLike[str]) -> OSError:
+    """``exc`` with ``path`` as its file name if it names none (write errors such as ENOSPC)."""
+    if exc.filename is None and exc.errno is not None:
+        exc.filename = str(path)
+    return exc
+
+
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to a temporary file next to ``path``, then rename it into place."""
+    """Write ``data`` to a temporary file next to ``path``, then rename it into place.
+
+    An OSError (a full disk, say) names ``path`` and leaves no temporary file.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
         os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        if exc.filename == tmp:  # name the file the caller asked for, not the hidden one
+            exc.filename = None
+        raise name_path(exc, path) from None
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         raise
     return path
 
@@ -146,19 +169,89 @@ def run_dir_for(out: str | os.PathLike[str], scenario: Scenario) -> Path:
     return Path(out) / slug(scenario.name)
 
 
+#: Files of a run directory (``manifest.json``) and of a sweep directory (``sweep.json``).
+RUN_FILES: tuple[str, ...] = ("manifest.json", "timeseries.csv", "summary.csv", "scenario.toml")
+SWEEP_FILES: tuple[str, ...] = ("sweep.json", "sweep.csv", "summary.csv", "sweep.png",
+                                "scenario.toml")
+#: The ``format`` of a sweep directory's ``sweep.json`` (see :mod:`simulation.sweep`).
+SWEEP_FORMAT = "khorasan-sweep"
+#: A temporary file left by :func:`atomic_write_bytes` when a write was killed.
+_TEMP_FILE = re.compile(r"\..+\.partial")
+
+
+def _khorasan_manifest(path: Path) -> tuple[str, dict[str, Any]] | None:
+    """The name and content of the khorasan manifest in ``path``, if it holds one."""
+    for name, kind in ((RUN_FILES[0], FORMAT), (SWEEP_FILES[0], SWEEP_FORMAT)):
+        try:
+            data = json.loads((path / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and data.get("format") == kind:
+            return name, data
+    return None
+
+
+def _listing(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:3])
+    return shown + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
+def check_replaceable(path: str | os.PathLike[str]) -> None:
+    """Raise ResultsError unless ``path`` is a run or sweep directory that khorasan wrote.
+
+    That is a real directory (not a link) holding khorasan's ``manifest.json``
+    or ``sweep.json`` and nothing but the files khorasan writes there (those
+    the manifest lists, and PNGs in ``plots/``): ``--force`` may replace only
+    such a directory, never a user's folder or a run with the user's own
+    files added.
+    """
+    path = Path(path)
+    if path.is_symlink():
+        raise ResultsError(path, "is a symbolic link; --force replaces only directories "
+                           "khorasan wrote")
+    if not path.is_dir():
+        raise ResultsError(path, "exists and is not a directory")
+    found = _khorasan_manifest(path)
+    if found is None:
+        raise ResultsError(path, "not a directory khorasan wrote (it holds no khorasan "
+                           "manifest.json or sweep.json); --force replaces only those: move it "
+                           "away or use --out for another place")
+    name, manifest = found
+    listed = manifest.get("files")
+    allowed = {*(listed if isinstance(listed, dict) else ()),
+               *(RUN_FILES if name == RUN_FILES[0] else SWEEP_FILES)}
+    foreign: list[str] = []
+    for entry in sorted(path.iterdir()):
+        real_dir = entry.is_dir() and not entry.is_symlink()
+        if entry.name == "plots" and real_dir and name == RUN_FILES[0]:
+            foreign += [f"plots/{p.name}" for p in sorted(entry.iterdir())
+                        if p.is_symlink() or not p.is_file()
+                        or not (p.suffix == ".png" or _TEMP_FILE.fullmatch(p.name))]
+        elif entry.name not in allowed or entry.is_symlink() or not entry.is_file():
+            foreign.append(entry.name + ("/" if real_dir else ""))
+    if foreign:
+        raise ResultsError(path, f"holds files khorasan did not write ({_listing(foreign)}); "
+                           "--force replaces only what khorasan wrote: move them away first")
+
+
 def check_run_dir(run_dir: str | os.PathLike[str], force: bool = False) -> None:
-    """Raise RunExistsError if ``run_dir`` exists and ``force`` is false."""
+    """Raise RunExistsError if ``run_dir`` exists and ``force`` is false.
+
+    With ``force`` an existing ``run_dir`` must be one that khorasan wrote
+    (:func:`check_replaceable`); anything else is refused (ResultsError).
+    """
     run_dir = Path(run_dir)
     for parent in run_dir.parents:
         if parent.exists():
             if not parent.is_dir():
                 raise ResultsError(parent, "exists and is not a directory")
             break
-    if run_dir.exists() and not force:
+    if not run_dir.exists() and not run_dir.is_symlink():
+        return
+    if not force:
         raise RunExistsError(run_dir, "run directory already exists "
                              "(use --force to replace it, or --out for another place)")
-    if run_dir.exists() and not run_dir.is_dir():
-        raise ResultsError(run_dir, "exists and is not a directory")
+    check_replaceable(run_dir)
 
 
 def _csv(df: pd.DataFrame, float_format: str | None = None) -> str:
@@ -338,11 +431,19 @@ def publish_dir(target: str | os.PathLike[str], files: Mapping[str, bytes],
     tag = uuid.uuid4().hex[:8]
     tmp = run_dir.parent / f".{run_dir.name}.partial-{tag}"
     old = run_dir.parent / f".{run_dir.name}.old-{tag}"
-    tmp.mkdir()
+    try:
+        tmp.mkdir()
+    except OSError as exc:
+        raise name_path(exc, run_dir) from None
     try:
         for name, data in files.items():
-            atomic_write_bytes(tmp / name, data)
-        if run_dir.exists():
+            try:
+                atomic_write_bytes(tmp / name, data)
+            except OSError as exc:  # name the file being published, not the hidden copy
+                if exc.errno is not None:
+                    exc.filename = str(run_dir / name)
+                raise
+        if run_dir.exists() or run_dir.is_symlink():
             check_run_dir(run_dir, force)
             os.replace(run_dir, old)
         os.replace(tmp, run_dir)
@@ -352,6 +453,11 @@ def publish_dir(target: str | os.PathLike[str], files: Mapping[str, bytes],
             os.replace(old, run_dir)
         raise
     shutil.rmtree(old, ignore_errors=True)
+    # what an earlier publish of ``target``, killed half-way, left behind
+    for stale in run_dir.parent.glob(f".{glob.escape(run_dir.name)}.*-*"):
+        if (re.fullmatch(rf"\.{re.escape(run_dir.name)}\.(partial|old)-[0-9a-f]{{8}}", stale.name)
+                and stale.is_dir() and not stale.is_symlink()):
+            shutil.rmtree(stale, ignore_errors=True)
     return run_dir
 
 
@@ -396,8 +502,8 @@ class RunData:
         return self.summary[self.summary["metric"] == name].set_index("step")
 
 
-#: The files every run directory holds, with their hashes in the manifest.
-RUN_FILES: tuple[str, ...] = ("timeseries.csv", "summary.csv", "scenario.toml")
+#: The files of a run directory whose sizes and hashes its manifest holds.
+HASHED_RUN_FILES: tuple[str, ...] = RUN_FILES[1:]
 SUMMARY_COLUMNS: tuple[str, ...] = ("step", "date", "metric", "median", "q10", "q90", "mean")
 #: Larger manifests are refused unread (a real one is a few kB).
 MAX_MANIFEST_BYTES = 16 * 2**20
@@ -542,7 +648,7 @@ def _check_manifest(path: Path, data: bytes) -> dict[str, Any]:
     if not metrics or not all(isinstance(x, str) for x in metrics):
         raise m.fail("metrics", "expected a list of metric names")
     files = m.table("files")
-    for name in RUN_FILES:
+    for name in HASHED_RUN_FILES:
         entry = m.table(name, files, "files.")
         m.integer("bytes", entry, f"files.{name}.")
         digest = m.text("sha256", entry, f"files.{name}.")
@@ -659,7 +765,7 @@ def load_run(path: str | os.PathLike[str]) -> RunData:
     manifest_path = path / "manifest.json"
     manifest = _check_manifest(manifest_path, _read_bytes(manifest_path, MAX_MANIFEST_BYTES))
     data = {}
-    for name in RUN_FILES:
+    for name in HASHED_RUN_FILES:
         data[name] = _read_bytes(path / name)
         _verify(path / name, data[name], manifest["files"][name])
     timeseries = _read_table(path / "timeseries.csv", data["timeseries.csv"], {"date": str})
@@ -808,13 +914,17 @@ class ReplicateStore:
         it can be verified, and a kill in between leaves no CSV.
         """
         folder = self.folder(scenario)
-        if not (folder / "scenario.toml").is_file():
-            atomic_write_text(folder / "scenario.toml", scenario_to_toml(scenario))
-        data = _csv(frame).encode()
-        check = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
-                 "rows": len(frame)}
-        atomic_write_text(self.check_path(scenario, seed), json.dumps(check) + "\n")
-        path = atomic_write_bytes(self.path(scenario, seed), data)
+        path = self.path(scenario, seed)
+        try:
+            if not (folder / "scenario.toml").is_file():
+                atomic_write_text(folder / "scenario.toml", scenario_to_toml(scenario))
+            data = _csv(frame).encode()
+            check = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+                     "rows": len(frame)}
+            atomic_write_text(self.check_path(scenario, seed), json.dumps(check) + "\n")
+            atomic_write_bytes(path, data)
+        except OSError as exc:  # e.g. a full disk: say which replicate could not be saved
+            raise name_path(exc, path) from None
         self.redo.pop(path, None)
         with contextlib.suppress(OSError):
             os.unlink(self.error_path(scenario, seed))
@@ -860,6 +970,52 @@ class ReplicateStore:
         return sum(1 for _ in self.root.glob("*/seed-*.csv")) if self.root.is_dir() else 0
 
 
+#: The settings an interrupted run was started with, in its workspace.
+SETTINGS_FILE = "settings.json"
+#: What a workspace's scenario folder holds: replicates, error records, the scenario.
+_SAVED_FILE = re.compile(
+    r"seed-\d+\.csv|\.seed-\d+\.csv\.check|seed-\d+\.error\.txt|scenario\.toml|\..+\.partial"
+)
+
+
+def _canonical(settings: Mapping[str, Any]) -> str:
+    """``settings`` as JSON text that is equal exactly when the settings are."""
+    return json.dumps(dict(settings), indent=1, sort_keys=True, default=str) + "\n"
+
+
+def _brief(value: Any) -> str:
+    if isinstance(value, list):
+        return f"{len(value)} entr{'y' if len(value) == 1 else 'ies'}"
+    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _mismatch(saved: int, old: str | None, new: str) -> str:
+    """Why ``saved`` replicates recorded with settings ``old`` cannot be resumed with ``new``."""
+    what = f"its {saved} saved replicate{'s' if saved != 1 else ''}"
+    try:
+        before = json.loads(old) if old is not None else None
+    except ValueError:
+        before = None
+    if not isinstance(before, dict):
+        return (f"{what} have no record of the code and settings that made them (an older "
+                "khorasan?); resuming could mix them with other results: add --force to "
+                "discard them and start over")
+    after = json.loads(new)
+    if before.get("code") != after.get("code"):
+        return (f"{what} were made by other khorasan code (fingerprint {before.get('code')}, "
+                f"now {after.get('code')}); resuming would mix results of two code versions: "
+                "add --force to discard them and start over")
+    missing = object()
+    diffs = [f"{key} {_brief(before.get(key))} -> {_brief(after.get(key))}"
+             if key in before and key in after else f"{key} {'added' if key in after else 'gone'}"
+             for key in sorted({*after, *before}, key=lambda k: (not k.startswith("scenario."), k))
+             if before.get(key, missing) != after.get(key, missing)]
+    return (f"{what} were made with other settings ({_listing(diffs)}); resuming would mix "
+            "them: run with the settings they were made with, or add --force to discard them "
+            "and start over")
+
+
 def partial_dir_for(target: str | os.PathLike[str]) -> Path:
     """The hidden folder where the replicates of ``target`` are saved until it is written."""
     target = Path(target)
@@ -883,12 +1039,18 @@ class Workspace:
         self._lock: int | None = None
         self._made_parent = False
 
-    def open(self, *, resume: bool, force: bool) -> Workspace:
+    def open(self, *, resume: bool, force: bool,
+             settings: Mapping[str, Any] | None = None) -> Workspace:
         """Create (or, with ``resume``, reuse) the workspace and lock it.
 
         Saved replicates of an earlier run are kept only with ``resume``;
         without it they are discarded with ``force`` and otherwise refused
         (ResultsError), so finished work is never thrown away by accident.
+
+        ``settings`` (JSON-ready: the code fingerprint, the scenario, its
+        seeds...) is recorded in ``settings.json``; ``resume`` refuses saved
+        replicates recorded with other settings, saying what differs, unless
+        ``force`` (which then discards them and starts over).
         """
         import fcntl
 
@@ -901,17 +1063,59 @@ class Workspace:
             os.close(fd)
             raise ResultsError(self.partial, "in use by another khorasan process") from None
         self._lock = fd
+        try:
+            self._check_saved(resume, force, settings)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _check_saved(self, resume: bool, force: bool,
+                     settings: Mapping[str, Any] | None) -> None:
+        """Keep, refuse or (with ``force``) discard what an earlier run saved."""
         saved = self.store.count()
+        new = None if settings is None else _canonical(settings)
+        old = self._recorded()
         if saved and not resume:
             if not force:
-                self.close()
                 raise ResultsError(self.target, f"an interrupted run saved {saved} replicate"
                                    f"{'s' if saved != 1 else ''} in {self.partial}; add --resume "
                                    "to finish it, or --force to start over")
-            for child in self.partial.iterdir():
-                if child.name != ".lock":
-                    shutil.rmtree(child) if child.is_dir() else child.unlink()
-        return self
+            self._clear()
+        elif saved and new is not None and old != new:
+            if not force:
+                raise ResultsError(self.partial, _mismatch(saved, old, new))
+            self._clear()
+        if new is not None and self._recorded() != new:
+            atomic_write_text(self.partial / SETTINGS_FILE, new)
+
+    def _recorded(self) -> str | None:
+        try:
+            return (self.partial / SETTINGS_FILE).read_text(encoding="utf-8")
+        except (OSError, ValueError):
+            return None
+
+    def _clear(self) -> None:
+        """Discard the saved replicates, refusing if the folder holds anything else."""
+        foreign = []
+        for child in sorted(self.partial.iterdir()):
+            if child.name in (".lock", SETTINGS_FILE) or _TEMP_FILE.fullmatch(child.name):
+                ok = child.is_file() and not child.is_symlink()
+            elif re.fullmatch(r"[0-9a-f]{12}", child.name):
+                ok = child.is_dir() and not child.is_symlink() and all(
+                    f.is_file() and not f.is_symlink() and _SAVED_FILE.fullmatch(f.name)
+                    for f in child.iterdir())
+            else:
+                ok = False
+            if not ok:
+                foreign.append(child.name)
+        if foreign:
+            raise ResultsError(self.partial, f"holds files khorasan did not write "
+                               f"({_listing(foreign)}); --force discards only khorasan's saved "
+                               "replicates: move them away first")
+        for child in self.partial.iterdir():
+            if child.name != ".lock":
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
 
     def close(self) -> None:
         """Release the lock; the saved replicates stay (an empty workspace is removed)."""

@@ -15,6 +15,21 @@ from typing import Any
 from simulation import params as ptable
 
 DAYS_PER_STEP = 7
+#: The largest seed a replicate may have: the result files hold seeds as 64-bit
+#: signed integers (numpy's SeedSequence would take larger ones).
+MAX_SEED = 2**63 - 1
+
+
+def seed_problem(seed: int, replicates: int) -> str | None:
+    """Why replicates ``seed .. seed + replicates - 1`` cannot be run, or None if they can."""
+    if seed < 0:
+        return f"must be at least 0, got {seed}"
+    last = seed + replicates - 1
+    if last > MAX_SEED:
+        return (f"{seed} with {replicates} replicates needs seeds up to {last}, past the "
+                f"largest the result files hold ({MAX_SEED}, 2**63 - 1); use a seed of at "
+                f"most {MAX_SEED - replicates + 1}")
+    return None
 
 
 @dataclass(frozen=True)
@@ -74,6 +89,12 @@ class Scenario:
     regions: tuple[Region, ...] = ()
     source: Path | None = None
     overrides: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.seed, int) and isinstance(self.replicates, int):
+            problem = seed_problem(self.seed, self.replicates)
+            if problem is not None:
+                raise ValueError(f"seed: {problem}")
 
     def date_of(self, step: int) -> dt.date:
         """Calendar date at the end of ``step`` (step 0 is the start date)."""

@@ -34,7 +34,7 @@ from pydantic import (
 
 from simulation import params as ptable
 from simulation.params import _did_you_mean
-from simulation.scenario import Event, Region, Scenario
+from simulation.scenario import Event, Region, Scenario, seed_problem
 
 __all__ = [
     "HEADER_FIELDS",
@@ -478,6 +478,9 @@ def load_scenario(path: str | os.PathLike[str],
 
     for name, reason in ptable.cross_check(values):
         raise ScenarioError(file, name, reason)
+    seeds = seed_problem(header["seed"], header["replicates"])
+    if seeds is not None:
+        raise ScenarioError(file, "scenario.seed", seeds)
     scenario = Scenario(
         **header,
         params=values,

@@ -38,6 +38,7 @@ import pandas as pd
 from simulation import params as ptable
 from simulation.results import (
     HEADLINES,
+    SWEEP_FORMAT,
     git_info,
     headline_table,
     package_versions,
@@ -47,7 +48,7 @@ from simulation.scenario_file import parse_assignment, scenario_to_toml
 
 __all__ = ["SweepAxis", "parse_axis", "sweep_files", "sweep_points", "sweep_table"]
 
-FORMAT = "khorasan-sweep"
+FORMAT = SWEEP_FORMAT
 FORMAT_VERSION = 1
 MAX_PARAMS = 2
 #: Most grid points a sweep may have (per axis and in all): each point runs every

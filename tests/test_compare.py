@@ -123,7 +123,7 @@ def test_compare_scenario_files_then_run_dirs(tmp_path: Path) -> None:
     result = invoke("compare", a, b, "--out", out, "--workers", "1", "--quiet")
     assert result.exit_code == 0, result.output
     assert {p.name for p in out.iterdir()} == {
-        "base", "kept", "comparison.png", "difference.png", "comparison.csv"}
+        "base", "kept", "comparison.png", "difference.png", "comparison.csv", "comparison.json"}
     table = pd.read_csv(out / "comparison.csv")
     assert list(table.columns) == COLUMNS
     assert len(table) == 2 * len(HEADLINES)

@@ -248,6 +248,8 @@ def test_page_offline_step_scenario_slider_reset_save_play(browser, server, tmp_
         page.get_by_text("Press Reset to run with these settings.").wait_for(state="detached")
 
         # --- Play runs week after week and redraws the map; Pause stops it
+        # at 10 weeks a second: "max" can finish all 260 weeks before Pause (Pause is then off)
+        page.get_by_role("button", name="10", exact=True).click()
         week0 = _week(page)
         frames = {_settled_figures(page)[0]}
         page.get_by_role("button", name="▶", exact=True).click()

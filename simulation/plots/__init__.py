@@ -13,7 +13,7 @@
 from simulation.plots.common import figure_png, save_figure
 from simulation.plots.compare import Band, render_bands
 from simulation.plots.events import EVENT_LABEL_MAX, event_marks, merged_event_marks
-from simulation.plots.run import FIGURES, Panel, Series, plot_run, render_figure
+from simulation.plots.run import FIGURES, Panel, Series, missing_plots, plot_run, render_figure
 from simulation.plots.style import scenario_colour
 from simulation.plots.sweep import render_sweep_heatmaps, render_sweep_lines
 
@@ -26,6 +26,7 @@ __all__ = [
     "event_marks",
     "figure_png",
     "merged_event_marks",
+    "missing_plots",
     "plot_run",
     "render_bands",
     "render_figure",

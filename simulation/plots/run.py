@@ -31,7 +31,7 @@ from simulation.plots.events import Mark, crowded, mark_events, run_event_marks
 from simulation.plots.style import BAND_ALPHA, BAND_RANGE, band_text, metric_colour, metric_label
 from simulation.results import QUANTILES, RunData, load_run
 
-__all__ = ["FIGURES", "Panel", "Series", "plot_run", "render_figure"]
+__all__ = ["FIGURES", "Panel", "Series", "missing_plots", "plot_run", "render_figure"]
 
 
 @dataclass(frozen=True)
@@ -160,6 +160,11 @@ def render_figure(run: RunData, title: str, panels: Sequence[Panel], ncols: int 
         fontweight="bold",
     )
     return fig
+
+
+def missing_plots(run_dir: str | os.PathLike[str]) -> list[str]:
+    """The figures of :func:`plot_run` not (yet) in ``<run_dir>/plots/``."""
+    return [name for name in FIGURES if not (Path(run_dir) / "plots" / f"{name}.png").is_file()]
 
 
 def plot_run(
