@@ -48,7 +48,9 @@ def param_reference_markdown(section: str | None = None) -> str:
             if p.section == name:
                 out.append("| " + " | ".join([
                     f"`{p.name}`", p.type_name, _default(p), _cell(p.unit),
-                    _cell(p.range_text.replace("|", ", ")), _cell(p.description),
+                    _cell(p.range_text.replace("|", ", ")),
+                    _cell(p.description + (" *Read only at the start: events cannot set it.*"
+                                           if p.start_only else "")),
                     _cell(p.source),
                 ]) + " |")
         out.append("")

@@ -10,6 +10,7 @@ references are in ``docs/ODD.md`` (section "References").
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,9 @@ class Param:
     step: float | None = None
     #: The slider's ends in the browser app, when narrower than [min, max].
     slider_range: tuple[float, float] | None = None
+    #: Read only when a run starts (the world, the initial population): an
+    #: event's ``set`` cannot change it, so events that try are refused.
+    start_only: bool = False
 
     @property
     def section(self) -> str:
@@ -72,35 +76,78 @@ class Param:
         return f"[{lo}, {hi}]"
 
     def check(self, value: Any) -> Any:
-        """Return ``value`` coerced to this parameter's type, or raise ValueError."""
+        """Return ``value`` coerced to this parameter's type, or raise ValueError.
+
+        numpy scalars are taken as the Python value they hold; NaN and
+        infinity are refused (they would pass every range check).
+        """
+        value = plain(value)
         if self.kind is bool:
             if not isinstance(value, bool):
-                raise ValueError(f"expected true or false, got {value!r}")
+                raise ValueError(f"expected true or false, got {show(value)}")
             return value
         if self.kind is int:
             if isinstance(value, bool) or not isinstance(value, int):
                 if isinstance(value, float) and value.is_integer():
                     value = int(value)
                 else:
-                    raise ValueError(f"expected an integer, got {value!r}")
+                    raise ValueError(f"expected an integer, got {show(value)}")
         elif self.kind is float:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(f"expected a number, got {value!r}")
-            value = float(value)
+                raise ValueError(f"expected a number, got {show(value)}")
+            try:
+                value = float(value)
+            except OverflowError:  # an integer of more than 308 digits
+                raise ValueError(f"{show(value)} is too large for a number") from None
+            if not math.isfinite(value):
+                raise ValueError(f"expected a finite number, got {show(value)}")
         elif self.kind is str:
             if not isinstance(value, str):
-                raise ValueError(f"expected a string, got {value!r}")
+                raise ValueError(f"expected a string, got {show(value)}")
             if self.choices and value not in self.choices:
                 hint = _did_you_mean(value, self.choices)
-                raise ValueError(f"must be one of {', '.join(self.choices)}, got {value!r}{hint}")
+                raise ValueError(f"must be one of {', '.join(self.choices)}, got "
+                                 f"{show(value)}{hint}")
             return value
         if self.min is not None and value < self.min:
-            raise ValueError(f"{value} is below the minimum {_fmt(self.min)} "
+            raise ValueError(f"{show(value)} is below the minimum {_fmt(self.min)} "
                              f"(range {self.range_text})")
         if self.max is not None and value > self.max:
-            raise ValueError(f"{value} is above the maximum {_fmt(self.max)} "
+            raise ValueError(f"{show(value)} is above the maximum {_fmt(self.max)} "
                              f"(range {self.range_text})")
         return value
+
+
+#: Longest echo of a value in an error message, in characters.
+SHOW_MAX = 40
+
+
+def show(value: Any, limit: int = SHOW_MAX) -> str:
+    """``repr(value)`` for an error message, cut to ``limit`` characters.
+
+    Floats and integers are shown without quotes, as in a scenario file;
+    a 309-digit number becomes its first digits and the digit count.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        text = str(value)
+        if len(text) > limit:
+            digits = len(text.lstrip("-"))
+            return f"{text[: limit - 20]}... ({digits} digits)"
+        return text
+    text = format(value) if isinstance(value, float) else repr(value)
+    if len(text) > limit:
+        return f"{text[: limit - 20]}... ({len(text)} characters)"
+    return text
+
+
+def plain(value: Any) -> Any:
+    """A numpy scalar (``np.int64(40)``, ``np.float32(0.5)``, ``np.bool_``) as a Python value."""
+    if type(value).__module__ == "numpy" and getattr(value, "shape", None) == ():
+        try:
+            return value.item()
+        except (AttributeError, ValueError):
+            return value
+    return value
 
 
 def _fmt(x: float) -> str:
@@ -118,9 +165,9 @@ PROB = {"min": 0.0, "max": 1.0}
 PARAMS: tuple[Param, ...] = (
     # --- world -----------------------------------------------------------
     P("world.width", int, 80, "cells", "Grid width; the grid is a torus.", "Epstein 2002",
-      min=4, max=5000, label="World width"),
+      min=4, max=5000, label="World width", start_only=True),
     P("world.height", int, 80, "cells", "Grid height.", "Epstein 2002", min=4, max=5000,
-      label="World height"),
+      label="World height", start_only=True),
     P("world.neighbourhood", str, "von_neumann", "-",
       "Shape of every vision window: von_neumann (Manhattan diamond, as Mesa's example), "
       "moore (square), disc (Euclidean, as NetLogo's Rebellion and Epstein's radius 1.7 "
@@ -147,7 +194,8 @@ PARAMS: tuple[Param, ...] = (
       "assumption", min=1, max=10_000),
     # --- civilians -------------------------------------------------------
     P("civilians.density", float, 0.7, "share of cells",
-      "Each cell holds a civilian with this probability at start.", "Epstein 2002", **PROB),
+      "Each cell holds a civilian with this probability at start.", "Epstein 2002", **PROB,
+      start_only=True),
     P("civilians.vision", int, 7, "cells",
       "Radius within which a civilian counts enforcers and actives.", "Epstein 2002",
       min=1, max=50),
@@ -173,7 +221,7 @@ PARAMS: tuple[Param, ...] = (
     P("civilians.susceptibility_mean", float, 0.1, "-",
       "Mean of each civilian's susceptibility to extremist recruitment, drawn from "
       "Beta(4m, 4(1-m)).", "Osman 2020; Giustozzi 2023 (few recruits); assumption",
-      **PROB),
+      **PROB, start_only=True),
     P("civilians.attack_grievance", float, 0.05, "per event",
       "Grievance shock to civilians near an attack or collateral harm: s += a(1 - s) "
       "(Bennett's anger rule).", "Bennett 2008", **PROB),
@@ -290,7 +338,8 @@ PARAMS: tuple[Param, ...] = (
     # --- isisk -----------------------------------------------------------
     P("isisk.initial_fighters", int, 2000, "fighters",
       "ISIS-K strength at start.", "UN MT 2021 (1,500-2,200)", min=0, max=1_000_000,
-      label="Initial ISIS-K fighters", slider=True, step=100, slider_range=(0, 10_000)),
+      label="Initial ISIS-K fighters", slider=True, step=100, slider_range=(0, 10_000),
+      start_only=True),
     P("isisk.fighters_per_cell", int, 25, "fighters/cell",
       "Nominal size of a cell; cells split above twice this.", "assumption",
       min=1, max=10_000),
@@ -363,7 +412,7 @@ PARAMS: tuple[Param, ...] = (
       "US surveillance after withdrawal (over-the-horizon only).",
       "DoD Lead IG; Washington Times 2024 (one strike in 3 years)", **PROB),
     P("surveillance.taliban_intel", float, 0.03, "0-1",
-      "Taliban intelligence capacity at start.", "ECRATS 2024", **PROB),
+      "Taliban intelligence capacity at start.", "ECRATS 2024", **PROB, start_only=True),
     P("surveillance.intel_growth", float, 0.08, "per week",
       "Logistic growth rate of Taliban intelligence toward intel_max.",
       "ECRATS 2024 (GDI from Oct 2021)", min=0.0, max=1.0),
@@ -382,9 +431,12 @@ class UnknownParameter(KeyError):
     def __init__(self, name: str):
         super().__init__(name)
         self.name = name
-        self.hint = _did_you_mean(name, PARAM_INDEX)
+        self.hint = _did_you_mean(name, PARAM_INDEX) if isinstance(name, str) else ""
 
     def __str__(self) -> str:
+        if not isinstance(self.name, str):
+            return (f"parameter names are text such as 'isisk.attack_rate', got "
+                    f"{type(self.name).__name__} {show(self.name)}")
         return f"unknown parameter{self.hint}"
 
 
@@ -392,7 +444,7 @@ def get(name: str) -> Param:
     """Return the parameter called ``name`` or raise UnknownParameter."""
     try:
         return PARAM_INDEX[name]
-    except KeyError:
+    except (KeyError, TypeError):  # TypeError: an unhashable name
         raise UnknownParameter(name) from None
 
 

@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import math
 import os
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,8 +34,8 @@ from pydantic import (
 )
 
 from simulation import params as ptable
-from simulation.params import _did_you_mean
-from simulation.scenario import Event, Region, Scenario, seed_problem
+from simulation.params import _did_you_mean, show
+from simulation.scenario import DAYS_PER_STEP, Event, Region, Scenario, seed_problem
 
 __all__ = [
     "HEADER_FIELDS",
@@ -46,17 +47,34 @@ __all__ = [
 ]
 
 
+#: Longest scenario file read, in bytes (a scenario is a few kB; this refuses
+#: ``/dev/zero``-like files before they fill the memory).
+MAX_FILE_BYTES = 1 << 20
+#: Longest ``extends`` chain, in files.
+MAX_EXTENDS = 32
+#: Deepest nesting of tables and arrays in a file.
+MAX_DEPTH = 16
+#: Longest scenario name, in characters: it becomes a directory name.
+NAME_MAX = 100
+#: Longest key or reason in an error message, in characters.
+_KEY_MAX, _REASON_MAX = 120, 400
+
+
 class ScenarioError(Exception):
     """A problem in a scenario file or override, reported as ``file: key: reason``."""
 
     def __init__(self, file: str | os.PathLike[str], key: str, reason: str):
         self.file = str(file)
-        self.key = key
-        self.reason = " ".join(str(reason).split())
+        self.key = _clip(" ".join(str(key).split()), _KEY_MAX)
+        self.reason = _clip(" ".join(str(reason).split()), _REASON_MAX)
         super().__init__(str(self))
 
     def __str__(self) -> str:
         return f"{self.file}: {self.key}: {self.reason}"
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # --- pydantic models of the file structure ---------------------------------
@@ -72,7 +90,7 @@ def _to_date(value: Any) -> dt.date:
             return dt.datetime.strptime(value, "%Y-%m-%d").date()
         except ValueError:
             pass
-    raise ValueError(f"expected a date like 2021-08-31, got {value!r}")
+    raise ValueError(f"expected a date like 2021-08-31, got {show(value)}")
 
 
 def _one_line(value: str) -> str:
@@ -83,8 +101,11 @@ def _one_line(value: str) -> str:
 
 IsoDate = Annotated[dt.date, BeforeValidator(_to_date)]
 Line = Annotated[str, Field(min_length=1), AfterValidator(_one_line)]
+Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX), AfterValidator(_one_line)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
-_STRICT = ConfigDict(extra="forbid", strict=True)
+#: Largest count in one event (as isisk.initial_fighters).
+_MAX_COUNT = ptable.PARAM_INDEX["isisk.initial_fighters"].max
+_STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class HeaderModel(BaseModel):
@@ -92,7 +113,7 @@ class HeaderModel(BaseModel):
 
     model_config = _STRICT
 
-    name: Line | None = None
+    name: Name | None = None
     description: str | None = None
     start_date: IsoDate | None = None
     steps: Annotated[int, Field(ge=1, le=100_000)] | None = None
@@ -116,9 +137,9 @@ class EventModel(BaseModel):
     date: IsoDate | None = None
     step: Annotated[int, Field(ge=0)] | None = None
     set_: dict[str, Any] = Field(default_factory=dict, alias="set")
-    add_isisk_fighters: Annotated[int, Field(ge=0)] = 0
+    add_isisk_fighters: Annotated[int, Field(ge=0, le=_MAX_COUNT)] = 0
     region: Line | None = None
-    ramp_steps: Annotated[int, Field(ge=0)] = 0
+    ramp_steps: Annotated[int, Field(ge=0, le=100_000)] = 0
 
     @model_validator(mode="after")
     def _date_or_step(self) -> EventModel:
@@ -137,7 +158,7 @@ class RegionModel(BaseModel):
     x1: Fraction
     y0: Fraction
     y1: Fraction
-    isisk_share: Annotated[float, Field(ge=0.0)] = 0.0
+    isisk_share: Fraction = 0.0
     hardship_shift: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.0
     capital: bool = False
 
@@ -157,7 +178,7 @@ def _param_field(p: ptable.Param) -> tuple[Any, Any]:
 _SECTION_MODELS: dict[str, type[BaseModel]] = {
     section: create_model(  # type: ignore[call-overload]
         f"{section.title()}Section",
-        __config__=ConfigDict(extra="forbid"),
+        __config__=ConfigDict(extra="forbid", allow_inf_nan=False),
         **{p.key: _param_field(p) for p in ptable.PARAMS if p.section == section},
     )
     for section in ptable.SECTIONS
@@ -165,7 +186,7 @@ _SECTION_MODELS: dict[str, type[BaseModel]] = {
 
 FileModel: type[BaseModel] = create_model(  # type: ignore[call-overload]
     "ScenarioFile",
-    __config__=ConfigDict(extra="forbid", strict=True),
+    __config__=ConfigDict(extra="forbid", strict=True, allow_inf_nan=False),
     scenario=(HeaderModel, Field(default_factory=HeaderModel)),
     events=(list[EventModel], Field(default_factory=list)),
     regions=(list[RegionModel] | None, None),
@@ -236,6 +257,7 @@ _TYPE_WORDS = {
     "int_type": "expected an integer",
     "int_from_float": "expected an integer",
     "float_type": "expected a number",
+    "finite_number": "expected a finite number",
     "string_type": "expected a string",
     "bool_type": "expected true or false",
     "list_type": "expected an array",
@@ -270,13 +292,17 @@ def _error_from_pydantic(file: str, exc: ValidationError, prefix: tuple[Any, ...
         reason = str(ctx_err) if ctx_err is not None else err["msg"]
     elif etype == "string_too_short":
         reason = "must not be empty"
+    elif etype == "string_too_long":
+        limit = err.get("ctx", {}).get("max_length", "?")
+        reason = (f"too long: {len(value)} characters, at most {limit} "
+                  "(the name becomes a directory name)")
     elif etype == "list_type" and loc and loc[-1] in ("events", "regions"):
         reason = f"expected an array of tables (write [[{loc[-1]}]]), got {_show(value)}"
     elif etype in _TYPE_WORDS:
         reason = f"{_TYPE_WORDS[etype]}, got {_show(value)}"
     elif etype in _BOUND_WORDS:
         bound = next(iter(err.get("ctx", {}).values()), "?")
-        reason = f"{_BOUND_WORDS[etype]} {bound}, got {_show(value)}"
+        reason = f"{_BOUND_WORDS[etype]} {show(bound)}, got {_show(value)}"
     else:
         msg = err["msg"]
         reason = f"{msg[0].lower()}{msg[1:]}, got {_show(value)}"
@@ -288,7 +314,7 @@ def _show(value: Any) -> str:
         return "a table"
     if isinstance(value, list):
         return "an array"
-    return repr(value)
+    return show(value)
 
 
 # --- loading -------------------------------------------------------------------
@@ -345,24 +371,77 @@ def _check_param(file: str, key: str, name: str, value: Any) -> Any:
         raise ScenarioError(file, key, str(exc)) from None
 
 
-def _read_toml(path: Path, file: str) -> dict[str, Any]:
+def _read_bytes(path: Path, file: str) -> bytes:
+    """The file's bytes: a regular file of at most MAX_FILE_BYTES, else ScenarioError.
+
+    The type is checked before opening, so a FIFO or a device (``/dev/zero``)
+    is refused instead of blocking or filling the memory.
+    """
     try:
-        data = path.read_bytes()
+        info = path.stat()
     except FileNotFoundError:
         raise ScenarioError(file, "file", "no such file") from None
-    except IsADirectoryError:
-        raise ScenarioError(file, "file", "is a directory, not a scenario file") from None
+    except (OSError, ValueError) as exc:  # a symlink loop, a name too long, a NUL byte
+        raise ScenarioError(file, "file", getattr(exc, "strerror", None) or str(exc)) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ScenarioError(file, "file", "is a directory, not a scenario file")
+    if not stat.S_ISREG(info.st_mode):
+        raise ScenarioError(file, "file", "not a regular file (a device, FIFO or socket)")
+    if info.st_size > MAX_FILE_BYTES:
+        raise ScenarioError(file, "file", f"too large for a scenario file ({info.st_size} "
+                            f"bytes; at most {MAX_FILE_BYTES})")
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise ScenarioError(file, "file", exc.strerror or str(exc)) from None
+    if len(data) > MAX_FILE_BYTES:  # it grew after the stat
+        raise ScenarioError(file, "file", f"too large for a scenario file (more than "
+                            f"{MAX_FILE_BYTES} bytes)")
+    return data
+
+
+def _depth(value: Any) -> int:
+    """How deeply tables and arrays nest in ``value`` (iteratively: no recursion limit)."""
+    deepest, todo = 0, [(value, 0)]
+    while todo:
+        item, d = todo.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, d + 1)
+        if deepest > MAX_DEPTH:
+            break
+        todo.extend((c, d + 1) for c in children)
+    return deepest
+
+
+def _read_toml(path: Path, file: str) -> dict[str, Any]:
+    data = _read_bytes(path, file)
     try:
-        text = data.decode("utf-8")
+        # a UTF-8 byte order mark (some Windows editors write one) is skipped
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ScenarioError(file, "toml", f"not UTF-8 text ({exc.reason} at byte {exc.start})"
                             ) from None
     try:
-        return tomllib.loads(text)
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(file, "toml", f"invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(file, "toml", f"values nested too deeply (at most {MAX_DEPTH} "
+                            "levels)") from None
+    if not raw:
+        raise ScenarioError(file, "file", "empty file (no tables or keys): a scenario has at "
+                            "least a [scenario] table")
+    if _depth(raw) > MAX_DEPTH:
+        raise ScenarioError(file, "toml", f"values nested too deeply (at most {MAX_DEPTH} "
+                            "levels)")
+    return raw
 
 
 def _load_layer(path: Path, file: str) -> _Layer:
@@ -380,10 +459,13 @@ def _load_layer(path: Path, file: str) -> _Layer:
                 params[f"{section}.{key}"] = getattr(sec, key)
     events = []
     for i, ev in enumerate(model.events):  # type: ignore[attr-defined]
-        checked = {
-            name: _check_param(file, f"events[{i}].set.{name}", name, value)
-            for name, value in _flatten(ev.set_).items()
-        }
+        checked = {}
+        for name, value in _flatten(ev.set_).items():
+            key = f"events[{i}].set.{name}"
+            checked[name] = _check_param(file, key, name, value)
+            if ptable.PARAM_INDEX[name].start_only:
+                raise ScenarioError(file, key, "cannot be changed by an event: it is read "
+                                    "only when the run starts")
         events.append(_EventSource(file, i, ev, checked))
     regions = None
     if model.regions is not None:  # type: ignore[attr-defined]
@@ -397,21 +479,45 @@ def _load_layer(path: Path, file: str) -> _Layer:
     return _Layer(file, path, header, params, events, regions)
 
 
-def _load_chain(path: Path, file: str, stack: tuple[Path, ...] = ()) -> list[_Layer]:
-    """The layers of ``path`` and its ancestors, oldest ancestor first."""
-    layer = _load_layer(path, file)
-    target = layer.header.pop("extends", None)
-    if target is None:
-        return [layer]
-    parent = (path.parent / target).resolve()
-    here = (*stack, path.resolve())
-    if parent in here:
-        cycle = " -> ".join(display_path(p) for p in (*here[here.index(parent):], parent))
-        raise ScenarioError(file, "extends", f"cycle: {cycle}")
-    if not parent.is_file():
-        what = "is not a file" if parent.exists() else "does not exist"
-        raise ScenarioError(file, "extends", f"{target!r} ({display_path(parent)}) {what}")
-    return [*_load_chain(parent, display_path(parent), here), layer]
+def _load_chain(path: Path, file: str) -> list[_Layer]:
+    """The layers of ``path`` and its ancestors, oldest ancestor first.
+
+    A loop, iteratively: a chain of any length ends in a ScenarioError (at
+    most MAX_EXTENDS files), not a RecursionError.
+    """
+    layers: list[_Layer] = []
+    seen: list[Path] = []
+    first = file
+    while True:
+        layer = _load_layer(path, file)
+        layers.append(layer)
+        target = layer.header.pop("extends", None)
+        if target is None:
+            return layers[::-1]
+        try:
+            here = path.resolve()
+            parent = (path.parent / target).resolve()
+        except (OSError, RuntimeError) as exc:  # a symlink loop (RuntimeError before 3.13)
+            raise ScenarioError(file, "extends", f"{show(target)} cannot be resolved: "
+                                f"{getattr(exc, 'strerror', None) or exc}") from None
+        seen.append(here)
+        if parent in seen:
+            cycle = " -> ".join(display_path(p) for p in (*seen[seen.index(parent):], parent))
+            raise ScenarioError(file, "extends", f"cycle: {cycle}")
+        if len(seen) >= MAX_EXTENDS:
+            raise ScenarioError(first, "extends", f"the extends chain is longer than "
+                                f"{MAX_EXTENDS} files (it reaches {display_path(parent)})")
+        try:
+            is_file = parent.is_file()
+            exists = is_file or parent.exists()
+        except OSError as exc:
+            raise ScenarioError(file, "extends", f"{show(target)}: {exc.strerror or exc}"
+                                ) from None
+        if not is_file:
+            what = "is not a file" if exists else "does not exist"
+            raise ScenarioError(file, "extends", f"{show(target)} ({display_path(parent)}) "
+                                f"{what}")
+        path, file = parent, display_path(parent)
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -433,6 +539,9 @@ def _header_override(file: str, name: str, value: Any) -> Any:
     if field_name not in HEADER_FIELDS:
         hint = _did_you_mean(field_name, HEADER_FIELDS)
         raise ScenarioError(file, name, f"not a settable header field{hint}")
+    if value is None:
+        raise ScenarioError(file, name, "expected a value, got None")
+    value = ptable.plain(value)
     try:
         model = HeaderModel.model_validate({field_name: value})
     except ValidationError as exc:
@@ -447,33 +556,56 @@ def load_scenario(path: str | os.PathLike[str],
     Header fields are inherited from ``extends`` parents except ``name``,
     which defaults to the file's stem. ``overrides`` maps dotted parameter
     names (or ``scenario.steps`` and the other header fields) to values;
-    they are applied last. If they shorten the run, events after its new end
-    are dropped. Raises ScenarioError.
+    they are applied last. The file's events must fall within its own steps
+    whatever the overrides; if the overrides shorten the run, events after
+    its new end are dropped. Raises ScenarioError.
     """
     path = Path(path)
     file = str(path)
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise ScenarioError(file, "overrides", f"expected a mapping of parameter names to "
+                            f"values, got {type(overrides).__name__}")
+    try:
+        return _load_scenario(path, file, overrides or {})
+    except RecursionError:  # a last resort: the reading and the checks avoid recursion
+        raise ScenarioError(file, "toml", "values nested too deeply") from None
+
+
+def _load_scenario(path: Path, file: str, overrides: Mapping[str, Any]) -> Scenario:
     layers = _load_chain(path, file)
     header: dict[str, Any] = {
         f.name: f.default for f in dataclasses.fields(Scenario) if f.name in HEADER_FIELDS
     }
     values = ptable.defaults()
     regions: list[Region] = []
+    regions_file = file
     sources: list[_EventSource] = []
     for layer in layers:
         header.update(layer.header)
         values.update(layer.params)
         sources.extend(layer.events)
         if layer.regions is not None:
-            regions = layer.regions
+            regions, regions_file = layer.regions, layer.file
 
     # the name is not inherited: a child without one is named after its file
     header["name"] = layers[-1].header.get("name", path.stem)
+    _check_calendar(file, "scenario.steps", header)
+    # the file's own events, checked against its own steps (whatever the overrides say);
+    # the seeds are checked below, once the overrides are in
+    own = {**header, "seed": 0, "replicates": 1}
+    _resolve_events(Scenario(**own, regions=tuple(regions)), sources, drop_late=False)
+
     steps_overridden = False
-    for name, value in (overrides or {}).items():
+    for name, value in overrides.items():
+        if not isinstance(name, str):
+            raise ScenarioError(file, show(name), "parameter names are text such as "
+                                f"'isisk.attack_rate', got {type(name).__name__} {show(name)}")
         if name.startswith("scenario."):
             header[name.split(".", 1)[1]] = _header_override(file, name, value)
             steps_overridden |= name == "scenario.steps"
         else:
+            if value is None:
+                raise ScenarioError(file, name, "expected a value, got None")
             values[name] = _check_param(file, name, name, value)
 
     for name, reason in ptable.cross_check(values):
@@ -481,6 +613,9 @@ def load_scenario(path: str | os.PathLike[str],
     seeds = seed_problem(header["seed"], header["replicates"])
     if seeds is not None:
         raise ScenarioError(file, "scenario.seed", seeds)
+    if len(overrides):
+        _check_calendar(file, next((n for n in ("scenario.steps", "scenario.start_date")
+                                    if n in overrides), "scenario.steps"), header)
     scenario = Scenario(
         **header,
         params=values,
@@ -488,34 +623,97 @@ def load_scenario(path: str | os.PathLike[str],
         source=path,
         overrides=_non_defaults(values),
     )
-    events = _resolve_events(scenario, sources, steps_overridden)
+    _check_regions(regions_file, scenario)
+    events = _resolve_events(scenario, sources, drop_late=steps_overridden)
+    _check_events(scenario, sources)
     return dataclasses.replace(scenario, events=events)
+
+
+def _check_calendar(file: str, key: str, header: Mapping[str, Any]) -> None:
+    """The run's last week must be a date the calendar holds (at most 9999-12-31)."""
+    start, steps = header["start_date"], header["steps"]
+    if (dt.date.max - start).days < DAYS_PER_STEP * steps:
+        raise ScenarioError(file, key, f"{steps} weeks from {start.isoformat()} end after "
+                            f"{dt.date.max.isoformat()}, the last date the calendar holds")
+
+
+def _empty_box(region: Region, width: int, height: int) -> bool:
+    x0, x1, y0, y1 = region.cell_bounds(width, height)
+    return x0 >= x1 or y0 >= y1
+
+
+def _box_text(scenario: Scenario, region: Region) -> str:
+    w, h = scenario.params["world.width"], scenario.params["world.height"]
+    return (f"region {region.name!r} holds no cell of the {w}x{h} world "
+            f"(x {region.x0:g}-{region.x1:g}, y {region.y0:g}-{region.y1:g} round to an "
+            "empty box)")
+
+
+def _check_regions(file: str, scenario: Scenario) -> None:
+    """A region that holds no grid cell cannot be given fighters or be the capital."""
+    w, h = scenario.params["world.width"], scenario.params["world.height"]
+    for i, r in enumerate(scenario.regions):
+        if not _empty_box(r, w, h):
+            continue
+        if r.isisk_share > 0:
+            raise ScenarioError(file, f"regions[{i}].isisk_share",
+                                f"{_box_text(scenario, r)} but is given ISIS-K fighters")
+        if r.capital:
+            raise ScenarioError(file, f"regions[{i}].capital",
+                                f"{_box_text(scenario, r)}, so it cannot be the capital")
+
+
+def _check_events(scenario: Scenario, sources: list[_EventSource]) -> None:
+    """What events set or add, checked as the run will meet it, in order of steps."""
+    w, h = scenario.params["world.width"], scenario.params["world.height"]
+    regions = {r.name: r for r in scenario.regions}
+    step_of = {id(src): _event_step(scenario, src.model) for src in sources}
+    values = dict(scenario.params)
+    for src in sorted(sources, key=lambda src: step_of[id(src)]):
+        key = f"events[{src.index}]"
+        ev = src.model
+        if step_of[id(src)] > scenario.steps:
+            continue  # dropped: after a shortened end
+        region = regions.get(ev.region) if ev.region is not None else None
+        if ev.add_isisk_fighters and region is not None and _empty_box(region, w, h):
+            raise ScenarioError(src.file, f"{key}.region",
+                                f"{_box_text(scenario, region)} but the event adds "
+                                "fighters to it")
+        values.update(src.set)
+        for name, reason in ptable.cross_check(values):
+            if name in src.set:
+                raise ScenarioError(src.file, f"{key}.set.{name}", reason)
 
 
 def _non_defaults(values: Mapping[str, Any]) -> dict[str, Any]:
     return {n: v for n, v in values.items() if v != ptable.PARAM_INDEX[n].default}
 
 
-def _resolve_events(scenario: Scenario, sources: list[_EventSource], steps_overridden: bool
+def _event_step(scenario: Scenario, ev: EventModel) -> int:
+    if ev.date is not None:
+        return scenario.step_of(ev.date)
+    return int(ev.step)  # type: ignore[arg-type]
+
+
+def _resolve_events(scenario: Scenario, sources: list[_EventSource], drop_late: bool
                     ) -> tuple[Event, ...]:
     names = [r.name for r in scenario.regions]
     events: list[Event] = []
     for src in sources:
         ev = src.model
         key = f"events[{src.index}]"
+        step = _event_step(scenario, ev)
         if ev.date is not None:
-            step = scenario.step_of(ev.date)
             where = f"{key}.date"
             what = f"{ev.date.isoformat()} (step {step})"
         else:
-            step = int(ev.step)  # type: ignore[arg-type]
             where = f"{key}.step"
-            what = f"step {step}"
+            what = f"step {show(step)}"
         if step < 0:
             raise ScenarioError(src.file, where, f"{what} is before the start date "
                                 f"{scenario.start_date.isoformat()}")
         if step > scenario.steps:
-            if steps_overridden:
+            if drop_late:
                 continue
             last = scenario.date_of(scenario.steps).isoformat()
             raise ScenarioError(src.file, where, f"{what} is after the end of the run "

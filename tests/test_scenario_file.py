@@ -79,8 +79,8 @@ def error_of(path: Path, overrides: dict | None = None) -> ScenarioError:
 
 # --- valid files ---------------------------------------------------------------
 
-def test_empty_file_gives_defaults_and_file_name(tmp_path: Path) -> None:
-    sc = load_scenario(write(tmp_path, "plain.toml", ""))
+def test_bare_header_gives_defaults_and_file_name(tmp_path: Path) -> None:
+    sc = load_scenario(write(tmp_path, "plain.toml", "[scenario]\n"))
     assert sc.name == "plain"
     assert dict(sc.params) == ptable.defaults()
     assert sc.events == () and sc.regions == ()
@@ -366,7 +366,7 @@ def test_round_trip(tmp_path: Path) -> None:
 
 
 def test_round_trip_of_defaults(tmp_path: Path) -> None:
-    original = load_scenario(write(tmp_path, "d.toml", ""))
+    original = load_scenario(write(tmp_path, "d.toml", "[scenario]\n"))
     again = load_scenario(write(tmp_path, "d2.toml", scenario_to_toml(original)))
     assert dataclasses.replace(again, source=None, name="d") == dataclasses.replace(
         original, source=None)

@@ -62,6 +62,8 @@ class ConflictModel(mesa.Model):
     def __init__(
         self, scenario: Scenario | None = None, rng: int | None = None, *, make_views: bool = True
     ) -> None:
+        if isinstance(rng, np.integer):  # np.int64(3): Mesa takes only Python ints
+            rng = int(rng)
         super().__init__(rng=rng)
         self.config: Scenario = scenario if scenario is not None else make_scenario()
         self.params: dict[str, Any] = dict(self.config.params)
