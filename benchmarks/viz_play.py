@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from playwright.sync_api import sync_playwright
 
-    from simulation.scenario_file import load_scenario
+    from simulation.scenario.loader import load_scenario
     from simulation.viz import server as viz_server
     from simulation.viz.assets import ensure_assets
 

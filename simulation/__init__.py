@@ -16,13 +16,13 @@ _WHERE = {
     "simulate": "simulation.model",
     "Scenario": "simulation.scenario",
     "make_scenario": "simulation.scenario",
-    "load_scenario": "simulation.scenario_file",
+    "load_scenario": "simulation.scenario.loader",
 }
 
 if TYPE_CHECKING:
     from simulation.model import ConflictModel, simulate
-    from simulation.scenario import Scenario, make_scenario
-    from simulation.scenario_file import load_scenario
+    from simulation.scenario.core import Scenario, make_scenario
+    from simulation.scenario.loader import load_scenario
 
 
 def __getattr__(name: str) -> Any:

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from simulation import params as ptable
 from simulation.model import ConflictModel
-from simulation.scenario import make_scenario
-from simulation.scenario_file import (
+from simulation.scenario import params as ptable
+from simulation.scenario.core import make_scenario
+from simulation.scenario.loader import (
     MAX_FILE_BYTES,
     NAME_MAX,
     ScenarioError,

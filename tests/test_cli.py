@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from simulation import params as ptable
 from simulation.cli import app, main
-from simulation.docs_gen import param_reference_markdown
-from simulation.scenario_file import load_scenario
+from simulation.cli.docs import param_reference_markdown
+from simulation.scenario import params as ptable
+from simulation.scenario.loader import load_scenario
 from tests import tiny_runs
 from tests.tiny_runs import tiny_scenario, write
 

@@ -8,16 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulation.compare import (
+from simulation.experiments.compare import (
     MetricSpec,
     bootstrap_difference,
     comparison_table,
     excludes_zero,
     parse_metrics,
 )
+from simulation.experiments.results import HEADLINES, load_run, write_run
 from simulation.model.record import METRIC_NAMES
-from simulation.results import HEADLINES, load_run, write_run
-from simulation.scenario import make_scenario
+from simulation.scenario.core import make_scenario
 from tests.tiny_runs import invoke, tiny_scenario
 
 EXTRA = """

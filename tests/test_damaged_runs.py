@@ -25,9 +25,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from simulation.ensemble import FAIL_SEED_ENV
-from simulation.results import ReplicateStore, ResultsError, partial_dir_for
-from simulation.scenario import make_scenario
+from simulation.experiments.ensemble import FAIL_SEED_ENV
+from simulation.experiments.results import ReplicateStore, ResultsError, partial_dir_for
+from simulation.scenario.core import make_scenario
 from tests.tiny_runs import invoke, tiny_scenario, write
 
 STEPS = 3

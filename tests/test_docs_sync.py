@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from simulation import params as ptable
-from simulation.docs_gen import DOC_PATH, main, param_reference_markdown, render
+from simulation.cli.docs import DOC_PATH, main, param_reference_markdown, render
+from simulation.scenario import params as ptable
 
 
 def test_docs_scenarios_md_is_in_sync_with_the_tables() -> None:
     text = DOC_PATH.read_text(encoding="utf-8")
     assert render(text) == text, (
-        "docs/scenarios.md is out of date: run `python -m simulation.docs_gen`")
+        "docs/scenarios.md is out of date: run `python -m simulation.cli.docs`")
 
 
 def test_reference_lists_every_parameter() -> None:

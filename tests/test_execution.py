@@ -12,9 +12,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from simulation.ensemble import FAIL_SEED_ENV, Job, execute, make_jobs, run_job, run_saved
-from simulation.results import ReplicateStore, partial_dir_for, read_replicate_csv
-from simulation.scenario_file import load_scenario
+from simulation.experiments.ensemble import (
+    FAIL_SEED_ENV,
+    Job,
+    execute,
+    make_jobs,
+    run_job,
+    run_saved,
+)
+from simulation.experiments.results import ReplicateStore, partial_dir_for, read_replicate_csv
+from simulation.scenario.loader import load_scenario
 from tests.tiny_runs import invoke, tiny_scenario
 
 REPO = Path(__file__).resolve().parent.parent

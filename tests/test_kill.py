@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from simulation.ensemble import FAIL_SEED_ENV
+from simulation.experiments.ensemble import FAIL_SEED_ENV
+from simulation.experiments.results import partial_dir_for
 from simulation.plots import FIGURES
-from simulation.results import partial_dir_for
 from tests.tiny_runs import tiny_scenario, write
 
 psutil = pytest.importorskip("psutil")

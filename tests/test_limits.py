@@ -14,10 +14,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from simulation import resources
-from simulation.ensemble import Job, default_workers, run_job
-from simulation.resources import replicate_bytes
-from simulation.scenario import make_scenario
+from simulation.experiments import resources
+from simulation.experiments.ensemble import Job, default_workers, run_job
+from simulation.experiments.resources import replicate_bytes
+from simulation.scenario.core import make_scenario
 from tests.tiny_runs import invoke, tiny_scenario, write
 
 QUICK = ("--replicates", "1", "--steps", "2", "--quiet")
@@ -149,7 +149,7 @@ def test_workers_are_capped_at_the_cpu_count_with_a_note(tmp_path: Path) -> None
                                      "tls://head.example.org:8786", "tcp://[::1]:8786",
                                      "inproc://10.0.0.5/1234/1", "ws://h:80"])
 def test_dask_addresses_are_accepted(address: str) -> None:
-    from simulation.ensemble import check_scheduler
+    from simulation.experiments.ensemble import check_scheduler
 
     check_scheduler(address)
 
@@ -157,7 +157,7 @@ def test_dask_addresses_are_accepted(address: str) -> None:
 @pytest.mark.parametrize("address", ["foo", "tcp://head", "tcp://:8786", "http://head:8786",
                                      "tcp://head:port", "tcp://head:99999", "inproc://"])
 def test_other_scheduler_addresses_are_refused(address: str) -> None:
-    from simulation.ensemble import check_scheduler
+    from simulation.experiments.ensemble import check_scheduler
 
     with pytest.raises(ValueError, match="local-dask"):
         check_scheduler(address)
@@ -177,7 +177,7 @@ def test_bad_scheduler_is_refused_before_any_folder_or_lock(tmp_path: Path, comm
 
 def test_a_failure_while_running_releases_the_lock(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    import simulation.ensemble as ensemble
+    import simulation.experiments.ensemble as ensemble
 
     def broken(*args, **kwargs):
         raise RuntimeError("the executor broke")

@@ -15,7 +15,7 @@ import pytest
 from simulation import ConflictModel, load_scenario, simulate
 from simulation.model.agents import TalibanRegime
 from simulation.model.insurgency import pareto_deaths
-from simulation.scenario import Event, Scenario
+from simulation.scenario.core import Event, Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = range(5)

@@ -10,12 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulation import results
-from simulation.ensemble import concat_results, execute, make_jobs
-from simulation.model.record import METRIC_NAMES
-from simulation.plots import FIGURES, plot_run
-from simulation.plots.events import _dodge, event_marks, run_event_marks
-from simulation.results import (
+from simulation.experiments import results
+from simulation.experiments.ensemble import concat_results, execute, make_jobs
+from simulation.experiments.results import (
     ResultsError,
     RunExistsError,
     atomic_write_text,
@@ -23,7 +20,10 @@ from simulation.results import (
     summarize,
     write_run,
 )
-from simulation.scenario import Event, make_scenario
+from simulation.model.record import METRIC_NAMES
+from simulation.plots import FIGURES, plot_run
+from simulation.plots.events import _dodge, event_marks, run_event_marks
+from simulation.scenario.core import Event, make_scenario
 
 STEPS = 6
 REPLICATES = 3

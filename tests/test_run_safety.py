@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from simulation import ensemble, results
-from simulation.ensemble import FAIL_SEED_ENV, code_fingerprint, fingerprint_files
-from simulation.results import partial_dir_for
-from simulation.scenario import MAX_SEED
+from simulation.experiments import ensemble, results
+from simulation.experiments.ensemble import FAIL_SEED_ENV, code_fingerprint, fingerprint_files
+from simulation.experiments.results import partial_dir_for
+from simulation.scenario.core import MAX_SEED
 from tests.tiny_runs import invoke, tiny_scenario, write
 
 REPO = Path(__file__).resolve().parent.parent
@@ -309,27 +309,28 @@ def test_fingerprint_covers_the_kernel_and_the_loader(tmp_path: Path) -> None:
     copy = tmp_path / "simulation"
     shutil.copytree(REPO / "simulation", copy, ignore=shutil.ignore_patterns("__pycache__"))
     assert code_fingerprint(copy) == code_fingerprint()
-    for mod in ("model/kernel", "scenario_file", "scenario", "params", "model/model", "results"):
+    for mod in ("model/kernel", "scenario/loader", "scenario/core", "scenario/params",
+                "model/model", "experiments/results", "experiments/ensemble"):
         source = copy / f"{mod}.py"
         original = source.read_bytes()
         source.write_bytes(original + b"\n# edited\n")
         assert code_fingerprint(copy) != code_fingerprint(), mod
         source.write_bytes(original)
-    (copy / "cli.py").write_bytes(b"# the command line decides no result\n")
+    (copy / "cli" / "main.py").write_bytes(b"# the command line decides no result\n")
     assert code_fingerprint(copy) == code_fingerprint()
 
 
 def test_fingerprint_lists_every_module_a_replicate_runs(tiny: Path) -> None:
     code = ("import sys\n"
-            "from simulation.ensemble import make_jobs, run_job\n"
-            "from simulation.results import ReplicateStore\n"
-            "from simulation.scenario_file import load_scenario\n"
+            "from simulation.experiments.ensemble import make_jobs, run_job\n"
+            "from simulation.experiments.results import ReplicateStore\n"
+            "from simulation.scenario.loader import load_scenario\n"
             f"run_job(make_jobs(load_scenario({str(tiny)!r}))[0])\n"
             "print(' '.join(sorted(m.split('.', 1)[1] for m in sys.modules\n"
             "                      if m.startswith('simulation.'))))\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                          text=True, timeout=300, check=True).stdout.split()
-    assert "model.kernel" in out and "scenario_file" in out
+    assert "model.kernel" in out and "scenario.loader" in out
     covered = {str(p.relative_to(REPO / "simulation").with_suffix("")).replace("/", ".")
                for p in fingerprint_files()}
     covered = {c.removesuffix(".__init__") for c in covered}
@@ -392,8 +393,8 @@ def test_seeds_past_int64_are_refused(tiny: Path, tmp_path: Path) -> None:
 
 
 def test_python_api_refuses_seeds_past_int64() -> None:
-    from simulation.ensemble import make_jobs
-    from simulation.scenario import make_scenario
+    from simulation.experiments.ensemble import make_jobs
+    from simulation.scenario.core import make_scenario
 
     with pytest.raises(ValueError, match="past the largest"):
         make_scenario(seed=MAX_SEED, replicates=2)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from simulation import params as ptable
-from simulation.scenario import Event, Region
-from simulation.scenario_file import (
+from simulation.scenario import params as ptable
+from simulation.scenario.core import Event, Region
+from simulation.scenario.loader import (
     ScenarioError,
     load_scenario,
     parse_assignment,
@@ -390,7 +390,7 @@ def test_child_file_sets_only_the_given_params(tmp_path: Path) -> None:
 
 
 def test_writing_refuses_unknown_params() -> None:
-    from simulation.scenario import make_scenario
+    from simulation.scenario.core import make_scenario
 
     with pytest.raises(ScenarioError, match="did you mean"):
         scenario_to_toml(make_scenario(), extends="x.toml", only={"isisk.atack_rate": 1})

@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from simulation.ensemble import FAIL_SEED_ENV
-from simulation.results import HEADLINES, partial_dir_for
-from simulation.sweep import SweepAxis, parse_axis, sweep_points
+from simulation.experiments.ensemble import FAIL_SEED_ENV
+from simulation.experiments.results import HEADLINES, partial_dir_for
+from simulation.experiments.sweep import SweepAxis, parse_axis, sweep_points
 from tests.tiny_runs import invoke, tiny_scenario
 
 TINY = tiny_scenario()

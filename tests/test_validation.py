@@ -202,7 +202,7 @@ def test_historical_calibration_values_match_scenario() -> None:
 def test_hold_out_forecast_keeps_post_2021_values_a_priori() -> None:
     """The forecast variant differs from the shipped scenario only in stage B's values."""
     from simulation import load_scenario
-    from simulation.params import defaults
+    from simulation.scenario.params import defaults
 
     sc = load_scenario(knobs.SCENARIO)
     shipped, fc = knobs.scenario_values(sc), knobs.scenario_values(knobs.forecast_scenario(sc))

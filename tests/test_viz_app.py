@@ -19,9 +19,9 @@ pytest.importorskip("mesa.visualization", reason="the [viz] extra is not install
 
 from typer.testing import CliRunner
 
-from simulation import params as ptable
 from simulation.cli import app as cli_app
-from simulation.scenario_file import load_scenario
+from simulation.scenario import params as ptable
+from simulation.scenario.loader import load_scenario
 from simulation.viz import assets as viz_assets
 from simulation.viz import cards, charts, live, page, saving, settings
 from simulation.viz import server as viz_server

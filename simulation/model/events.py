@@ -11,7 +11,7 @@ from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from simulation.scenario import Event
+from simulation.scenario.core import Event
 
 if TYPE_CHECKING:
     from simulation.model.model import ConflictModel

@@ -26,7 +26,6 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from simulation import params as ptable
 from simulation.model import (
     agents,
     counter_terrorism,
@@ -41,7 +40,8 @@ from simulation.model.civilians import Population
 from simulation.model.events import Schedule
 from simulation.model.insurgency import TARGET_TALIBAN, Attack, Insurgency, InsurgencyStep
 from simulation.model.regions import Regions
-from simulation.scenario import Scenario, make_scenario
+from simulation.scenario import params as ptable
+from simulation.scenario.core import Scenario, make_scenario
 
 #: The independent random streams, spawned from the seed in this order.
 STREAMS = ("init", "schedule", "isisk", "attacks", "ct", "recruit", "events")

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from simulation.scenario import Region
+from simulation.scenario.core import Region
 
 Box = tuple[int, int, int, int]
 

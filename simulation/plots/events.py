@@ -15,9 +15,9 @@ from typing import Any, Protocol
 import pandas as pd
 from matplotlib.axes import Axes
 
+from simulation.experiments.results import RunData
 from simulation.plots.style import EVENT_COLOUR
-from simulation.results import RunData
-from simulation.scenario import Event
+from simulation.scenario.core import Event
 
 __all__ = [
     "EVENT_LABEL_MAX",

@@ -19,6 +19,7 @@ from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from simulation.experiments.results import QUANTILES, RunData, load_run
 from simulation.plots.common import (
     date_ticks,
     figure_legend,
@@ -29,7 +30,6 @@ from simulation.plots.common import (
 )
 from simulation.plots.events import Mark, crowded, mark_events, run_event_marks
 from simulation.plots.style import BAND_ALPHA, BAND_RANGE, band_text, metric_colour, metric_label
-from simulation.results import QUANTILES, RunData, load_run
 
 __all__ = ["FIGURES", "Panel", "Series", "missing_plots", "plot_run", "render_figure"]
 

@@ -10,8 +10,8 @@ plotting library.
 
 from __future__ import annotations
 
+from simulation.experiments.results import QUANTILES
 from simulation.model.record import METRIC_INDEX
-from simulation.results import QUANTILES
 
 __all__ = [
     "BAND_ALPHA",

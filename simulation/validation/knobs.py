@@ -131,7 +131,7 @@ STAGES: dict[str, tuple[tuple[Knob, ...], tuple[Target, ...]]] = {
 
 def a_priori_post(scenario: Any) -> dict[str, float]:
     """The post-2021 values before stage B: table defaults; the 2020 defection rate kept."""
-    from simulation.params import defaults
+    from simulation.scenario.params import defaults
 
     table = defaults()
     return {

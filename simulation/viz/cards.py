@@ -15,7 +15,7 @@ import numpy as np
 from simulation.model import ConflictModel
 from simulation.plots.events import event_marks
 from simulation.plots.style import metric_colour
-from simulation.scenario import Scenario
+from simulation.scenario.core import Scenario
 from simulation.viz.live import VizModel, metric_columns
 from simulation.viz.settings import SLIDERS, change_text
 

@@ -27,7 +27,7 @@ from simulation.plots.style import (
     metric_colour,
     metric_label,
 )
-from simulation.scenario import DAYS_PER_STEP
+from simulation.scenario.core import DAYS_PER_STEP
 from simulation.viz.live import metric_columns
 
 

@@ -8,7 +8,7 @@ The page has
 - in the sidebar: Mesa's controls (Reset, ▶, Step); a scenario card (pick a
   shipped scenario, see what the sliders changed, save the settings as a
   scenario file that ``extends`` it); Mesa's parameter sliders, one per
-  parameter flagged ``slider=True`` in :mod:`simulation.params`, and the seed;
+  parameter flagged ``slider=True`` in :mod:`simulation.scenario.params`, and the seed;
 - a headline with the date and the week's numbers;
 - a map drawn straight from the model's arrays as SVG (:mod:`~simulation.viz.map`)
   with its legend, and a status card (more numbers, the scenario's events, the
@@ -41,8 +41,8 @@ from mesa.visualization.solara_viz import ModelController, ModelCreator
 from mesa.visualization.utils import update_counter
 
 from simulation.model import ConflictModel
-from simulation.scenario import Scenario
-from simulation.scenario_file import ScenarioError, display_path, load_scenario
+from simulation.scenario.core import Scenario
+from simulation.scenario.loader import ScenarioError, display_path, load_scenario
 from simulation.viz.cards import headline_html, scenario_card_html, status_html
 from simulation.viz.charts import PLOTS, PlotFigure, PlotSpec
 from simulation.viz.live import SCENARIO_FILE, VizModel, frame_of, start_warm_up

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from simulation.results import slug
-from simulation.scenario_file import ScenarioError, load_scenario, scenario_to_toml
+from simulation.experiments.results import slug
+from simulation.scenario.loader import ScenarioError, load_scenario, scenario_to_toml
 from simulation.viz.settings import changes
 
 
@@ -60,7 +60,7 @@ def save_scenario(
 
     Only the settings that differ from the base are written. The file is
     named ``<base>_custom<N>.toml`` (the first free N, the base's name made
-    safe by :func:`simulation.results.slug`) and its scenario is named after
+    safe by :func:`simulation.experiments.results.slug`) and its scenario is named after
     the file, so ``khorasan run`` keeps its results apart. It is loaded back
     before returning, and removed if that fails.
     """

@@ -223,7 +223,7 @@ def run_viz(scenario: Path | None, *, host: str = DEFAULT_HOST, port: int = DEFA
     Raises :class:`VizError` (one-line message) for problems found before the
     server starts; returns the server's exit status.
     """
-    from simulation.scenario_file import load_scenario
+    from simulation.scenario.loader import load_scenario
 
     folder = scenarios_dir()
     scenario = scenario if scenario is not None else folder / DEFAULT_SCENARIO

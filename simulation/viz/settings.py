@@ -3,7 +3,7 @@
 Mesa's controls pass settings as flat keyword arguments, so a parameter
 ``isisk.defector_recruitment`` travels as ``isisk__defector_recruitment``
 (:func:`kwarg_name`). Each parameter flagged ``slider=True`` in
-:mod:`simulation.params` becomes a :class:`SliderSpec`, and the seed is the
+:mod:`simulation.scenario.params` becomes a :class:`SliderSpec`, and the seed is the
 last slider. :func:`changes` and :func:`build_scenario` turn slider values
 back into a scenario.
 """
@@ -17,9 +17,9 @@ from typing import Any
 
 import solara
 
-from simulation import params as ptable
-from simulation.scenario import Scenario
-from simulation.scenario_file import load_scenario
+from simulation.scenario import params as ptable
+from simulation.scenario.core import Scenario
+from simulation.scenario.loader import load_scenario
 
 SEED = "seed"
 

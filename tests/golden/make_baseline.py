@@ -41,7 +41,7 @@ def case_key(case: tuple[str, int, int, dict[str, Any]]) -> str:
 def run_case(case: tuple[str, int, int, dict[str, Any]]) -> dict[str, list[Any]]:
     """Every metric of one fixed-seed run, column by column, as plain JSON values."""
     from simulation.model import simulate
-    from simulation.scenario_file import load_scenario
+    from simulation.scenario.loader import load_scenario
 
     name, seed, steps, overrides = case
     scenario = load_scenario(REPO / "scenarios" / name,

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from simulation import params as ptable
 from simulation.model import ConflictModel
-from simulation.scenario import make_scenario
+from simulation.scenario import params as ptable
+from simulation.scenario.core import make_scenario
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import numpy as np
 
 from simulation.model import ConflictModel
 from simulation.model.events import Ramp, Schedule, set_param
-from simulation.scenario import Event, Region, make_scenario
+from simulation.scenario.core import Event, Region, make_scenario
 
 
 def test_ramp_moves_linearly_and_ends_at_its_value() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulation.model.regions import Regions
-from simulation.scenario import Region
+from simulation.scenario.core import Region
 
 
 def test_regions_boxes_capital_and_assignment() -> None:

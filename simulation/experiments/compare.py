@@ -1,6 +1,6 @@
 """Compare saved runs: figures, a table of headline differences with bootstrap CIs.
 
-Everything here reads saved run directories (:class:`~simulation.results.RunData`),
+Everything here reads saved run directories (:class:`~simulation.experiments.results.RunData`),
 never a live model; ``khorasan compare`` first runs any scenario files it is
 given, with the same seeds for every scenario (common random numbers), so
 replicate ``i`` of each scenario can be paired by seed.
@@ -12,7 +12,7 @@ Outputs of :func:`write_comparison`:
 - ``difference.png``: each scenario minus the first, paired by seed, median
   and 10-90% band of the paired differences;
 - ``comparison.csv``: per scenario and headline metric (see
-  :data:`simulation.results.HEADLINES`) the median and 10-90% range over
+  :data:`simulation.experiments.results.HEADLINES`) the median and 10-90% range over
   replicates, and the mean difference from the first scenario with a
   bootstrap 90% confidence interval and whether it excludes zero;
 - ``comparison.json``: what was compared and the sha256 of each file above,
@@ -37,9 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from simulation.model.record import METRIC_INDEX, METRIC_NAMES
-from simulation.params import _did_you_mean
-from simulation.results import (
+from simulation.experiments.results import (
     FORMAT,
     HEADLINES,
     SWEEP_FORMAT,
@@ -48,6 +46,8 @@ from simulation.results import (
     atomic_write_bytes,
     headline_table,
 )
+from simulation.model.record import METRIC_INDEX, METRIC_NAMES
+from simulation.scenario.params import _did_you_mean
 
 __all__ = [
     "BOOTSTRAP_SEED",

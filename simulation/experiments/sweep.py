@@ -10,7 +10,7 @@ A sweep directory holds
 
 - ``sweep.csv``: tidy, one row per grid point and replicate: ``point``, the
   swept parameters, ``replicate``, ``seed`` and the headline metrics
-  (:data:`simulation.results.HEADLINES`);
+  (:data:`simulation.experiments.results.HEADLINES`);
 - ``summary.csv``: per point and headline metric the median, 10% and 90%
   quantiles and mean over replicates;
 - ``sweep.png``: for one parameter, a line with a 10-90% band per headline
@@ -35,16 +35,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulation import params as ptable
-from simulation.results import (
+from simulation.experiments.results import (
     HEADLINES,
     SWEEP_FORMAT,
     git_info,
     headline_table,
     package_versions,
 )
-from simulation.scenario import Scenario
-from simulation.scenario_file import parse_assignment, scenario_to_toml
+from simulation.scenario import params as ptable
+from simulation.scenario.core import Scenario
+from simulation.scenario.loader import parse_assignment, scenario_to_toml
 
 __all__ = ["SweepAxis", "parse_axis", "sweep_files", "sweep_points", "sweep_table"]
 
@@ -223,7 +223,7 @@ def sweep_files(scenario: Scenario, axes: Sequence[SweepAxis],
                 points: Sequence[tuple[tuple[str, Any], ...]], frames: Sequence[pd.DataFrame],
                 *, seeds: Sequence[int], timings: Mapping[str, Any] | None = None,
                 command: Sequence[str] | None = None) -> dict[str, bytes]:
-    """The files of a sweep directory, ready for :func:`simulation.results.publish_dir`."""
+    """A sweep directory's files, for :func:`~simulation.experiments.results.publish_dir`."""
     table = sweep_table(points, frames)
     names = [a.name for a in axes]
     files = {

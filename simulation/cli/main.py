@@ -25,16 +25,16 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from simulation import params as ptable
-from simulation.params import _did_you_mean
-from simulation.scenario import Scenario
-from simulation.scenario_file import (
+from simulation.scenario import params as ptable
+from simulation.scenario.core import Scenario
+from simulation.scenario.loader import (
     ScenarioError,
     display_path,
     load_scenario,
     parse_assignment,
     scenario_to_toml,
 )
+from simulation.scenario.params import _did_you_mean
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1  # some replicates raised; the others are saved
@@ -134,7 +134,7 @@ def _saved_state(workspaces: Sequence[Any], n_jobs: int) -> str:
 @contextmanager
 def _one_line_errors() -> Iterator[None]:
     """Turn expected errors into one stderr line and exit status 2."""
-    from simulation.results import ResultsError
+    from simulation.experiments.results import ResultsError
 
     try:
         yield
@@ -244,8 +244,8 @@ def run(
     scheduler: SchedulerOption = None,
 ) -> None:
     """Run scenarios: seeded replicates, saved results and plots."""
-    from simulation.ensemble import plan_runs
-    from simulation.results import run_dir_for
+    from simulation.experiments.ensemble import plan_runs
+    from simulation.experiments.results import run_dir_for
 
     _check_scheduler(scheduler)
     header = _header_overrides(replicates, seed, steps)
@@ -296,7 +296,7 @@ def _workers_for(workers: int, scheduler: str | None, note: bool = False) -> int
 
     With ``note``, a cut is said on stderr (one line, not an error).
     """
-    from simulation.ensemble import local_workers
+    from simulation.experiments.ensemble import local_workers
 
     n, asked = local_workers(workers, scheduler)
     if note and asked is not None:
@@ -307,7 +307,7 @@ def _workers_for(workers: int, scheduler: str | None, note: bool = False) -> int
 
 def _check_scheduler(scheduler: str | None) -> None:
     """``--scheduler`` must be a Dask address: checked before any folder or lock is made."""
-    from simulation.ensemble import check_scheduler
+    from simulation.experiments.ensemble import check_scheduler
 
     if scheduler:
         with _one_line_errors():
@@ -320,8 +320,8 @@ def _check_scheduler(scheduler: str | None) -> None:
 def _check_memory(scenarios: Sequence[Scenario], workers: int, scheduler: str | None,
                   *, sweep: bool = False) -> None:
     """Refuse a run that needs more memory than the machine has (before anything is made)."""
-    from simulation.ensemble import LOCAL_DASK
-    from simulation.resources import check_memory
+    from simulation.experiments.ensemble import LOCAL_DASK
+    from simulation.experiments.resources import check_memory
 
     n_jobs = sum(sc.replicates for sc in scenarios)
     n = max(1, min(_workers_for(workers, scheduler), n_jobs))
@@ -338,7 +338,7 @@ def _execute(batches: Sequence[Any], workspaces: Sequence[Any], workers: int,
     the stores (closed here if Dask is unavailable). Returns the failures and
     the timings for the manifests.
     """
-    from simulation.ensemble import DaskUnavailable, run_saved
+    from simulation.experiments.ensemble import DaskUnavailable, run_saved
 
     n_jobs = sum(len(jobs) for _, jobs in batches)
     n_workers = _workers_for(workers, scheduler, note=True)
@@ -373,7 +373,7 @@ def _execute(batches: Sequence[Any], workspaces: Sequence[Any], workers: int,
 
 def _where(timings: dict[str, Any]) -> str:
     """``on 2 workers``, ``on a local Dask cluster of 2 workers`` or ``on Dask at ADDR``."""
-    from simulation.ensemble import LOCAL_DASK
+    from simulation.experiments.ensemble import LOCAL_DASK
 
     n, scheduler = timings["workers"], timings["scheduler"]
     workers = f"{n} worker{'s' if n != 1 else ''}"
@@ -391,7 +391,7 @@ def _failed_in(plan: Any, failures: Sequence[Any]) -> bool:
 def _finish_one(plan: Any, timings: dict[str, Any], force: bool, no_plots: bool,
                 failed: bool) -> Path | None:
     """Write a run directory whose replicates all finished; keep the workspace otherwise."""
-    from simulation.ensemble import finish_run
+    from simulation.experiments.ensemble import finish_run
 
     if failed:
         plan.workspace.close()
@@ -470,7 +470,7 @@ def compare(
     quiet: QuietOption = False,
 ) -> None:
     """Compare scenarios: figures, paired differences and a table with confidence intervals."""
-    from simulation.compare import (
+    from simulation.experiments.compare import (
         COMPARISON_FILES,
         Extent,
         check_comparable,
@@ -479,8 +479,8 @@ def compare(
         print_table,
         write_comparison,
     )
-    from simulation.ensemble import plan_runs
-    from simulation.results import RunData, load_run, run_dir_for
+    from simulation.experiments.ensemble import plan_runs
+    from simulation.experiments.results import RunData, load_run, run_dir_for
 
     _check_scheduler(scheduler)
     with _one_line_errors():
@@ -614,9 +614,9 @@ def sweep(
     quiet: QuietOption = False,
 ) -> None:
     """Sweep one or two parameters over a grid: a tidy CSV and line or heatmap plots."""
-    from simulation.ensemble import load_saved, make_jobs, resume_settings
-    from simulation.results import Workspace, prepare_target, publish_dir, slug
-    from simulation.sweep import (
+    from simulation.experiments.ensemble import load_saved, make_jobs, resume_settings
+    from simulation.experiments.results import Workspace, prepare_target, publish_dir, slug
+    from simulation.experiments.sweep import (
         axes_record,
         parse_axis,
         sweep_files,
@@ -686,7 +686,7 @@ def _print_sweep(summary_csv: Path, names: Sequence[str]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from simulation.results import HEADLINES
+    from simulation.experiments.results import HEADLINES
 
     df = pd.read_csv(summary_csv)
     wide = df.pivot(index="point", columns="metric", values="median")
@@ -793,7 +793,7 @@ def params(
     from rich.console import Console
     from rich.table import Table
 
-    from simulation.docs_gen import param_reference_markdown
+    from simulation.cli.docs import param_reference_markdown
 
     if section is not None and section not in ptable.SECTIONS:
         hint = _did_you_mean(section, ptable.SECTIONS)
@@ -823,7 +823,7 @@ def params(
 
 
 def _default_text(p: ptable.Param) -> str:
-    from simulation.scenario_file import format_toml_value
+    from simulation.scenario.loader import format_toml_value
 
     return format_toml_value(p.default, p.kind)
 
@@ -835,7 +835,7 @@ def scenarios_dir() -> Path:
     here = Path("scenarios")
     if here.is_dir():
         return here
-    return Path(__file__).resolve().parent.parent / "scenarios"
+    return Path(__file__).resolve().parents[2] / "scenarios"
 
 
 @app.command("list", epilog=_examples(

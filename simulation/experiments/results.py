@@ -53,8 +53,8 @@ import numpy as np
 import pandas as pd
 
 from simulation.model.record import METRIC_NAMES
-from simulation.scenario import Event, Scenario
-from simulation.scenario_file import scenario_to_toml
+from simulation.scenario.core import Event, Scenario
+from simulation.scenario.loader import scenario_to_toml
 
 __all__ = [
     "HEADLINES",
@@ -173,7 +173,7 @@ def run_dir_for(out: str | os.PathLike[str], scenario: Scenario) -> Path:
 RUN_FILES: tuple[str, ...] = ("manifest.json", "timeseries.csv", "summary.csv", "scenario.toml")
 SWEEP_FILES: tuple[str, ...] = ("sweep.json", "sweep.csv", "summary.csv", "sweep.png",
                                 "scenario.toml")
-#: The ``format`` of a sweep directory's ``sweep.json`` (see :mod:`simulation.sweep`).
+#: The ``format`` of a sweep directory's ``sweep.json`` (see :mod:`simulation.experiments.sweep`).
 SWEEP_FORMAT = "khorasan-sweep"
 #: A temporary file left by :func:`atomic_write_bytes` when a write was killed.
 _TEMP_FILE = re.compile(r"\..+\.partial")
@@ -312,7 +312,7 @@ def _khorasan_version() -> str:
     try:
         return importlib.metadata.version("khorasan")
     except importlib.metadata.PackageNotFoundError:
-        pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+        pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
         try:
             return str(tomllib.loads(pyproject.read_text())["project"]["version"])
         except (OSError, KeyError, tomllib.TOMLDecodeError):

@@ -7,7 +7,7 @@ behind :func:`execute`, a registry of small functions (``serial``,
 ``process``, ``dask``), so callers never depend on where jobs run.
 
 :func:`run_saved` is what the command line uses: it runs only the jobs whose
-replicates are not saved yet in a :class:`~simulation.results.ReplicateStore`,
+replicates are not saved yet in a :class:`~simulation.experiments.results.ReplicateStore`,
 saves each one as soon as it finishes, and reports replicates that raise
 (:class:`Failure`) without stopping the others.
 
@@ -38,10 +38,10 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from tqdm import tqdm
 
-from simulation.scenario import Scenario
+from simulation.scenario.core import Scenario
 
 if TYPE_CHECKING:
-    from simulation.results import ReplicateStore, Workspace
+    from simulation.experiments.results import ReplicateStore, Workspace
 
 __all__ = [
     "EXECUTORS",
@@ -99,7 +99,7 @@ class Job:
 def make_jobs(scenario: Scenario, replicates: int | None = None,
               seed: int | None = None, point: tuple[tuple[str, Any], ...] = ()) -> list[Job]:
     """Jobs for replicates ``0..n-1`` with seeds ``seed, seed+1, ...``."""
-    from simulation.scenario import seed_problem
+    from simulation.scenario.core import seed_problem
 
     n = scenario.replicates if replicates is None else replicates
     base = scenario.seed if seed is None else seed
@@ -254,17 +254,21 @@ def _import_distributed() -> Any:
     return distributed
 
 
+#: The ``simulation`` package's folder, which the paths below are relative to.
+PACKAGE = Path(__file__).resolve().parents[1]
+
 #: The source that decides a replicate's results, as paths in the package (a folder
 #: means every module in it): the model with its compiled kernel, the parameter
 #: table, the scenario loader, the runner and the replicate files (``results``).
 FINGERPRINT_MODULES: tuple[str, ...] = (
-    "ensemble.py", "model/", "params.py", "results.py", "scenario.py", "scenario_file.py",
+    "experiments/__init__.py", "experiments/ensemble.py", "experiments/results.py", "model/",
+    "scenario/",
 )
 
 
 def fingerprint_files(package: str | os.PathLike[str] | None = None) -> list[Path]:
     """The files that :func:`code_fingerprint` hashes (in ``package``, default this one)."""
-    folder = Path(package) if package is not None else Path(__file__).resolve().parent
+    folder = Path(package) if package is not None else PACKAGE
     files: list[Path] = []
     for entry in FINGERPRINT_MODULES:
         path = folder / entry
@@ -281,7 +285,7 @@ def code_fingerprint(package: str | os.PathLike[str] | None = None) -> str:
     or the same seeds would give results of two versions mixed, and the
     validation caches are keyed by it.
     """
-    folder = Path(package) if package is not None else Path(__file__).resolve().parent
+    folder = Path(package) if package is not None else PACKAGE
     h = hashlib.sha256()
     for path in fingerprint_files(folder):
         try:
@@ -464,7 +468,7 @@ def run_saved(batches: Sequence[tuple[ReplicateStore, Sequence[Job]]], workers: 
               report: Callable[[str], None] | None = None) -> list[Failure]:
     """Run every job not yet saved in its store, saving each result as it arrives.
 
-    ``batches`` pairs a :class:`~simulation.results.ReplicateStore` with
+    ``batches`` pairs a :class:`~simulation.experiments.results.ReplicateStore` with
     its jobs. A job that raises is reported (``report``, default: a line
     above the progress bar) and its traceback saved next to where its result
     would be; the others still run. Returns the failures, in job order.
@@ -527,11 +531,11 @@ def resume_settings(scenario: Scenario, extra: Mapping[str, Any] | None = None
                     ) -> dict[str, Any]:
     """What saved replicates must share to be resumed: code, scenario, seeds (and ``extra``).
 
-    Recorded in the workspace (:meth:`~simulation.results.Workspace.open`),
+    Recorded in the workspace (:meth:`~simulation.experiments.results.Workspace.open`),
     which refuses to resume with anything different and says what differs.
     The description and name are left out: they change no result.
     """
-    from simulation.results import event_record
+    from simulation.experiments.results import event_record
 
     return {
         "code": code_fingerprint(),
@@ -551,13 +555,13 @@ def plan_runs(scenarios: Sequence[Scenario], out: str | os.PathLike[str], *,
               report: Callable[[str], None] | None = None) -> list[RunPlan]:
     """Check every run directory first, then open (and lock) their workspaces.
 
-    Raises :class:`~simulation.results.ResultsError` (one line) before
+    Raises :class:`~simulation.experiments.results.ResultsError` (one line) before
     anything is written if any target may not be written. With ``resume``,
     a run directory of the same scenario whose files do not match their
     hashes is renamed ``NAME.damaged-TAG`` (``report``, default stderr,
     says so) and run again.
     """
-    from simulation.results import (
+    from simulation.experiments.results import (
         ResultsError,
         Workspace,
         partial_dir_for,
@@ -608,7 +612,7 @@ def plan_runs(scenarios: Sequence[Scenario], out: str | os.PathLike[str], *,
 def finish_run(plan: RunPlan, *, timings: Mapping[str, Any] | None = None,
                command: Sequence[str] | None = None, force: bool = False) -> Path:
     """Write the run directory from the saved replicates, then drop the workspace."""
-    from simulation.results import write_run
+    from simulation.experiments.results import write_run
 
     assert plan.workspace is not None
     ts = load_saved(plan.workspace.store, plan.jobs)

@@ -3,7 +3,7 @@
 A scenario file has a ``[scenario]`` header, one table per parameter section
 (``[world]``, ``[isisk]``, ...), ``[[events]]`` and ``[[regions]]``. The
 structure is validated with pydantic and every parameter value with the
-parameter table's :meth:`simulation.params.Param.check`. Every problem is
+parameter table's :meth:`simulation.scenario.params.Param.check`. Every problem is
 reported as a :class:`ScenarioError` whose text is one line,
 ``file: key: reason``. The format is described in ``docs/scenarios.md``.
 """
@@ -33,9 +33,9 @@ from pydantic import (
     model_validator,
 )
 
-from simulation import params as ptable
-from simulation.params import _did_you_mean, show
-from simulation.scenario import DAYS_PER_STEP, Event, Region, Scenario, seed_problem
+from simulation.scenario import params as ptable
+from simulation.scenario.core import DAYS_PER_STEP, Event, Region, Scenario, seed_problem
+from simulation.scenario.params import _did_you_mean, show
 
 __all__ = [
     "HEADER_FIELDS",

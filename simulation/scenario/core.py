@@ -1,7 +1,7 @@
 """The validated scenario: parameters, timed events and regions.
 
 This module holds the data types the model runs on. Loading and validating
-TOML files is in :mod:`simulation.scenario_file`.
+TOML files is in :mod:`simulation.scenario.loader`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from simulation import params as ptable
+from simulation.scenario import params as ptable
 
 DAYS_PER_STEP = 7
 #: The largest seed a replicate may have: the result files hold seeds as 64-bit

@@ -9,7 +9,7 @@ machine has available (``MemAvailable`` of ``/proc/meminfo``).
 
 The per-item costs below were measured on this code (Linux, CPython 3.12,
 numpy 2): peak RSS (``ru_maxrss``) of a fresh process running one replicate
-(:func:`simulation.ensemble.run_job`, 2 steps) after a warm-up replicate,
+(:func:`simulation.experiments.ensemble.run_job`, 2 steps) after a warm-up replicate,
 minus the RSS after the warm-up, varying one size at a time:
 
 - empty worlds of 1000x1000 and 2000x2000: 46 and 182 MB, 45 bytes a cell;
@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from simulation.scenario import Scenario
+from simulation.scenario.core import Scenario
 
 __all__ = ["MemoryEstimate", "available_memory", "check_memory", "estimate_memory",
            "replicate_bytes"]
@@ -214,7 +214,7 @@ def _gib(nbytes: float) -> str:
 def check_memory(scenarios: Sequence[Scenario], workers: int, *, sweep: bool = False,
                  remote: bool = False, available: int | None = None) -> MemoryEstimate:
     """Refuse (ScenarioError, one line) a run that needs more memory than is available."""
-    from simulation.scenario_file import ScenarioError
+    from simulation.scenario.loader import ScenarioError
 
     est = estimate_memory(scenarios, workers, sweep=sweep, remote=remote)
     have = available_memory() if available is None else available
