@@ -29,7 +29,7 @@ ws_client = pytest.importorskip("websockets.sync.client", reason="websockets is 
 from websockets.exceptions import InvalidStatus  # noqa: E402
 
 from simulation.viz import server as viz_server  # noqa: E402
-from simulation.viz.server import OfflineCdn, OriginGuard  # noqa: E402
+from simulation.viz.guard import OfflineCdn, OriginGuard  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 EVIL = "http://evil.example.com"

@@ -20,7 +20,7 @@ from simulation.model.moves import choose_free_cells, resolve_claims
 from simulation.model.space import offsets, torus, window_sum
 
 if TYPE_CHECKING:
-    from simulation.model.civilians import Population
+    from simulation.model.civilians import Population, StepRules
 
 
 def arrest_probability(
@@ -42,24 +42,7 @@ def arrest_probability(
 
 
 def batched_step(
-    pop: Population,
-    rng: np.random.Generator,
-    enforcer_slots: np.ndarray,
-    *,
-    legitimacy: float,
-    hardship_boost: float,
-    threshold: float,
-    k: float,
-    rule: str,
-    civ_vision: int,
-    enforcer_vision: int,
-    shape: str,
-    batches: int,
-    movement: str,
-    patrol: bool,
-    jail_max: int,
-    jailed_block: bool,
-    danger: np.ndarray | None,
+    pop: Population, rng: np.random.Generator, enforcer_slots: np.ndarray, rules: StepRules
 ) -> int:
     """One step in ``batches`` random batches, each acting at once; returns the arrests."""
     n = pop.n_civilians
@@ -69,7 +52,7 @@ def batched_step(
     # agent in the order is uniform, so its batch is uniform on 0..K-1.
     # Within a batch, conflicts (two movers, one cell; two enforcers, one
     # arrestee) go to a random one, as if it had come first.
-    n_batches = max(1, batches)
+    n_batches = max(1, rules.batches)
     civ_batch = rng.integers(0, n_batches, size=n, dtype=np.uint8)
     enforcer_batch = rng.integers(0, n_batches, size=len(enforcer_slots), dtype=np.uint8)
     if n_batches > 8:  # one stable counting sort instead of K passes
@@ -78,30 +61,17 @@ def batched_step(
             civ_sorted, np.cumsum(np.bincount(civ_batch, minlength=n_batches))[:-1]
         )
     # Grievance and risk aversion do not change during the step.
-    g_now = pop.grievance(legitimacy, hardship_boost)
+    g_now = pop.grievance(rules.legitimacy, rules.hardship_boost)
     r_now = perceived_risk(pop.risk_aversion, pop.fear)
     for b in range(n_batches):
         civ = civ_split[b] if n_batches > 8 else (civ_batch == b).nonzero()[0]
         enf = enforcer_slots[enforcer_batch == b]
-        _civilians_act(
-            pop,
-            civ,
-            rng,
-            g_now,
-            r_now,
-            threshold,
-            k,
-            rule,
-            civ_vision,
-            shape,
-            movement,
-            jailed_block,
-            danger,
-            flat_occ,
-        )
+        _civilians_act(pop, civ, rng, g_now, r_now, rules, flat_occ)
         if len(enf):
+            r = rules
             arrests += _enforcers_act(
-                pop, enf, rng, enforcer_vision, shape, patrol, jail_max, jailed_block, flat_occ
+                pop, enf, rng, r.enforcer_vision, r.shape, r.patrol, r.jail_max, r.jailed_block,
+                flat_occ,
             )
     return arrests
 
@@ -122,16 +92,11 @@ def _civilians_act(
     rng: np.random.Generator,
     g_now: np.ndarray,
     r_now: np.ndarray,
-    threshold: float,
-    k: float,
-    rule: str,
-    vision: int,
-    shape: str,
-    movement: str,
-    jailed_block: bool,
-    danger: np.ndarray | None,
+    rules: StepRules,
     flat_occ: np.ndarray,
 ) -> None:
+    """The civilians of one batch: jail, activation, movement."""
+    vision, shape, movement = rules.civ_vision, rules.shape, rules.movement
     if len(civ) == 0:
         return
     # Jail: a sentence counts down at the civilian's turn; nothing else happens.
@@ -147,7 +112,7 @@ def _civilians_act(
         released = civ[jailed]
         pop.state[released] = QUIET
         was[jailed] = QUIET
-        if not jailed_block:
+        if not rules.jailed_block:
             _return_from_jail(pop, released, rng, vision, shape)
     # Activation.
     counts, code = _neighbour_counts(pop, vision, shape)
@@ -158,10 +123,10 @@ def _civilians_act(
     enforcers_seen, actives_seen = np.divmod(c, code)
     actives_seen += 1
     actives_seen -= was_active
-    p = arrest_probability(enforcers_seen, actives_seen, k, rule)
+    p = arrest_probability(enforcers_seen, actives_seen, rules.k, rules.rule)
     g = g_now[civ]
     r = r_now[civ]
-    now_active = (g - r * p) > threshold
+    now_active = (g - r * p) > rules.threshold
     changed = np.flatnonzero(now_active != was_active)
     if len(changed):
         on = now_active[changed]
@@ -175,7 +140,7 @@ def _civilians_act(
             rng,
             vision,
             shape,
-            danger if movement == "flight" else None,
+            rules.danger if movement == "flight" else None,
             flat_occ,
             cells=cells,
         )

@@ -23,6 +23,33 @@ QUIET, ACTIVE, JAILED = kernel.QUIET, kernel.ACTIVE, kernel.JAILED
 _NO_DANGER = np.zeros(1)
 
 
+@dataclass(frozen=True, eq=False)
+class StepRules:
+    """The settings of one step of Epstein's rules: the regime's and the parameter table's.
+
+    ``activation="sequential"``: one agent at a time in a random order
+    (compiled, :mod:`simulation.model.kernel`); ``"batched"``: the order cut
+    into ``batches`` random batches, each acting at once (vectorized).
+    ``danger`` (cells' recent harm) steers civilians who move by ``"flight"``.
+    """
+
+    legitimacy: float
+    hardship_boost: float
+    threshold: float
+    k: float
+    rule: str
+    civ_vision: int
+    enforcer_vision: int
+    shape: str
+    movement: str
+    patrol: bool
+    jail_max: int
+    jailed_block: bool
+    batches: int = 1
+    activation: str = "sequential"
+    danger: np.ndarray | None = None
+
+
 @dataclass
 class StepCounts:
     """What the layer did in one step."""
@@ -217,117 +244,48 @@ class Population:
         p = params
         return self.step(
             rng,
-            legitimacy=legitimacy,
-            hardship_boost=hardship_boost,
-            threshold=p["civilians.threshold"],
-            k=p["civilians.arrest_constant"],
-            rule=p["civilians.arrest_ratio_rule"],
-            civ_vision=p["civilians.vision"],
-            enforcer_vision=p["taliban.vision"],
-            shape=p["world.neighbourhood"],
-            batches=p["world.activation_batches"],
-            activation=p["world.activation"],
-            movement=p["civilians.movement"],
-            patrol=p["taliban.patrol"],
-            jail_max=jail_max,
-            jailed_block=p["civilians.jailed_block_cells"],
-            danger=danger,
+            StepRules(
+                legitimacy=legitimacy,
+                hardship_boost=hardship_boost,
+                threshold=p["civilians.threshold"],
+                k=p["civilians.arrest_constant"],
+                rule=p["civilians.arrest_ratio_rule"],
+                civ_vision=p["civilians.vision"],
+                enforcer_vision=p["taliban.vision"],
+                shape=p["world.neighbourhood"],
+                batches=p["world.activation_batches"],
+                activation=p["world.activation"],
+                movement=p["civilians.movement"],
+                patrol=p["taliban.patrol"],
+                jail_max=jail_max,
+                jailed_block=p["civilians.jailed_block_cells"],
+                danger=danger,
+            ),
         )
 
-    def step(
-        self,
-        rng: np.random.Generator,
-        *,
-        legitimacy: float,
-        hardship_boost: float,
-        threshold: float,
-        k: float,
-        rule: str,
-        civ_vision: int,
-        enforcer_vision: int,
-        shape: str,
-        batches: int,
-        movement: str,
-        patrol: bool,
-        jail_max: int,
-        jailed_block: bool,
-        danger: np.ndarray | None = None,
-        activation: str = "sequential",
-    ) -> StepCounts:
-        """One step of Epstein's rules for every civilian and enforcer.
-
-        ``activation="sequential"``: one agent at a time in a random order
-        (compiled, :mod:`simulation.model.kernel`); ``"batched"``: the order cut
-        into ``batches`` random batches, each acting at once (vectorized).
-        """
+    def step(self, rng: np.random.Generator, rules: StepRules) -> StepCounts:
+        """One step of Epstein's rules for every civilian and enforcer (see :class:`StepRules`)."""
         out = StepCounts()
         enforcer_slots = np.flatnonzero(self.enforcer_alive)
-        if activation == "sequential":
-            out.arrests = self._sequential(
-                rng,
-                enforcer_slots,
-                legitimacy,
-                hardship_boost,
-                threshold,
-                k,
-                rule,
-                civ_vision,
-                enforcer_vision,
-                shape,
-                movement,
-                patrol,
-                jail_max,
-                jailed_block,
-                danger,
-            )
-            return out
-        if activation != "batched":
-            raise ValueError(f"unknown activation {activation!r}")
-        out.arrests = batched.batched_step(
-            self,
-            rng,
-            enforcer_slots,
-            legitimacy=legitimacy,
-            hardship_boost=hardship_boost,
-            threshold=threshold,
-            k=k,
-            rule=rule,
-            civ_vision=civ_vision,
-            enforcer_vision=enforcer_vision,
-            shape=shape,
-            batches=batches,
-            movement=movement,
-            patrol=patrol,
-            jail_max=jail_max,
-            jailed_block=jailed_block,
-            danger=danger,
-        )
+        if rules.activation == "sequential":
+            out.arrests = self._sequential(rng, enforcer_slots, rules)
+        elif rules.activation == "batched":
+            out.arrests = batched.batched_step(self, rng, enforcer_slots, rules)
+        else:
+            raise ValueError(f"unknown activation {rules.activation!r}")
         return out
 
     def _sequential(
-        self,
-        rng: np.random.Generator,
-        enforcer_slots: np.ndarray,
-        legitimacy: float,
-        hardship_boost: float,
-        threshold: float,
-        k: float,
-        rule: str,
-        civ_vision: int,
-        enforcer_vision: int,
-        shape: str,
-        movement: str,
-        patrol: bool,
-        jail_max: int,
-        jailed_block: bool,
-        danger: np.ndarray | None,
+        self, rng: np.random.Generator, enforcer_slots: np.ndarray, rules: StepRules
     ) -> int:
         """The step in random sequential order (see :func:`kernel.sequential_step`)."""
-        if rule not in kernel.RULES:
-            raise ValueError(f"unknown arrest ratio rule {rule!r}")
-        civ_dx, civ_dy = offsets(civ_vision, shape)
-        enforcer_dx, enforcer_dy = offsets(enforcer_vision, shape)
-        flee = danger is not None and movement == "flight"
+        r = rules
+        if r.rule not in kernel.RULES:
+            raise ValueError(f"unknown arrest ratio rule {r.rule!r}")
+        civ_dx, civ_dy = offsets(r.civ_vision, r.shape)
+        enforcer_dx, enforcer_dy = offsets(r.enforcer_vision, r.shape)
+        danger = r.danger
+        flee = danger is not None and r.movement == "flight"
         code = len(civ_dx) + 1  # actives in a window never reach it
         # Every count fits in int16 for usual visions: half the memory traffic.
         seen = np.empty(self.width * self.height, np.int16 if code * code < 2**15 else np.int32)
@@ -352,21 +310,21 @@ class Population:
             civ_at=self.civ_at.reshape(-1),
             seen=seen,
             code=code,
-            same_vision=civ_vision == enforcer_vision,
+            same_vision=r.civ_vision == r.enforcer_vision,
             civ_dx=civ_dx,
             civ_dy=civ_dy,
-            reach=half_widths(civ_vision, shape),
+            reach=half_widths(r.civ_vision, r.shape),
             enforcer_dx=enforcer_dx,
             enforcer_dy=enforcer_dy,
-            legitimacy=float(legitimacy),
-            boost=float(hardship_boost),
-            threshold=float(threshold),
-            k=float(k),
-            rule=kernel.RULES[rule],
-            move=kernel.MOVES[movement],
+            legitimacy=float(r.legitimacy),
+            boost=float(r.hardship_boost),
+            threshold=float(r.threshold),
+            k=float(r.k),
+            rule=kernel.RULES[r.rule],
+            move=kernel.MOVES[r.movement],
             danger=danger.reshape(-1).astype(np.float64, copy=False) if flee else _NO_DANGER,
-            patrol=bool(patrol),
-            jail_max=int(jail_max),
-            jailed_block=bool(jailed_block),
+            patrol=bool(r.patrol),
+            jail_max=int(r.jail_max),
+            jailed_block=bool(r.jailed_block),
         )
         return int(kernel.sequential_step(int(rng.integers(0, 2**32)), inputs))

@@ -105,7 +105,14 @@ class ConflictModel(mesa.Model):
         self.last_step = InsurgencyStep()
         self.last_attacks: list[Attack] = []
 
-        # The Mesa agents (views onto the arrays).
+        self._add_agents(make_views)
+        self._rows: list[dict[str, Any]] = []
+        self.schedule.apply(self, 0)
+        self._apply_params()
+        self._rows.append(record.week_row(self, InsurgencyStep(), arrests=0))
+
+    def _add_agents(self, make_views: bool) -> None:
+        """The Mesa agents, views onto the arrays; then the first ISIS-K cells are placed."""
         self.civilians: list[Civilian] = []
         if make_views:
             self.civilians = agents.make_views(self, Civilian, range(self.population.n_civilians))
@@ -113,14 +120,10 @@ class ConflictModel(mesa.Model):
         self.views.enforcers_changed(
             np.flatnonzero(self.population.enforcer_alive), np.zeros(0, np.int64)
         )
+        shares = self.regions.isisk_shares
         self.views.isisk_cells_added(
-            insurgency.seed_isisk_cells(self.insurgency, p, r.isisk_shares, self.streams["init"])
+            insurgency.seed_isisk_cells(self.insurgency, self.params, shares, self.streams["init"])
         )
-
-        self._rows: list[dict[str, Any]] = []
-        self.schedule.apply(self, 0)
-        self._apply_params()
-        self._rows.append(record.week_row(self, InsurgencyStep(), arrests=0))
 
     # ------------------------------------------------------------ properties
     @property
