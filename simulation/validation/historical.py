@@ -18,11 +18,14 @@ import numpy as np
 import pandas as pd
 
 from simulation import load_scenario
+from simulation.experiments.results import QUANTILES
 from simulation.validation import knobs
 from simulation.validation.cache import cache_key, cached
 from simulation.validation.paths import DATA, SCEN
 from simulation.validation.runs import run_columns
 from simulation.validation.targets import CALIBRATION, HOLDOUT, Target
+
+LOW, HIGH = QUANTILES  # the band over replicates, as in every plot
 
 HIST_COLUMNS = (
     "isisk_fighters",
@@ -77,6 +80,7 @@ def historical_runs(
 def checkpoint_table(
     targets: Sequence[Target], runs: Sequence[pd.DataFrame]
 ) -> list[dict[str, Any]]:
+
     """Each target over the replicates: median, 10-90%, and whether it is in range."""
     rows = []
     for t in targets:
@@ -90,8 +94,8 @@ def checkpoint_table(
                 "hi": t.hi,
                 "source": t.source,
                 "median": med,
-                "p10": float(np.percentile(v, 10)),
-                "p90": float(np.percentile(v, 90)),
+                "p10": float(np.quantile(v, LOW)),
+                "p90": float(np.quantile(v, HIGH)),
                 "inside": t.lo <= med <= t.hi,
                 "share_inside": float(np.mean((v >= t.lo) & (v <= t.hi))),
             }

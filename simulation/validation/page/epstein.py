@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from simulation.experiments.results import QUANTILES
+from simulation.plots.style import BAND_RANGE
 from simulation.validation.epstein import (
     BURN_IN,
     CRISES,
@@ -18,6 +20,8 @@ from simulation.validation.page.epstein_crosscheck import replication_markdown, 
 from simulation.validation.page.format import fmt_p as _p
 from simulation.validation.page.format import stats_line
 from simulation.validation.stats import fisher_p
+
+LOW, HIGH = QUANTILES  # the band over replicates, as in every plot
 
 
 def render_epstein(ep: Mapping[str, Any], sfx: str) -> list[str]:
@@ -74,9 +78,9 @@ def _crises_table(ep: Mapping[str, Any]) -> list[str]:
         "### Legitimacy crises and cop reductions",
         "",
         "| scenario | runs with an outburst (> 50 actives) after the change "
-        "| peak actives, median (10–90%) | cycle of the first outburst, median "
+        f"| peak actives, median ({BAND_RANGE}) | cycle of the first outburst, median "
         "| peak actives in cycles 77–97 (L 0.9 → 0.7 at once, or over these 20 cycles), "
-        "median (10–90%); share > 50 | jailed at the end, median (10–90%) |",
+        f"median ({BAND_RANGE}); share > 50 | jailed at the end, median ({BAND_RANGE}) |",
         "|---|---|---|---|---|---|",
     ]
     names = {
@@ -90,18 +94,18 @@ def _crises_table(ep: Mapping[str, Any]) -> list[str]:
         first = f"{np.median(fo[fo >= 0]):.0f}" if (fo >= 0).any() else "–"
         p7 = e.get("peak_same_loss")
         at07 = (
-            f"| {np.median(p7):.0f} ({np.percentile(p7, 10):.0f}–"
-            f"{np.percentile(p7, 90):.0f}); {np.mean(p7 > OUTBURST):.0%} "
+            f"| {np.median(p7):.0f} ({np.quantile(p7, LOW):.0f}–"
+            f"{np.quantile(p7, HIGH):.0f}); {np.mean(p7 > OUTBURST):.0%} "
             if p7 is not None
             else "| – "
         )
         t.append(
             f"| `{name}.toml` ({label}) | {e['outburst_share']:.0%} of {len(pk)} "
-            f"| {np.median(pk):.0f} ({np.percentile(pk, 10):.0f}–"
-            f"{np.percentile(pk, 90):.0f}) | {first} "
+            f"| {np.median(pk):.0f} ({np.quantile(pk, LOW):.0f}–"
+            f"{np.quantile(pk, HIGH):.0f}) | {first} "
             + at07
-            + f"| {np.median(fj):.0f} ({np.percentile(fj, 10):.0f}–"
-            f"{np.percentile(fj, 90):.0f}) |"
+            + f"| {np.median(fj):.0f} ({np.quantile(fj, LOW):.0f}–"
+            f"{np.quantile(fj, HIGH):.0f}) |"
         )
     return t
 
@@ -163,6 +167,7 @@ def run2_notes(r2: Mapping[str, Any]) -> list[str]:
 def crises_notes(
     g: Mapping[str, Any], s: Mapping[str, Any], c: Mapping[str, Any], cop_at: float
 ) -> list[str]:
+
     """The notes under the crises table (the verdicts follow the numbers)."""
     out = [_same_loss_bullet(g, s)]
     gfo = g["first_outburst"][g["first_outburst"] >= 0]

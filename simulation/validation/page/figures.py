@@ -8,9 +8,14 @@ from typing import Any
 
 import numpy as np
 
+from simulation.experiments.results import QUANTILES
+from simulation.plots.style import BAND_RANGE, band_text
 from simulation.validation.agreement import VARIANT_LABELS
 from simulation.validation.epstein import BURN_IN, OUTBURST, PAPER_RUN2
 from simulation.validation.targets import CALIBRATION, CLAIMED_ATTACKS, HOLDOUT
+
+LOW, HIGH = QUANTILES  # the band over replicates, as in every plot
+
 
 
 def _plt() -> Any:
@@ -146,11 +151,11 @@ def figure_crises(ep: Mapping[str, Any], path: Path) -> None:
             ax.plot(np.median(x, axis=0), color=color, label=f"{key}, median of {n} runs")
             ax.fill_between(
                 np.arange(x.shape[1]),
-                np.percentile(x, 10, axis=0),
-                np.percentile(x, 90, axis=0),
+                np.quantile(x, LOW, axis=0),
+                np.quantile(x, HIGH, axis=0),
                 color=color,
                 alpha=0.15,
-                label=f"{key}, 10–90%",
+                label=f"{key}, {BAND_RANGE}",
             )
         for i in range(min(3, n)):
             ax.plot(
@@ -217,10 +222,10 @@ def _strength_panel(ax: Any, h: Mapping[str, Any]) -> None:
     f = data["isisk_fighters"]
     ax.fill_between(
         d,
-        np.percentile(f, 10, axis=0),
-        np.percentile(f, 90, axis=0),
+        np.quantile(f, LOW, axis=0),
+        np.quantile(f, HIGH, axis=0),
         alpha=0.25,
-        label="10-90% of replicates",
+        label=band_text(),
     )
     ax.plot(d, np.median(f, axis=0), label="median (scenario as shipped)")
     ax.plot(
@@ -265,8 +270,8 @@ def _attacks_panel(ax: Any, h: Mapping[str, Any]) -> None:
         width=0.27,
         label="model, median",
         yerr=[
-            np.median(att, axis=0) - np.percentile(att, 10, axis=0),
-            np.percentile(att, 90, axis=0) - np.median(att, axis=0),
+            np.median(att, axis=0) - np.quantile(att, LOW, axis=0),
+            np.quantile(att, HIGH, axis=0) - np.median(att, axis=0),
         ],
         capsize=2,
     )
@@ -288,7 +293,7 @@ def _attacks_panel(ax: Any, h: Mapping[str, Any]) -> None:
         label="claimed (ITIC; Afghan Witness; RSIS)",
     )
     ax.set(
-        title="Successful attacks per year (2025: to March only); error bars: 10–90%",
+        title=f"Successful attacks per year (2025: to March only); error bars: {BAND_RANGE}",
         ylabel="attacks",
         xticks=years,
     )
@@ -301,13 +306,14 @@ def _repression_panel(ax: Any, h: Mapping[str, Any]) -> None:
 
     d, data = h["dates"], h["data"]
     r = data["repression"]
-    ax.fill_between(d, np.percentile(r, 10, axis=0), np.percentile(r, 90, axis=0), alpha=0.25)
+    ax.fill_between(d, np.quantile(r, LOW, axis=0), np.quantile(r, HIGH, axis=0), alpha=0.25)
     ax.plot(d, np.median(r, axis=0), label="repression (median)")
     ax.plot(d, np.median(data["effective_surveillance"], axis=0), label="effective surveillance")
     for _label, when in h["edict_dates"]:
         ax.axvline(pd.Timestamp(when), color="grey", lw=0.5, ls=":")
     ax.set(
-        title="Repression (median, 10–90%) and effective surveillance (median); dotted: the edicts",
+        title=f"Repression (median, {BAND_RANGE}) and effective surveillance (median); "
+        "dotted: the edicts",
         ylim=(0, 1),
         ylabel="level (0–1)",
     )

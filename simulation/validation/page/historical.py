@@ -7,8 +7,12 @@ from typing import Any
 
 import numpy as np
 
+from simulation.experiments.results import QUANTILES
+from simulation.plots.style import BAND_RANGE
 from simulation.validation.page.calibration import calibration_run, calibration_seeds
 from simulation.validation.targets import CLAIMED_ATTACKS
+
+LOW, HIGH = QUANTILES  # the band over replicates, as in every plot
 
 HIST_TEXT = """\
 ## 3. Historical run, 2015-2025 (`scenarios/historical_2015.toml`)
@@ -88,10 +92,11 @@ not evidence for the model (three values, six checkpoints)."""
 def checkpoint_markdown(
     rows: Sequence[Mapping[str, Any]], calib: Mapping[str, float] | None = None, n_calib: int = 0
 ) -> str:
+
     """A checkpoint table of part 3 (with the calibration's own medians if given)."""
     extra = f" calibration run's median ({n_calib} seeds) |" if calib else ""
     lines = [
-        "| checkpoint | target | model median | model 10–90% | median in range | "
+        f"| checkpoint | target | model median | model {BAND_RANGE} | median in range | "
         "replicates in range |" + extra + " source |",
         "|---|---|---|---|---|---|" + ("---|" if calib else "") + "---|",
     ]
@@ -301,9 +306,9 @@ def _year_tables(hist: Mapping[str, Any]) -> list[str]:
         "| year | " + " | ".join(str(y) for y in years) + " |",
         "|---|" + "---|" * len(years),
         "| model, median | " + " | ".join(f"{np.median(c):.0f}" for c in hist["attacks"].T) + " |",
-        "| model, 10–90% | "
+        f"| model, {BAND_RANGE} | "
         + " | ".join(
-            f"{np.percentile(c, 10):.0f}–{np.percentile(c, 90):.0f}" for c in hist["attacks"].T
+            f"{np.quantile(c, LOW):.0f}–{np.quantile(c, HIGH):.0f}" for c in hist["attacks"].T
         )
         + " |",
         "| hold-out forecast, median | "
