@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulation.experiments import results
+from simulation.experiments import results, rundir
 from simulation.experiments.ensemble import concat_results, execute, make_jobs
 from simulation.experiments.results import (
     ResultsError,
@@ -127,7 +127,7 @@ def test_failed_write_leaves_old_run_and_no_partial_files(tmp_path: Path, monkey
             raise OSError("disk full")
         return real(path, data)
 
-    monkeypatch.setattr(results, "atomic_write_bytes", flaky)
+    monkeypatch.setattr(rundir, "atomic_write_bytes", flaky)  # what publish_dir calls
     with pytest.raises(OSError, match="disk full"):
         write_run(tmp_path, sc, fake_timeseries(sc, replicates=2), force=True)
     assert [p.name for p in tmp_path.iterdir()] == ["synthetic"]

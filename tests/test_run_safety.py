@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from simulation.experiments import ensemble, results
+from simulation.experiments import files, results, rundir, store, workspace
 from simulation.experiments.ensemble import FAIL_SEED_ENV, code_fingerprint, fingerprint_files
 from simulation.experiments.results import partial_dir_for
 from simulation.scenario.core import MAX_SEED
@@ -281,7 +281,7 @@ def test_resume_with_other_code_refuses(tiny: Path, tmp_path: Path,
     recorded = json.loads((partial / "settings.json").read_text())
     assert recorded["code"] == ours and recorded["scenario.seed"] == 7
 
-    monkeypatch.setattr(ensemble, "code_fingerprint", lambda: "0123456789ab")
+    monkeypatch.setattr(workspace, "code_fingerprint", lambda: "0123456789ab")
     line = one_line(invoke("run", tiny, "--out", out, "--resume", *FAST))
     assert line.startswith(f"{partial}: its 2 saved replicates were made by other khorasan "
                            f"code (fingerprint {ours}, now 0123456789ab)")
@@ -414,7 +414,8 @@ def _full_disk_at(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(path, data)
 
-    monkeypatch.setattr(results, "atomic_write_bytes", full)
+    for module in (files, rundir, store):  # every caller of the atomic writer
+        monkeypatch.setattr(module, "atomic_write_bytes", full)
 
 
 @pytest.mark.parametrize(("name", "saved"), [("seed-8.csv", "1 of 3"),
