@@ -36,6 +36,7 @@ class DaskUnavailable(RuntimeError):
 
 
 def _import_distributed() -> Any:
+    """The ``distributed`` package, or DaskUnavailable saying how to install it."""
     try:
         import distributed
     except ImportError:

@@ -98,6 +98,7 @@ def run_saved(batches: Sequence[tuple[ReplicateStore, Sequence[Job]]], workers: 
             say(f"{path}: {why}; running that replicate again")
 
     def save(i: int, result: Any) -> None:
+        """Save job ``i``'s result, or record and report its failure."""
         store, job = todo[i]
         if isinstance(result, Failure):
             store.save_error(job.scenario, job.seed, f"{result.message()}\n\n{result.traceback}")

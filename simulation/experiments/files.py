@@ -49,6 +49,7 @@ class RunExistsError(ResultsError):
 
 
 def _umask() -> int:
+    """The process's umask (read without changing it)."""
     mask = os.umask(0o022)
     os.umask(mask)
     return mask

@@ -118,6 +118,7 @@ def _read_table(path: Path, data: bytes, dtype: Mapping[str, Any]) -> pd.DataFra
 
 
 def _columns(path: Path, df: pd.DataFrame, required: Sequence[str]) -> None:
+    """Refuse a table lacking a ``required`` column, repeating one, or without rows."""
     missing = [c for c in required if c not in df.columns]
     if missing:
         raise ResultsError(path, f"{missing[0]}: column missing")
@@ -130,6 +131,7 @@ def _columns(path: Path, df: pd.DataFrame, required: Sequence[str]) -> None:
 
 
 def _integers(path: Path, df: pd.DataFrame, column: str) -> None:
+    """Refuse ``column`` unless it holds whole numbers in every row."""
     col = df[column]
     if not pd.api.types.is_integer_dtype(col) or pd.api.types.is_bool_dtype(col):
         bad = col[pd.to_numeric(col, errors="coerce").isna()]
@@ -139,6 +141,7 @@ def _integers(path: Path, df: pd.DataFrame, column: str) -> None:
 
 
 def _numbers(path: Path, df: pd.DataFrame, column: str) -> None:
+    """Refuse ``column`` unless it holds numbers, not all of them missing."""
     col = df[column]
     if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
         bad = col[pd.to_numeric(col, errors="coerce").isna() & col.notna()]
@@ -149,6 +152,7 @@ def _numbers(path: Path, df: pd.DataFrame, column: str) -> None:
 
 
 def _check_timeseries(path: Path, df: pd.DataFrame, manifest: Mapping[str, Any]) -> None:
+    """Refuse a time series that is not every step of every seed the manifest lists."""
     _columns(path, df, [*ID_COLUMNS, *manifest["metrics"]])
     for column in ("replicate", "seed", "step"):
         _integers(path, df, column)
@@ -179,6 +183,7 @@ def _check_timeseries(path: Path, df: pd.DataFrame, manifest: Mapping[str, Any])
 
 
 def _check_summary(path: Path, df: pd.DataFrame, manifest: Mapping[str, Any]) -> None:
+    """Refuse a summary with missing columns, bad numbers or unknown metrics."""
     _columns(path, df, SUMMARY_COLUMNS)
     _integers(path, df, "step")
     for column in SUMMARY_COLUMNS[3:]:
@@ -233,6 +238,7 @@ def run_is_complete(run_dir: str | os.PathLike[str], scenario: Scenario) -> bool
 
 
 def _sha256(text: str) -> str:
+    """The sha256 of ``text`` (UTF-8), in hex."""
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -49,6 +49,7 @@ __all__ = [
 
 
 def _version(dist: str) -> str:
+    """The installed version of ``dist``, or ``unknown``."""
     try:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
@@ -56,6 +57,7 @@ def _version(dist: str) -> str:
 
 
 def _khorasan_version() -> str:
+    """khorasan's version, installed or from ``pyproject.toml``."""
     try:
         return importlib.metadata.version("khorasan")
     except importlib.metadata.PackageNotFoundError:

@@ -53,12 +53,14 @@ class _Manifest:
 
     def integer(self, key: str, within: dict[str, Any] | None = None, prefix: str = "",
                 minimum: int = 0) -> int:
+        """``key``, which must be an integer >= ``minimum``."""
         value = self.get(key, within, prefix)
         if not is_int(value) or value < minimum:
             raise self.fail(prefix + key, f"expected an integer >= {minimum}, not {_shown(value)}")
         return value
 
     def text(self, key: str, within: dict[str, Any] | None = None, prefix: str = "") -> str:
+        """``key``, which must be a string."""
         value = self.get(key, within, prefix)
         if not isinstance(value, str):
             raise self.fail(prefix + key, f"expected a string, not {_shown(value)}")
@@ -66,12 +68,14 @@ class _Manifest:
 
     def table(self, key: str, within: dict[str, Any] | None = None, prefix: str = ""
               ) -> dict[str, Any]:
+        """``key``, which must be a JSON object."""
         value = self.get(key, within, prefix)
         if not isinstance(value, dict):
             raise self.fail(prefix + key, f"expected a JSON object, not {_json_type(value)}")
         return value
 
     def array(self, key: str) -> list[Any]:
+        """``key`` of the manifest, which must be a list."""
         value = self.get(key)
         if not isinstance(value, list):
             raise self.fail(key, f"expected a list, not {_json_type(value)}")
@@ -79,6 +83,7 @@ class _Manifest:
 
 
 def _json_type(value: Any) -> str:
+    """What kind of JSON value ``value`` is, for an error message."""
     names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
              int: "a number", float: "a number", type(None): "null"}
     return names.get(type(value), type(value).__name__)

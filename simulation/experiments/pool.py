@@ -37,11 +37,13 @@ PARENT_CHECK_SECONDS = 0.5
 
 
 def _exit_if_orphaned(parent: int) -> None:
+    """End this worker at once if ``parent`` is no longer its parent."""
     if os.getppid() != parent:  # re-parented: the main process is gone
         os._exit(1)
 
 
 def _watch_parent(parent: int) -> None:
+    """Check for ever, every PARENT_CHECK_SECONDS, that ``parent`` is alive."""
     while True:
         time.sleep(PARENT_CHECK_SECONDS)
         _exit_if_orphaned(parent)

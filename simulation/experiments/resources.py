@@ -9,7 +9,7 @@ machine has available (``MemAvailable`` of ``/proc/meminfo``).
 
 The per-item costs below were measured on this code (Linux, CPython 3.12,
 numpy 2): peak RSS (``ru_maxrss``) of a fresh process running one replicate
-(:func:`simulation.experiments.ensemble.run_job`, 2 steps) after a warm-up replicate,
+(:func:`simulation.experiments.jobs.run_job`, 2 steps) after a warm-up replicate,
 minus the RSS after the warm-up, varying one size at a time:
 
 - empty worlds of 1000x1000 and 2000x2000: 46 and 182 MB, 45 bytes a cell;

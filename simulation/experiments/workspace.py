@@ -44,6 +44,7 @@ def _canonical(settings: Mapping[str, Any]) -> str:
 
 
 def _brief(value: Any) -> str:
+    """A short rendering of a setting's value for a message."""
     if isinstance(value, list):
         return f"{len(value)} entr{'y' if len(value) == 1 else 'ies'}"
     text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
@@ -150,6 +151,7 @@ class Workspace:
             atomic_write_text(self.partial / SETTINGS_FILE, new)
 
     def _recorded(self) -> str | None:
+        """The settings recorded in the workspace, or None."""
         try:
             return (self.partial / SETTINGS_FILE).read_text(encoding="utf-8")
         except (OSError, ValueError):
