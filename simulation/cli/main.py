@@ -35,6 +35,8 @@ from simulation.scenario.loader import (
     scenario_to_toml,
 )
 from simulation.scenario.params import _did_you_mean
+from simulation.scenario.shipped import resolve as resolve_scenario
+from simulation.scenario.shipped import shipped_dir
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1  # some replicates raised; the others are saved
@@ -161,6 +163,7 @@ def _overrides(scenario_path: Path, assignments: Sequence[str]) -> dict[str, Any
 
 def _load(path: Path, assignments: Sequence[str], extra: dict[str, Any] | None = None
           ) -> Scenario:
+    path = resolve_scenario(path)  # a shipped scenario's name (baseline) is its file
     overrides = _overrides(path, assignments)
     overrides.update(extra or {})
     return load_scenario(path, overrides)
@@ -831,17 +834,18 @@ def _default_text(p: ptable.Param) -> str:
 # --- list ----------------------------------------------------------------------
 
 def scenarios_dir() -> Path:
-    """``./scenarios`` if it exists, else the repository's scenarios folder."""
+    """``./scenarios`` if it exists, else the scenarios shipped with the package."""
     here = Path("scenarios")
     if here.is_dir():
         return here
-    return Path(__file__).resolve().parents[2] / "scenarios"
+    return shipped_dir()
 
 
 @app.command("list", epilog=_examples(
     ("khorasan list", ""),
     ("khorasan list --dir my-scenarios", "another folder"),
-    note="Looks in ./scenarios, or else in the scenarios folder next to the package.",
+    note="Looks in ./scenarios, or else lists the scenarios shipped with the package "
+         "(run them by name: khorasan run baseline).",
 ))
 def list_(
     directory: Annotated[Path | None, typer.Option(
@@ -861,20 +865,23 @@ def list_(
         typer.echo(f"no scenarios in {display_path(folder)}")
         return
     console = Console(width=None if sys.stdout.isatty() else 140, highlight=False)
-    table = Table(title=f"Scenarios in {display_path(folder)}", title_justify="left",
+    shipped = folder.resolve() == shipped_dir().resolve()  # listed by name: run baseline
+    title = "Shipped scenarios" if shipped else f"Scenarios in {display_path(folder)}"
+    table = Table(title=title, title_justify="left",
                   header_style="bold")
     table.add_column("file", style="cyan", no_wrap=True)
     table.add_column("name", no_wrap=True)
     table.add_column("weeks", justify="right")
     table.add_column("description", ratio=1)
     for path in files:
+        label = path.stem if shipped else display_path(path)
         try:
             sc = load_scenario(path)
         except ScenarioError as exc:
-            table.add_row(escape(display_path(path)), "", "",
+            table.add_row(escape(label), "", "",
                           f"[red]invalid: {escape(f'{exc.key}: {exc.reason}')}[/red]")
             continue
-        table.add_row(escape(display_path(path)), escape(sc.name), str(sc.steps),
+        table.add_row(escape(label), escape(sc.name), str(sc.steps),
                       escape(sc.description))
     console.print(table)
 
