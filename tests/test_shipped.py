@@ -136,3 +136,16 @@ def test_resolve_prefers_an_existing_path(tmp_path: Path, monkeypatch: pytest.Mo
     assert shipped.resolve("baseline.toml") == Path("baseline.toml")
     assert shipped.resolve("nope") == Path("nope")
     assert shipped.resolve("sub/baseline.toml") == Path("sub/baseline.toml")
+
+
+def test_the_browser_app_finds_the_shipped_scenarios_and_saves_outside_the_package(
+        installed: tuple[Path, dict[str, str], Path]) -> None:
+    venv, env, empty = installed
+    code = ("from simulation.viz.server import scenarios_dir, default_save_dir, "
+            "initial_scenario; print(scenarios_dir()); print(default_save_dir()); "
+            "print(initial_scenario())")
+    folder, save, first = _run([str(venv / "bin" / "python"), "-c", code], cwd=empty,
+                               env=env).stdout.split()
+    assert Path(folder).resolve().is_relative_to(venv.resolve())  # the wheel's copy
+    assert Path(first).is_file() and Path(first).name == "baseline.toml"
+    assert Path(save) == Path("scenarios") / "user"  # relative to where it runs, not the venv

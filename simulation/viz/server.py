@@ -35,6 +35,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from simulation.scenario.shipped import shipped_dir
 from simulation.viz.assets import AssetsError, ensure_assets
 from simulation.viz.guard import OfflineCdn, OriginGuard, no_fetch
 
@@ -70,18 +71,30 @@ ENV_SAVE_DIR = "KHORASAN_VIZ_SAVE_DIR"  # where "Save as scenario" writes
 
 
 def scenarios_dir() -> Path:
-    """``$KHORASAN_VIZ_SCENARIOS_DIR``, else ``./scenarios``, else the repository's."""
+    """``$KHORASAN_VIZ_SCENARIOS_DIR``, else ``./scenarios``, else the shipped scenarios."""
     env = os.environ.get(ENV_SCENARIOS_DIR)
     if env:
         return Path(env)
     here = Path("scenarios")
-    return here if here.is_dir() else REPO_SCENARIOS
+    return here if here.is_dir() else shipped_dir()
+
+
+def _installed_copy(folder: Path) -> bool:
+    """Whether ``folder`` is the shipped scenarios' copy inside an installed package."""
+    return not REPO_SCENARIOS.is_dir() and folder.resolve() == shipped_dir().resolve()
 
 
 def default_save_dir(folder: Path | None = None) -> Path:
-    """``$KHORASAN_VIZ_SAVE_DIR``, else ``user/`` inside the scenarios folder."""
+    """``$KHORASAN_VIZ_SAVE_DIR``, else ``user/`` inside the scenarios folder.
+
+    The package's own copy (after ``pip install .``) is never written to: then
+    it is ``./scenarios/user``.
+    """
     env = os.environ.get(ENV_SAVE_DIR)
-    return Path(env) if env else (folder or scenarios_dir()) / "user"
+    if env:
+        return Path(env)
+    base = folder or scenarios_dir()
+    return Path("scenarios") / "user" if _installed_copy(base) else base / "user"
 
 
 def initial_scenario() -> Path:
