@@ -476,7 +476,6 @@ def compare(
         check_comparable,
         check_comparison_out,
         parse_metrics,
-        print_table,
         write_comparison,
     )
     from simulation.experiments.ensemble import plan_runs
@@ -549,12 +548,14 @@ def compare(
             runs = [saved[k] if k in saved else load_run(next(by_scenario).target)
                     for k in range(len(inputs))]
             labels = _unique_labels([r.name for r in runs])
-            table, paths = write_comparison(runs, labels, specs, out, force=force,
-                                            resume=resume)
-    from rich.console import Console
+            from simulation.plots import comparison_figures
 
-    print_table(table, labels, Console(width=None if sys.stdout.isatty() else 140,
-                                       highlight=False))
+            table, paths = write_comparison(runs, labels, specs, out, force=force,
+                                            resume=resume,
+                                            figures=comparison_figures(runs, labels, specs))
+    from simulation.cli.output import console, print_comparison
+
+    print_comparison(table, labels, console())
     for path in paths:
         typer.echo(f"wrote {path}")
 
@@ -664,7 +665,12 @@ def sweep(
                 _report_failures(failures, n_jobs, [ws.partial])
             try:
                 frames = [load_saved(ws.store, jobs) for _, jobs in batches]
-                files = sweep_files(base, axes, points, frames, seeds=seeds, timings=timings,
+                from simulation.experiments.sweep import sweep_table
+                from simulation.plots import sweep_figure
+
+                table = sweep_table(points, frames)
+                files = sweep_files(base, axes, table, seeds=seeds, timings=timings,
+                                    figure=sweep_figure(base, axes, table),
                                     command=["khorasan", *sys.argv[1:]])
                 publish_dir(target, files, force=force)
             except BaseException:
@@ -673,36 +679,9 @@ def sweep(
             ws.remove()
     typer.echo(f"wrote {target}/  ({len(points)} points x {len(seeds)} replicates x "
                f"{base.steps} weeks, {timings['simulate_seconds']:.1f} s {_where(timings)})")
-    _print_sweep(target / "summary.csv", [a.name for a in axes])
+    from simulation.cli.output import print_sweep
 
-
-def _number_text(x: float) -> str:
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.1f}" if abs(x) >= 1 else f"{x:.3f}"
-
-
-def _print_sweep(summary_csv: Path, names: Sequence[str]) -> None:
-    """The median of each headline metric per grid point, as a table."""
-    import pandas as pd
-    from rich.console import Console
-    from rich.table import Table
-
-    from simulation.experiments.results import HEADLINES
-
-    df = pd.read_csv(summary_csv)
-    wide = df.pivot(index="point", columns="metric", values="median")
-    params_at = df.drop_duplicates("point").set_index("point")[list(names)]
-    table = Table(title="Median over replicates per grid point", title_justify="left",
-                  header_style="bold")
-    for name in names:
-        table.add_column(name, style="cyan", justify="right", overflow="fold")
-    for h in HEADLINES:
-        table.add_column(h.label, justify="right")
-    for point in wide.index:
-        table.add_row(*(f"{params_at.loc[point, n]:g}" if isinstance(
-                          params_at.loc[point, n], float) else str(params_at.loc[point, n])
-                        for n in names),
-                      *(_number_text(wide.loc[point, h.name]) for h in HEADLINES))
-    Console(width=None if sys.stdout.isatty() else 160, highlight=False).print(table)
+    print_sweep(target / "summary.csv", [a.name for a in axes])
 
 
 # --- plot ----------------------------------------------------------------------
