@@ -31,9 +31,9 @@ def scenarios_dir() -> Path:
 
 
 def scenario_path(scenario: str | os.PathLike[str]) -> Path:
-    """The file of ``scenario``: a path as given, or a shipped name (``baseline``)."""
+    """The file of ``scenario``: a path as given, or (a string) a shipped name (``baseline``)."""
     path = Path(scenario)
-    if path.exists() or path.suffix or len(path.parts) > 1:
+    if not isinstance(scenario, str) or path.exists() or path.suffix or len(path.parts) > 1:
         return path
     shipped = scenarios_dir() / f"{path.name}.toml"
     return shipped if shipped.is_file() else path

@@ -5,13 +5,17 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from simulation.experiments.results import HEADLINES
-from simulation.plots.style import format_number as _num
+from simulation.scenario import params as ptable
+from simulation.scenario.loader import ScenarioError, display_path, load_scenario
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def console(width: int = 140) -> Console:
@@ -19,10 +23,14 @@ def console(width: int = 140) -> Console:
     return Console(width=None if sys.stdout.isatty() else width, highlight=False)
 
 
-def print_comparison(table: pd.DataFrame, labels: Sequence[str], console: Console | None = None
+def print_comparison(table: pd.DataFrame, labels: Sequence[str], con: Console | None = None
                      ) -> None:
     """Print the comparison as a rich table: one row per headline metric and scenario."""
-    con = console if console is not None else Console(highlight=False)
+    import pandas as pd
+
+    from simulation.plots.style import format_number as _num
+
+    con = con if con is not None else Console(highlight=False)
     t = Table(title=f"Headline metrics: median [10–90%] and mean difference from {labels[0]} "
                     "[bootstrap 90% CI]",
               title_justify="left", header_style="bold")
@@ -54,6 +62,10 @@ def _number_text(x: float) -> str:
 
 def print_sweep(summary_csv: Path, names: Sequence[str]) -> None:
     """The median of each headline metric per grid point, as a table."""
+    import pandas as pd
+
+    from simulation.experiments.results import HEADLINES
+
     df = pd.read_csv(summary_csv)
     wide = df.pivot(index="point", columns="metric", values="median")
     params_at = df.drop_duplicates("point").set_index("point")[list(names)]
@@ -69,3 +81,49 @@ def print_sweep(summary_csv: Path, names: Sequence[str]) -> None:
                         for n in names),
                       *(_number_text(wide.loc[point, h.name]) for h in HEADLINES))
     console(160).print(table)
+
+
+def _default_text(p: ptable.Param) -> str:
+    from simulation.scenario.loader import format_toml_value
+
+    return format_toml_value(p.default, p.kind)
+
+
+def print_params(section: str | None = None) -> None:
+    """The parameter table of each section (or only ``section``)."""
+    con = console()
+    for name, title in ptable.SECTIONS.items():
+        if section is not None and name != section:
+            continue
+        table = Table(title=f"[{name}] {title}", title_justify="left", show_lines=False,
+                      header_style="bold", expand=False)
+        table.add_column("name", style="cyan", no_wrap=True)
+        table.add_column("default", justify="right")
+        table.add_column("unit")
+        table.add_column("range")
+        table.add_column("description", ratio=1)
+        for p in ptable.PARAMS:
+            if p.section == name:
+                table.add_row(p.name, _default_text(p), p.unit, p.range_text, p.description)
+        con.print(table)
+        con.print()
+
+
+def print_scenarios(folder: Path, files: Sequence[Path]) -> None:
+    """The scenario files of ``folder``: name, weeks and description (or why invalid)."""
+    table = Table(title=f"Scenarios in {display_path(folder)}", title_justify="left",
+                  header_style="bold")
+    table.add_column("file", style="cyan", no_wrap=True)
+    table.add_column("name", no_wrap=True)
+    table.add_column("weeks", justify="right")
+    table.add_column("description", ratio=1)
+    for path in files:
+        try:
+            sc = load_scenario(path)
+        except ScenarioError as exc:
+            table.add_row(escape(display_path(path)), "", "",
+                          f"[red]invalid: {escape(f'{exc.key}: {exc.reason}')}[/red]")
+            continue
+        table.add_row(escape(display_path(path)), escape(sc.name), str(sc.steps),
+                      escape(sc.description))
+    console().print(table)
