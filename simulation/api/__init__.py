@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from simulation.api.comparing import Comparison, compare
 from simulation.api.errors import InputError, ReplicatesFailed, RunInterrupted, SaveError
-from simulation.api.loading import header, load, open_run, plot, scenarios_dir
+from simulation.api.loading import header, headlines, load, open_run, plot, scenarios_dir
 from simulation.api.running import run, run_many
 from simulation.api.sweeping import sweep
 from simulation.scenario.core import Scenario
@@ -47,6 +47,7 @@ __all__ = [
     "ScenarioError",
     "compare",
     "header",
+    "headlines",
     "load",
     "open_run",
     "plot",

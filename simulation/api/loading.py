@@ -12,9 +12,13 @@ from simulation.scenario.core import Scenario
 from simulation.scenario.loader import ScenarioError, load_scenario, parse_assignment
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from simulation.experiments.results import RunData
 
-__all__ = ["ScenarioLike", "header", "load", "open_run", "plot", "resolve", "scenarios_dir"]
+__all__ = [
+    "ScenarioLike", "header", "headlines", "load", "open_run", "plot", "resolve", "scenarios_dir",
+]
 
 #: A scenario: a loaded one, a file, or the name of a shipped one (``"baseline"``).
 ScenarioLike = Scenario | str | os.PathLike[str]
@@ -113,3 +117,11 @@ def plot(run_dir: str | os.PathLike[str], only: Sequence[str] | None = None) -> 
     from simulation.plots import plot_run
 
     return plot_run(run_dir, only)
+
+
+def headlines(run: RunData | str | os.PathLike[str]) -> pd.DataFrame:
+    """One row per replicate of a saved run: its seed and the headline metrics."""
+    from simulation.experiments.results import RunData, headline_table
+
+    data = run if isinstance(run, RunData) else open_run(run)
+    return headline_table(data.timeseries)
