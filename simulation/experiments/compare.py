@@ -1,11 +1,12 @@
-"""Compare saved runs: figures, a table of headline differences with bootstrap CIs.
+"""Compare saved runs: a table of headline differences with bootstrap CIs, and its files.
 
 Everything here reads saved run directories (:class:`~simulation.experiments.results.RunData`),
 never a live model; ``khorasan compare`` first runs any scenario files it is
 given, with the same seeds for every scenario (common random numbers), so
 replicate ``i`` of each scenario can be paired by seed.
 
-Outputs of :func:`write_comparison`:
+Outputs of :func:`write_comparison` (the figures are drawn by
+:func:`simulation.plots.compare.comparison_figures` and handed in):
 
 - ``comparison.png``: one panel per metric; each scenario one colour, the
   median over replicates as a line and the 10-90% range as a band;
@@ -30,7 +31,7 @@ import hashlib
 import io
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -212,100 +213,6 @@ def comparison_table(runs: Sequence[RunData], labels: Sequence[str]) -> pd.DataF
     return df.astype({"ci_excludes_zero": "boolean", "paired": "boolean"})
 
 
-# --- figures ---------------------------------------------------------------------
-
-#: Weekly flows of runs longer than this many weeks are drawn as SMOOTH-week means.
-SMOOTH_AFTER = 104
-SMOOTH = 4
-
-
-def _smooth(spec: MetricSpec, steps: int) -> int:
-    """Weeks to average a panel over: weekly flows of long runs are too jagged to read."""
-    m = METRIC_INDEX.get(spec.metric)
-    return SMOOTH if (m is not None and m.flow and not spec.cumulative
-                      and steps > SMOOTH_AFTER) else 1
-
-
-def _smoothed_title(title: str, smooth: int) -> str:
-    if smooth == 1:
-        return title
-    note = f"{smooth}-week mean"
-    return f"{title[:-1]}, {note})" if title.endswith(")") else f"{title} ({note})"
-
-
-def _wide(run: RunData, spec: MetricSpec, smooth: int = 1) -> pd.DataFrame:
-    """Steps x seeds values of one metric (running totals if cumulative).
-
-    ``smooth > 1`` replaces each replicate's value by its trailing mean over
-    that many weeks (before any median or difference is taken).
-    """
-    wide = run.timeseries.pivot(index="step", columns="seed", values=spec.metric).sort_index()
-    wide = wide.astype(float)
-    if spec.cumulative:
-        return wide.cumsum()
-    return wide.rolling(smooth, min_periods=1).mean() if smooth > 1 else wide
-
-
-def _band(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return (np.nanmedian(values, axis=1), np.nanquantile(values, 0.1, axis=1),
-            np.nanquantile(values, 0.9, axis=1))
-
-
-def paired_difference(base: RunData, other: RunData, spec: MetricSpec, smooth: int = 1
-                      ) -> tuple[np.ndarray, bool]:
-    """Steps x pairs of ``other - base``; True if paired by seed.
-
-    Pairs share a seed when the runs have seeds in common; otherwise (runs
-    saved with other seeds) replicates are paired in order, which is the
-    same as pairing at random.
-    """
-    a, b = _wide(base, spec, smooth), _wide(other, spec, smooth)
-    common = [s for s in a.columns if s in set(b.columns)]
-    if common:
-        return (b[common] - a[common]).to_numpy(), True
-    n = min(a.shape[1], b.shape[1])
-    return b.iloc[:, :n].to_numpy() - a.iloc[:, :n].to_numpy(), False
-
-
-def _figures(runs: Sequence[RunData], labels: Sequence[str], specs: Sequence[MetricSpec]
-             ) -> tuple[bytes, bytes]:
-    from simulation.plots import Band, figure_png, merged_event_marks, render_bands, scenario_colour
-
-    steps = np.sort(runs[0].timeseries["step"].unique())
-    dates = pd.DatetimeIndex([pd.Timestamp(runs[0].date_of(int(s))) for s in steps])
-    marks = merged_event_marks(runs)
-    counts = sorted({r.timeseries["seed"].nunique() for r in runs})
-    n_text = " or ".join(f"{n:,}" for n in counts)
-
-    smooth = {spec: _smooth(spec, int(steps[-1])) for spec in specs}
-    titles = {spec: _smoothed_title(spec.title, smooth[spec]) for spec in specs}
-    panels = []
-    for spec in specs:
-        bands = [Band(label, scenario_colour(k),
-                      *_band(_wide(run, spec, smooth[spec]).to_numpy()))
-                 for k, (label, run) in enumerate(zip(labels, runs, strict=True))]
-        panels.append((titles[spec], bands))
-    comparison = render_bands(
-        f"{' vs '.join(labels)}: median and 10–90% range of {n_text} replicates", panels,
-        dates, marks)
-
-    panels = []
-    all_paired = True
-    for spec in specs:
-        bands = []
-        for k in range(1, len(runs)):
-            diff, paired = paired_difference(runs[0], runs[k], spec, smooth[spec])
-            all_paired &= paired
-            bands.append(Band(f"{labels[k]} − {labels[0]}", scenario_colour(k), *_band(diff)))
-        panels.append((titles[spec], bands))
-    how = "paired by seed" if all_paired else "paired by replicate order (seeds differ)"
-    difference = render_bands(
-        f"Difference from {labels[0]} (scenario − {labels[0]}, {how}): median and 10–90% "
-        "range", panels, dates, marks,
-        zero_line=True, band_text="10–90% of paired differences")
-    return figure_png(comparison), figure_png(difference)
-
-
 # --- output ----------------------------------------------------------------------
 
 def _csv_bytes(df: pd.DataFrame) -> bytes:
@@ -403,19 +310,23 @@ def _khorasan_format(path: Path, kind: str) -> bool:
 
 def write_comparison(runs: Sequence[RunData], labels: Sequence[str],
                      specs: Sequence[MetricSpec], out: str | os.PathLike[str], *,
+                     figures: Mapping[str, bytes] | None = None,
                      force: bool = False, resume: bool = False
                      ) -> tuple[pd.DataFrame, list[Path]]:
-    """Write comparison.png, difference.png, comparison.csv and comparison.json into ``out``.
+    """Write the comparison files (figures, comparison.csv, comparison.json) into ``out``.
 
-    Refuses (ResultsError, before writing anything) to replace a file as
-    :func:`check_comparison_out` says. Returns the table (as in the CSV) and
-    the paths written.
+    ``figures`` maps ``comparison.png`` and ``difference.png`` to their PNG
+    bytes, drawn by the layer above
+    (:func:`simulation.plots.compare.comparison_figures`); without them only
+    the CSV and the manifest are written. Refuses (ResultsError, before
+    writing anything) to replace a file as :func:`check_comparison_out`
+    says. Returns the table (as in the CSV) and the paths written.
     """
     out = Path(out)
     table = comparison_table(runs, labels)
-    comparison, difference = _figures(runs, labels, specs)
-    files = {"comparison.png": comparison, "difference.png": difference,
-             "comparison.csv": _csv_bytes(table)}
+    files = {name: bytes(data) for name, data in (figures or {}).items()
+             if name in COMPARISON_FILES[:2]}
+    files["comparison.csv"] = _csv_bytes(table)
     manifest = {
         "format": COMPARISON_FORMAT,
         "format_version": 1,
@@ -429,35 +340,3 @@ def write_comparison(runs: Sequence[RunData], labels: Sequence[str],
     check_comparison_out(out, [r.path for r in runs], force=force, new=files, resume=resume)
     paths = [atomic_write_bytes(out / name, data) for name, data in files.items()]
     return table, paths
-
-
-def print_table(table: pd.DataFrame, labels: Sequence[str], console: object = None) -> None:
-    """Print the comparison as a rich table: one row per headline metric and scenario."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from simulation.plots.style import format_number as _num
-
-    con = console if console is not None else Console(highlight=False)
-    t = Table(title=f"Headline metrics: median [10–90%] and mean difference from {labels[0]} "
-                    "[bootstrap 90% CI]",
-              title_justify="left", header_style="bold")
-    t.add_column("metric", style="cyan", no_wrap=True)
-    t.add_column("scenario", no_wrap=True)
-    t.add_column("median", justify="right")
-    t.add_column("10–90%", justify="right", no_wrap=True)
-    t.add_column(f"Δ vs {labels[0]}", justify="right")
-    t.add_column("90% CI", justify="right", no_wrap=True)
-    t.add_column("CI excludes 0", justify="center")
-    previous = None
-    for row in table.itertuples(index=False):
-        first = row.scenario == labels[0] and pd.isna(row.diff_mean)
-        t.add_row(
-            f"{row.label} ({row.unit})" if row.metric != previous else "",
-            str(row.scenario), _num(row.median), f"{_num(row.q10)} – {_num(row.q90)}",
-            "" if first else ("+" if row.diff_mean >= 0 else "-") + _num(abs(row.diff_mean)),
-            "" if first else f"{_num(row.diff_ci_low)} – {_num(row.diff_ci_high)}",
-            "" if first else ("[bold]yes[/bold]" if row.ci_excludes_zero else "no"),
-            end_section=False)
-        previous = row.metric
-    con.print(t)  # type: ignore[attr-defined]

@@ -169,45 +169,6 @@ def sweep_summary(table: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _label(name: str) -> str:
-    p = ptable.get(name)
-    unit = f" ({p.unit})" if p.unit not in ("", "-") else ""
-    return f"{p.label}{unit}\n{name}" if p.label else f"{name}{unit}"
-
-
-def sweep_figure(scenario: Scenario, axes: Sequence[SweepAxis], table: pd.DataFrame) -> bytes:
-    """``sweep.png``: lines with bands (one parameter) or median heatmaps (two)."""
-    from simulation.plots import figure_png, render_sweep_heatmaps, render_sweep_lines
-
-    n = int(table.groupby("point").size().min())
-    reps = f"{n:,} replicate{'s' if n != 1 else ''} per point"
-    titles = {h.name: f"{h.label} ({h.unit})" for h in HEADLINES}
-    if len(axes) == 1:
-        a = axes[0]
-        panels = []
-        for h in HEADLINES:
-            g = table.groupby(a.name, sort=False)[h.name]
-            panels.append((titles[h.name], g.median().to_numpy(), g.quantile(0.1).to_numpy(),
-                           g.quantile(0.9).to_numpy()))
-        x = list(table.drop_duplicates(a.name)[a.name])
-        fig = render_sweep_lines(
-            f"{scenario.name}: sweep of {a.name} — median and 10–90% range, {reps}",
-            _label(a.name), x, panels, integer_x=a.kind is int,
-            categorical=a.kind in (str, bool))
-    else:
-        ya, xa = axes  # first parameter on rows
-        panels = []
-        for h in HEADLINES:
-            med = table.groupby([ya.name, xa.name], sort=False)[h.name].median()
-            grid = np.array([[med.get((yv, xv), np.nan) for xv in xa.values]
-                             for yv in ya.values], dtype=float)
-            panels.append((f"{titles[h.name]}, median", grid))
-        fig = render_sweep_heatmaps(
-            f"{scenario.name}: sweep of {ya.name} and {xa.name} — {reps}",
-            _label(xa.name), _label(ya.name), list(xa.values), list(ya.values), panels)
-    return figure_png(fig)
-
-
 def _csv(df: pd.DataFrame) -> bytes:
     buf = io.StringIO()
     df.to_csv(buf, index=False, lineterminator="\n", float_format="%.10g")
@@ -219,19 +180,21 @@ def axes_record(axes: Sequence[SweepAxis]) -> list[dict[str, Any]]:
     return [{"name": a.name, "values": list(a.values)} for a in axes]
 
 
-def sweep_files(scenario: Scenario, axes: Sequence[SweepAxis],
-                points: Sequence[tuple[tuple[str, Any], ...]], frames: Sequence[pd.DataFrame],
-                *, seeds: Sequence[int], timings: Mapping[str, Any] | None = None,
+def sweep_files(scenario: Scenario, axes: Sequence[SweepAxis], table: pd.DataFrame,
+                *, seeds: Sequence[int], figure: bytes | None = None,
+                timings: Mapping[str, Any] | None = None,
                 command: Sequence[str] | None = None) -> dict[str, bytes]:
-    """A sweep directory's files, for :func:`~simulation.experiments.results.publish_dir`."""
-    table = sweep_table(points, frames)
+    """A sweep directory's files, for :func:`~simulation.experiments.results.publish_dir`.
+
+    ``table`` is :func:`sweep_table` of the points' results; ``figure`` the
+    PNG of ``sweep.png`` (drawn by :func:`simulation.plots.sweep.sweep_figure`),
+    left out if None.
+    """
     names = [a.name for a in axes]
-    files = {
-        "sweep.csv": _csv(table),
-        "summary.csv": _csv(sweep_summary(table, names)),
-        "sweep.png": sweep_figure(scenario, axes, table),
-        "scenario.toml": scenario_to_toml(scenario).encode(),
-    }
+    files = {"sweep.csv": _csv(table), "summary.csv": _csv(sweep_summary(table, names))}
+    if figure is not None:
+        files["sweep.png"] = bytes(figure)
+    files["scenario.toml"] = scenario_to_toml(scenario).encode()
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -239,7 +202,7 @@ def sweep_files(scenario: Scenario, axes: Sequence[SweepAxis],
                      "steps": scenario.steps, "seed": scenario.seed,
                      "source": str(scenario.source) if scenario.source else None},
         "axes": axes_record(axes),
-        "points": len(points),
+        "points": int(table["point"].nunique()),
         "replicates": len(seeds),
         "seeds": [int(s) for s in seeds],
         "headlines": {h.name: {"label": h.label, "unit": h.unit, "metric": h.metric,

@@ -11,11 +11,11 @@
 """
 
 from simulation.plots.common import figure_png, save_figure
-from simulation.plots.compare import Band, render_bands
+from simulation.plots.compare import Band, comparison_figures, render_bands
 from simulation.plots.events import EVENT_LABEL_MAX, event_marks, merged_event_marks
 from simulation.plots.run import FIGURES, Panel, Series, missing_plots, plot_run, render_figure
 from simulation.plots.style import scenario_colour
-from simulation.plots.sweep import render_sweep_heatmaps, render_sweep_lines
+from simulation.plots.sweep import render_sweep_heatmaps, render_sweep_lines, sweep_figure
 
 __all__ = [
     "EVENT_LABEL_MAX",
@@ -23,6 +23,7 @@ __all__ = [
     "Band",
     "Panel",
     "Series",
+    "comparison_figures",
     "event_marks",
     "figure_png",
     "merged_event_marks",
@@ -34,4 +35,5 @@ __all__ = [
     "render_sweep_lines",
     "save_figure",
     "scenario_colour",
+    "sweep_figure",
 ]

@@ -1,4 +1,8 @@
-"""Figures of a parameter sweep (``khorasan sweep``): lines for one parameter, heatmaps for two."""
+"""Figures of a parameter sweep (``khorasan sweep``): lines for one parameter, heatmaps for two.
+
+:func:`sweep_figure` draws ``sweep.png`` from the sweep's tidy table
+(:func:`simulation.experiments.sweep.sweep_table`).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,16 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from simulation.experiments.results import HEADLINES
+from simulation.experiments.sweep import SweepAxis
 from simulation.plots.common import (
+    figure_png,
     grid_columns,
     panel_axes,
     thousands_formatter,
@@ -24,8 +32,10 @@ from simulation.plots.style import (
     band_text,
     format_number,
 )
+from simulation.scenario import params as ptable
+from simulation.scenario.core import Scenario
 
-__all__ = ["render_sweep_heatmaps", "render_sweep_lines"]
+__all__ = ["render_sweep_heatmaps", "render_sweep_lines", "sweep_figure"]
 
 
 def render_sweep_lines(
@@ -114,3 +124,41 @@ def render_sweep_heatmaps(
             _annotate(ax, values)
     fig.suptitle(title, fontsize=13, fontweight="bold")
     return fig
+
+
+def _label(name: str) -> str:
+    """An axis label: the parameter's label and unit, then its dotted name."""
+    p = ptable.get(name)
+    unit = f" ({p.unit})" if p.unit not in ("", "-") else ""
+    return f"{p.label}{unit}\n{name}" if p.label else f"{name}{unit}"
+
+
+def sweep_figure(scenario: Scenario, axes: Sequence[SweepAxis], table: pd.DataFrame) -> bytes:
+    """``sweep.png``: lines with bands (one parameter) or median heatmaps (two)."""
+    n = int(table.groupby("point").size().min())
+    reps = f"{n:,} replicate{'s' if n != 1 else ''} per point"
+    titles = {h.name: f"{h.label} ({h.unit})" for h in HEADLINES}
+    if len(axes) == 1:
+        a = axes[0]
+        panels = []
+        for h in HEADLINES:
+            g = table.groupby(a.name, sort=False)[h.name]
+            panels.append((titles[h.name], g.median().to_numpy(), g.quantile(0.1).to_numpy(),
+                           g.quantile(0.9).to_numpy()))
+        x = list(table.drop_duplicates(a.name)[a.name])
+        fig = render_sweep_lines(
+            f"{scenario.name}: sweep of {a.name} — median and 10–90% range, {reps}",
+            _label(a.name), x, panels, integer_x=a.kind is int,
+            categorical=a.kind in (str, bool))
+    else:
+        ya, xa = axes  # first parameter on rows
+        panels = []
+        for h in HEADLINES:
+            med = table.groupby([ya.name, xa.name], sort=False)[h.name].median()
+            grid = np.array([[med.get((yv, xv), np.nan) for xv in xa.values]
+                             for yv in ya.values], dtype=float)
+            panels.append((f"{titles[h.name]}, median", grid))
+        fig = render_sweep_heatmaps(
+            f"{scenario.name}: sweep of {ya.name} and {xa.name} — {reps}",
+            _label(xa.name), _label(ya.name), list(xa.values), list(ya.values), panels)
+    return figure_png(fig)

@@ -1,0 +1,129 @@
+"""What the command line prints: tables of comparisons, sweeps, parameters and scenarios."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from simulation.scenario import params as ptable
+from simulation.scenario.loader import ScenarioError, display_path, load_scenario
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def console(width: int = 140) -> Console:
+    """A console ``width`` wide unless stdout is a terminal (then the terminal's width)."""
+    return Console(width=None if sys.stdout.isatty() else width, highlight=False)
+
+
+def print_comparison(table: pd.DataFrame, labels: Sequence[str], con: Console | None = None
+                     ) -> None:
+    """Print the comparison as a rich table: one row per headline metric and scenario."""
+    import pandas as pd
+
+    from simulation.plots.style import format_number as _num
+
+    con = con if con is not None else Console(highlight=False)
+    t = Table(title=f"Headline metrics: median [10–90%] and mean difference from {labels[0]} "
+                    "[bootstrap 90% CI]",
+              title_justify="left", header_style="bold")
+    t.add_column("metric", style="cyan", no_wrap=True)
+    t.add_column("scenario", no_wrap=True)
+    t.add_column("median", justify="right")
+    t.add_column("10–90%", justify="right", no_wrap=True)
+    t.add_column(f"Δ vs {labels[0]}", justify="right")
+    t.add_column("90% CI", justify="right", no_wrap=True)
+    t.add_column("CI excludes 0", justify="center")
+    previous = None
+    for row in table.itertuples(index=False):
+        first = row.scenario == labels[0] and pd.isna(row.diff_mean)
+        t.add_row(
+            f"{row.label} ({row.unit})" if row.metric != previous else "",
+            str(row.scenario), _num(row.median), f"{_num(row.q10)} – {_num(row.q90)}",
+            "" if first else ("+" if row.diff_mean >= 0 else "-") + _num(abs(row.diff_mean)),
+            "" if first else f"{_num(row.diff_ci_low)} – {_num(row.diff_ci_high)}",
+            "" if first else ("[bold]yes[/bold]" if row.ci_excludes_zero else "no"),
+            end_section=False)
+        previous = row.metric
+    con.print(t)
+
+
+def _number_text(x: float) -> str:
+    """A number for the sweep table: no decimals from 100, one from 1, else three."""
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.1f}" if abs(x) >= 1 else f"{x:.3f}"
+
+
+def print_sweep(summary_csv: Path, names: Sequence[str]) -> None:
+    """The median of each headline metric per grid point, as a table."""
+    import pandas as pd
+
+    from simulation.experiments.results import HEADLINES
+
+    df = pd.read_csv(summary_csv)
+    wide = df.pivot(index="point", columns="metric", values="median")
+    params_at = df.drop_duplicates("point").set_index("point")[list(names)]
+    table = Table(title="Median over replicates per grid point", title_justify="left",
+                  header_style="bold")
+    for name in names:
+        table.add_column(name, style="cyan", justify="right", overflow="fold")
+    for h in HEADLINES:
+        table.add_column(h.label, justify="right")
+    for point in wide.index:
+        table.add_row(*(f"{params_at.loc[point, n]:g}" if isinstance(
+                          params_at.loc[point, n], float) else str(params_at.loc[point, n])
+                        for n in names),
+                      *(_number_text(wide.loc[point, h.name]) for h in HEADLINES))
+    console(160).print(table)
+
+
+def _default_text(p: ptable.Param) -> str:
+    from simulation.scenario.loader import format_toml_value
+
+    return format_toml_value(p.default, p.kind)
+
+
+def print_params(section: str | None = None) -> None:
+    """The parameter table of each section (or only ``section``)."""
+    con = console()
+    for name, title in ptable.SECTIONS.items():
+        if section is not None and name != section:
+            continue
+        table = Table(title=f"[{name}] {title}", title_justify="left", show_lines=False,
+                      header_style="bold", expand=False)
+        table.add_column("name", style="cyan", no_wrap=True)
+        table.add_column("default", justify="right")
+        table.add_column("unit")
+        table.add_column("range")
+        table.add_column("description", ratio=1)
+        for p in ptable.PARAMS:
+            if p.section == name:
+                table.add_row(p.name, _default_text(p), p.unit, p.range_text, p.description)
+        con.print(table)
+        con.print()
+
+
+def print_scenarios(folder: Path, files: Sequence[Path]) -> None:
+    """The scenario files of ``folder``: name, weeks and description (or why invalid)."""
+    table = Table(title=f"Scenarios in {display_path(folder)}", title_justify="left",
+                  header_style="bold")
+    table.add_column("file", style="cyan", no_wrap=True)
+    table.add_column("name", no_wrap=True)
+    table.add_column("weeks", justify="right")
+    table.add_column("description", ratio=1)
+    for path in files:
+        try:
+            sc = load_scenario(path)
+        except ScenarioError as exc:
+            table.add_row(escape(display_path(path)), "", "",
+                          f"[red]invalid: {escape(f'{exc.key}: {exc.reason}')}[/red]")
+            continue
+        table.add_row(escape(display_path(path)), escape(sc.name), str(sc.steps),
+                      escape(sc.description))
+    console().print(table)
