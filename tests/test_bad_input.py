@@ -10,9 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-import resource
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +25,8 @@ from simulation.scenario.loader import (
     load_scenario,
 )
 from tests import tiny_runs
-from tests.tiny_runs import tiny_scenario, write
+from tests.tiny_runs import one_error_line, tiny_scenario, write
 
-REPO = Path(__file__).resolve().parent.parent
 FLOATS = [p for p in ptable.PARAMS if p.kind is float]
 NON_FINITE = ["nan", "inf", "-inf"]
 BIG = "1" + "0" * 308  # a 309-digit integer
@@ -40,32 +36,10 @@ def invoke(*args: object):
     return tiny_runs.invoke(*args, catch_exceptions=True)
 
 
-def one_error_line(result) -> str:
-    """The single stderr line of a refused command (exit 2, no traceback)."""
-    assert result.exit_code == 2, (result.exit_code, result.output, result.stderr)
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    return lines[0]
-
-
 def refused(path: Path, overrides=None) -> ScenarioError:
     with pytest.raises(ScenarioError) as info:
         load_scenario(path, overrides)
     return info.value
-
-
-def khorasan(*args: object, timeout: float = 60, cwd: Path | None = None,
-             memory: int | None = None) -> subprocess.CompletedProcess[str]:
-    """``python -m simulation ARGS`` in a child process (a hang or a memory blow-up stays there)."""
-    def limit() -> None:
-        if memory is not None:
-            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    env.pop("KHORASAN_DEBUG", None)
-    return subprocess.run([sys.executable, "-m", "simulation", *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env,
-                          preexec_fn=limit)
 
 
 # --- 10. NaN and infinity ------------------------------------------------------------
@@ -232,7 +206,7 @@ def _odd_files(folder: Path) -> dict[str, Path]:
     return files
 
 
-def test_validate_checks_every_file_despite_odd_ones(tmp_path: Path) -> None:
+def test_validate_checks_every_file_despite_odd_ones(tmp_path: Path, khorasan) -> None:
     files = _odd_files(tmp_path / "s")
     order = [files["good"], *(p for n, p in files.items() if n != "good"), files["good"]]
     result = khorasan("validate", *order, timeout=120, memory=4 << 30)
@@ -246,14 +220,14 @@ def test_validate_checks_every_file_despite_odd_ones(tmp_path: Path) -> None:
         assert line.startswith(f"{path}: "), (name, line)
 
 
-def test_dev_zero_is_refused_without_reading_it() -> None:
+def test_dev_zero_is_refused_without_reading_it(khorasan) -> None:
     # with at most 2 GiB of address space, reading /dev/zero to the end would fail
     result = khorasan("validate", "/dev/zero", timeout=60, memory=2 << 30)
     assert result.returncode == 2, result.stderr
     assert result.stderr == "/dev/zero: file: not a regular file (a device, FIFO or socket)\n"
 
 
-def test_list_lists_the_rest_despite_odd_files(tmp_path: Path) -> None:
+def test_list_lists_the_rest_despite_odd_files(tmp_path: Path, khorasan) -> None:
     folder = tmp_path / "s"
     files = _odd_files(folder)
     result = khorasan("list", "--dir", folder, timeout=120, cwd=tmp_path, memory=4 << 30)
@@ -285,7 +259,7 @@ def test_odd_file_reasons(tmp_path: Path, name: str, key: str, reason: str) -> N
     assert len(str(err)) < len(str(path)) + 200  # no 309-digit echo
 
 
-def test_fifo_does_not_hang(tmp_path: Path) -> None:
+def test_fifo_does_not_hang(tmp_path: Path, khorasan) -> None:
     fifo = tmp_path / "pipe.toml"
     os.mkfifo(fifo)
     result = khorasan("validate", fifo, timeout=60)

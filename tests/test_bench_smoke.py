@@ -10,16 +10,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 
-
-def test_bench_quick_prints_tables(tmp_path: Path) -> None:
+def test_bench_quick_prints_tables(tmp_path: Path, repo_root: Path) -> None:
     out_file = tmp_path / "RESULTS.md"
     out_file.write_text("# Results\n\nHand-written notes stay.\n", encoding="utf-8")
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "bench.py"), "--quick", "--workers", "1",
+        [sys.executable, str(repo_root / "benchmarks" / "bench.py"), "--quick", "--workers", "1",
          "--output", str(out_file)],
-        capture_output=True, text=True, cwd=ROOT, timeout=600,
+        capture_output=True, text=True, cwd=repo_root, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr
     text = proc.stdout

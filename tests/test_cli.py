@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-import os
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from simulation.cli import app, main
 from simulation.cli.docs import param_reference_markdown
 from simulation.scenario import params as ptable
 from simulation.scenario.loader import load_scenario
 from tests import tiny_runs
-from tests.tiny_runs import tiny_scenario, write
-
-REPO = Path(__file__).resolve().parent.parent
-runner = CliRunner()
+from tests.tiny_runs import one_error_line, tiny_scenario, write
 
 BASE = tiny_scenario(description="A tiny test scenario", extra="""
 [surveillance]
@@ -47,15 +40,6 @@ TINY = ["--set", "world.width=20", "--set", "world.height=20", "--steps", "10",
 
 def invoke(*args: str | Path):
     return tiny_runs.invoke(*args, catch_exceptions=True)
-
-
-def one_error_line(result) -> str:
-    """The single stderr line of a failed command (and check there is only one)."""
-    assert result.exit_code == 2, (result.exit_code, result.output, result.stderr)
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    return lines[0]
 
 
 # --- help ------------------------------------------------------------------------
@@ -181,8 +165,8 @@ def test_show_changed_lists_only_non_defaults(tmp_path: Path) -> None:
 
 # --- params and list -------------------------------------------------------------
 
-def test_params_table() -> None:
-    result = runner.invoke(app, ["params"], env={"COLUMNS": "200"})
+def test_params_table(cli_runner) -> None:
+    result = cli_runner.invoke(app, ["params"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     for p in ptable.PARAMS:
         assert p.name in result.stdout
@@ -206,28 +190,29 @@ def test_params_markdown() -> None:
     assert result.stdout == param_reference_markdown()
 
 
-def test_list(tmp_path: Path) -> None:
+def test_list(tmp_path: Path, cli_runner) -> None:
     folder = tmp_path / "mine"
     folder.mkdir()
     write(folder, "a.toml", BASE)
     write(folder, "b.toml", "[isisk]\nattack_rat = 1\n")
-    result = runner.invoke(app, ["list", "--dir", str(folder)], env={"COLUMNS": "200"})
+    result = cli_runner.invoke(app, ["list", "--dir", str(folder)], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     assert "a.toml" in result.stdout and "A tiny test scenario" in result.stdout
     assert "b.toml" in result.stdout and "invalid" in result.stdout
 
 
-def test_list_uses_scenarios_in_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_list_uses_scenarios_in_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                    cli_runner) -> None:
     (tmp_path / "scenarios").mkdir()
     write(tmp_path / "scenarios", "here.toml", BASE)
     monkeypatch.chdir(tmp_path)
-    result = runner.invoke(app, ["list"], env={"COLUMNS": "200"})
+    result = cli_runner.invoke(app, ["list"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     assert "scenarios/here.toml" in result.stdout
 
 
-def test_shipped_scenarios_validate() -> None:
-    files = sorted((REPO / "scenarios").glob("*.toml"))
+def test_shipped_scenarios_validate(repo_root: Path) -> None:
+    files = sorted((repo_root / "scenarios").glob("*.toml"))
     assert files, "no shipped scenarios"
     result = invoke("validate", *files)
     assert result.exit_code == 0, result.stderr
@@ -284,13 +269,10 @@ def test_timeseries_identical_across_workers(tmp_path: Path) -> None:
     assert one.startswith(b"replicate,seed,step,date,")
 
 
-def test_python_m_simulation_works() -> None:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run([sys.executable, "-m", "simulation", "params", "--section", "scale"],
-                          capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
+def test_python_m_simulation_works(khorasan, repo_root: Path) -> None:
+    proc = khorasan("params", "--section", "scale", cwd=repo_root, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "scale.people_per_civilian" in proc.stdout
-    proc = subprocess.run([sys.executable, "-m", "simulation", "validate", "nope.toml"],
-                          capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
+    proc = khorasan("validate", "nope.toml", cwd=repo_root, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr == "nope.toml: file: no such file\n"

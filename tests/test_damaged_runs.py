@@ -28,19 +28,15 @@ import pytest
 from simulation.experiments.ensemble import FAIL_SEED_ENV
 from simulation.experiments.results import ReplicateStore, ResultsError, partial_dir_for
 from simulation.scenario.core import make_scenario
-from tests.tiny_runs import invoke, tiny_scenario, write
+from tests.tiny_runs import TINY_RUN_STEPS, invoke
 
-STEPS = 3
+STEPS = TINY_RUN_STEPS
 
 
-@pytest.fixture(scope="module")
-def good_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("good")
-    tiny = write(base, "tiny.toml", tiny_scenario(steps=STEPS, replicates=2))
-    result = invoke("run", tiny, "--out", base / "out", "--workers", "1", "--quiet",
-                    "--no-plots")
-    assert result.exit_code == 0, result.output
-    return base / "out" / "tiny"
+@pytest.fixture
+def good_run(tiny_run: Path) -> Path:
+    """The saved tiny run (read only: the tests damage copies of it)."""
+    return tiny_run
 
 
 # --- ways of damaging a run directory ----------------------------------------------

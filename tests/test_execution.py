@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -22,9 +21,8 @@ from simulation.experiments.ensemble import (
 )
 from simulation.experiments.results import ReplicateStore, partial_dir_for, read_replicate_csv
 from simulation.scenario.loader import load_scenario
-from tests.tiny_runs import invoke, tiny_scenario
+from tests.tiny_runs import child_env, invoke, tiny_scenario
 
-REPO = Path(__file__).resolve().parent.parent
 TINY = tiny_scenario(steps=12, seed=7, replicates=3, extra="""
 [surveillance]
 withdrawal_week = 2
@@ -119,12 +117,10 @@ def test_failing_replicate_reports_and_resume_retries_it(
 
 
 def _start(tiny: Path, out: Path, *extra: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    env.pop(FAIL_SEED_ENV, None)
     return subprocess.Popen(
         [sys.executable, "-m", "simulation", "run", str(tiny), "--out", str(out), "--quiet",
          "--no-plots", "--workers", "1", "--replicates", "8", "--steps", "16", *extra],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         # pytest-xdist workers ignore SIGINT, and an ignored signal stays ignored
         # across exec: give the child the default disposition back.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))

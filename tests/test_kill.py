@@ -8,7 +8,6 @@ process of the killed run (its pool workers included) is left alive.
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
@@ -18,16 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from simulation.experiments.ensemble import FAIL_SEED_ENV
 from simulation.experiments.results import partial_dir_for
 from simulation.plots import FIGURES
-from tests.tiny_runs import tiny_scenario, write
+from tests.tiny_runs import child_env, tiny_scenario, write
 
 psutil = pytest.importorskip("psutil")
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parent.parent
 #: Where the kill times come from (seconds are drawn from it, so the points vary
 #: with the machine's speed but not from one run of the test to the next).
 KILL_SEED = 20260814
@@ -35,9 +32,7 @@ KILL_SEED = 20260814
 
 def start(*args: object) -> subprocess.Popen[str]:
     """``khorasan ARGS`` in a new process (as the console script runs it)."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    env.pop(FAIL_SEED_ENV, None)
-    return subprocess.Popen([sys.executable, "-m", "simulation", *map(str, args)], env=env,
+    return subprocess.Popen([sys.executable, "-m", "simulation", *map(str, args)], env=child_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

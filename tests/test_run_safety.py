@@ -473,3 +473,36 @@ def test_leftovers_of_a_kill_while_publishing_are_cleared(tiny: Path, tmp_path: 
     write(out / ".tiny.partial-notes", "mine.txt", "mine")
     assert invoke("run", tiny, "--out", out, "--force", "--seed", "1", *FAST).exit_code == 0
     assert sorted(p.name for p in out.iterdir()) == [".tiny.partial-notes", "tiny"]
+
+
+# --- a run in use, and names that would leave --out ------------------------------------
+
+def test_a_run_locked_by_another_process_is_refused(tiny: Path, tmp_path: Path) -> None:
+    import fcntl
+    import os
+
+    out = tmp_path / "out"
+    partial = partial_dir_for(out / "tiny")
+    partial.mkdir(parents=True)
+    fd = os.open(partial / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a running khorasan holds it
+        for extra in ([], ["--resume"], ["--force"]):
+            line = one_line(invoke("run", tiny, "--out", out, *extra, *FAST))
+            assert line == f"{partial}: in use by another khorasan process", line
+        assert not (out / "tiny").exists()
+    finally:
+        os.close(fd)
+    assert invoke("run", tiny, "--out", out, *FAST).exit_code == 0  # free again: it runs
+
+
+@pytest.mark.parametrize("name", ["../../evil", "/etc/evil", "..", ".", "a/../../b", "~"])
+def test_scenario_names_cannot_lead_out_of_out(tmp_path: Path, name: str) -> None:
+    path = write(tmp_path / "in", "s.toml", tiny_scenario(name, steps=2, replicates=1))
+    out = tmp_path / "deep" / "out"
+    assert invoke("run", path, "--out", out, *FAST).exit_code == 0
+    written = [p for p in tmp_path.rglob("*") if not p.is_relative_to(tmp_path / "in")]
+    outside = [p for p in written if not p.is_relative_to(out) and p not in out.parents]
+    assert not outside, outside
+    (run,) = [p for p in out.iterdir() if p.is_dir()]
+    assert (run / "manifest.json").is_file()

@@ -17,13 +17,6 @@ TINY = tiny_scenario()
 HEADLINE_COLUMNS = [h.name for h in HEADLINES]
 
 
-@pytest.fixture
-def tiny(tmp_path: Path) -> Path:
-    path = tmp_path / "tiny.toml"
-    path.write_text(TINY)
-    return path
-
-
 def test_parse_axis() -> None:
     assert parse_axis("isisk.defector_recruitment=0:2:5") == SweepAxis(
         "isisk.defector_recruitment", (0.0, 0.5, 1.0, 1.5, 2.0))

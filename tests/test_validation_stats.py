@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
+from scipy import stats
 
+from simulation.experiments.bootstrap import mean_difference_interval
 from simulation.validation.stats import (
     fisher_p,
     holm,
@@ -34,6 +38,20 @@ def test_permutation_p_detects_a_known_shift() -> None:
     assert permutation_p(a, a.copy()) == 1.0
     # Two-sided: the direction of the shift does not matter.
     assert permutation_p(shifted, a, n_perm=5000) == pytest.approx(p_shift, abs=0.002)
+
+
+def test_permutation_p_is_uniform_under_the_null_and_seeded() -> None:
+    # 200 pairs of samples from one distribution: the p-values spread evenly over
+    # (0, 1], so about 5% fall below 0.05 (a miscalibrated test fails the KS check).
+    rng = np.random.default_rng(3)
+    ps = np.array([permutation_p(rng.normal(0, 1, 15), rng.normal(0, 1, 15), n_perm=999,
+                                 seed=i) for i in range(200)])
+    assert stats.kstest(ps, "uniform").pvalue > 0.01
+    assert 0.01 <= np.mean(ps < 0.05) <= 0.10
+    # The same seed gives the same p; other seeds other draws of the resamples.
+    a, b = rng.normal(0, 1, 30), rng.normal(0.4, 1, 30)
+    assert permutation_p(a, b, n_perm=999, seed=5) == permutation_p(a, b, n_perm=999, seed=5)
+    assert len({permutation_p(a, b, n_perm=999, seed=s) for s in range(5, 10)}) > 1
 
 
 def test_holm_textbook_example() -> None:
@@ -67,6 +85,38 @@ def test_bca_bootstrap_covers_the_true_mean_difference() -> None:
     _, lo_u, hi_u = mean_difference_ci(base, other, False)
     assert hi_p - lo_p < (hi_u - lo_u) / 2
     assert lo_p > 0
+
+
+def test_bootstrap_interval_is_seeded() -> None:
+    rng = np.random.default_rng(4)
+    base = rng.lognormal(3, 1, 20)
+    other = base + rng.lognormal(1, 1, 20)
+    for paired in (True, False):
+        first = mean_difference_ci(base, other, paired, n_resamples=2000, seed=9)
+        assert mean_difference_ci(base, other, paired, n_resamples=2000, seed=9) == first
+        assert mean_difference_ci(base, other, paired, n_resamples=2000, seed=10) != first
+
+
+@pytest.mark.parametrize("paired", [True, False])
+def test_bootstrap_degenerate_cases_are_decided_without_nan(paired: bool) -> None:
+    # scipy's BCa gives NaN (and a warning) when there is nothing to resample, and
+    # refuses samples of one value: those cases have their own answers.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no DegenerateDataWarning, no division by zero
+        base = np.array([3.0, 5.0, 9.0, 1.0]) if paired else np.full(4, 2.0)
+        other = base + 10 if paired else np.full(5 - paired, 12.0)  # no spread
+        assert mean_difference_interval(base, other, paired, 0.9, 1000, 0) == (10.0, 10.0, 10.0)
+        assert mean_difference_ci(base, other, paired) == (10.0, 10.0, 10.0)
+        est, lo, hi = mean_difference_interval(np.array([1.0]), np.array([4.0]), paired, 0.9,
+                                               1000, 0)  # one run a side: no interval
+        assert est == 3.0 and np.isnan(lo) and np.isnan(hi)
+        # two runs a side with some spread: a proper interval around the estimate
+        est, lo, hi = mean_difference_interval(np.array([1.0, 2.0]), np.array([4.0, 7.0]),
+                                               paired, 0.9, 1000, 0)
+        assert np.isfinite([lo, hi]).all() and lo <= est <= hi and lo < hi
+    if paired:
+        with pytest.raises(ValueError, match="same length"):
+            mean_difference_interval(np.zeros(3), np.zeros(4), True, 0.9, 1000, 0)
 
 
 def test_other_helpers() -> None:

@@ -198,6 +198,18 @@ def test_save_as_scenario_writes_a_child_that_run_and_validate_accept(tmp_path: 
     assert load_scenario(again).params == base.params
 
 
+@pytest.mark.parametrize("name", ["../../evil", "/etc/evil", ".."])
+def test_save_as_scenario_stays_in_its_folder(tmp_path: Path, name: str) -> None:
+    base = tmp_path / "in" / "odd.toml"
+    base.parent.mkdir()
+    base.write_text(f'[scenario]\nname = "{name}"\nextends = "{BASELINE}"\n')
+    folder = tmp_path / "user"
+    out = saving.save_scenario(base, settings.slider_values(load_scenario(base)), folder)
+    assert out.parent == folder and out.name.endswith("_custom1.toml")
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and p != base]
+    assert written == [out]  # nothing else, nowhere else
+
+
 def test_catalogue_lists_shipped_then_saved_scenarios(tmp_path: Path) -> None:
     saved = tmp_path / "user"
     saving.save_scenario(BASELINE, {"legitimacy__initial": 0.8}, saved)

@@ -1,12 +1,23 @@
-"""Shared by the command-line tests: a tiny scenario file and a CLI invoker."""
+"""Helpers shared by the command-line tests (plain functions; the fixtures built on them are
+in ``tests/conftest.py``): a tiny scenario file, a CLI invoker, the one-line error check and
+the environment of a ``khorasan`` child process."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from simulation.cli import app
+from simulation.experiments.ensemble import FAIL_SEED_ENV
+
+#: The repository's root folder (where ``scenarios/``, ``docs/`` and ``simulation/`` are).
+REPO = Path(__file__).resolve().parent.parent
+
+#: The saved run of the ``tiny_run`` fixture: its steps and replicates.
+TINY_RUN_STEPS = 3
+TINY_RUN_REPLICATES = 2
 
 runner = CliRunner()
 
@@ -33,3 +44,22 @@ def write(folder: Path, name: str, text: str) -> Path:
     path = folder / name
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def one_error_line(result) -> str:
+    """The single stderr line of a refused command (exit 2, no traceback)."""
+    assert result.exit_code == 2, (result.exit_code, result.output, result.stderr)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+def child_env() -> dict[str, str]:
+    """The environment for ``python -m simulation`` in a child process: this checkout on
+    ``PYTHONPATH``, and without the test hooks (a failing seed, debug tracebacks) that a
+    test may have set in this process."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop(FAIL_SEED_ENV, None)
+    env.pop("KHORASAN_DEBUG", None)
+    return env

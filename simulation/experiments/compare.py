@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from simulation.experiments.bootstrap import mean_difference_interval
 from simulation.experiments.results import (
     FORMAT,
     HEADLINES,
@@ -144,29 +145,15 @@ def check_comparable(extents: Sequence[Extent]) -> None:
 def bootstrap_difference(base: np.ndarray, other: np.ndarray, paired: bool,
                          level: float = CI_LEVEL, resamples: int = BOOTSTRAP_RESAMPLES,
                          seed: int = BOOTSTRAP_SEED) -> tuple[float, float, float]:
-    """Mean of ``other - base`` and its percentile-bootstrap ``level`` interval.
+    """Mean of ``other - base`` and its bootstrap ``level`` interval (BCa when paired).
 
-    ``paired`` resamples the per-seed differences (``base[i]`` and
-    ``other[i]`` share a seed); otherwise each group is resampled on its own.
-    The generator is seeded, so the same data give the same interval.
+    ``paired`` resamples the pairs together (``base[i]`` and ``other[i]`` share
+    a seed); otherwise each group is resampled on its own. The generator is
+    seeded, so the same data give the same interval. One replicate gives no
+    interval (NaN ends); no spread gives the estimate as both ends
+    (:func:`~simulation.experiments.bootstrap.mean_difference_interval`).
     """
-    base = np.asarray(base, dtype=float)
-    other = np.asarray(other, dtype=float)
-    rng = np.random.default_rng(seed)
-    if paired:
-        if base.shape != other.shape:
-            raise ValueError("paired samples must have the same length")
-        d = other - base
-        estimate = float(d.mean())
-        stats = d[rng.integers(0, len(d), (resamples, len(d)))].mean(axis=1)
-    else:
-        estimate = float(other.mean() - base.mean())
-        ia = rng.integers(0, len(base), (resamples, len(base)))
-        ib = rng.integers(0, len(other), (resamples, len(other)))
-        stats = other[ib].mean(axis=1) - base[ia].mean(axis=1)
-    tail = (1 - level) / 2
-    lo, hi = np.quantile(stats, [tail, 1 - tail])
-    return estimate, float(lo), float(hi)
+    return mean_difference_interval(base, other, paired, level, resamples, seed)
 
 
 def excludes_zero(low: float, high: float) -> bool:

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats
 
+from simulation.experiments.bootstrap import mean_difference_interval
+
 
 def smd(a: np.ndarray, b: np.ndarray) -> float:
     """Standardized mean difference (a - b) / pooled sd; 0 if both are constant."""
@@ -97,36 +99,13 @@ def mean_difference_ci(
     n_resamples: int = 10_000,
     seed: int = 0,
 ) -> tuple[float, float, float]:
-    """Mean of ``other - base`` and its BCa bootstrap ``level`` interval.
+    """Mean of ``other - base`` and its bootstrap ``level`` interval.
 
     ``paired``: the runs are paired by seed (the same length, in seed order),
     so the differences are resampled; otherwise each side is resampled on its
-    own. ``scipy.stats.bootstrap`` with ``method="BCa"``.
+    own. ``scipy.stats.bootstrap``: BCa when paired, percentile otherwise (the
+    measurement is in :mod:`simulation.experiments.bootstrap`), the degenerate cases
+    (one run a side: NaN ends; no spread: the estimate as both ends) decided by
+    :func:`simulation.experiments.bootstrap.mean_difference_interval`.
     """
-    base, other = np.asarray(base, float), np.asarray(other, float)
-    rng = np.random.default_rng(seed)
-    if paired:
-        diff = float(np.mean(other - base))
-        res = stats.bootstrap(
-            (other, base),
-            lambda o, b, axis=-1: np.mean(o - b, axis=axis),
-            paired=True,
-            vectorized=True,
-            confidence_level=level,
-            n_resamples=n_resamples,
-            method="BCa",
-            rng=rng,
-        )
-    else:
-        diff = float(np.mean(other) - np.mean(base))
-        res = stats.bootstrap(
-            (other, base),
-            lambda o, b, axis=-1: np.mean(o, axis=axis) - np.mean(b, axis=axis),
-            vectorized=True,
-            confidence_level=level,
-            n_resamples=n_resamples,
-            method="BCa",
-            rng=rng,
-        )
-    ci = res.confidence_interval
-    return diff, float(ci.low), float(ci.high)
+    return mean_difference_interval(base, other, paired, level, n_resamples, seed)
