@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from simulation.scenario.core import Scenario
 from simulation.scenario.loader import ScenarioError, load_scenario, parse_assignment
+from simulation.scenario.shipped import resolve as shipped_resolve
+from simulation.scenario.shipped import shipped_dir
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -27,20 +29,14 @@ Echo = Callable[[str], None]
 
 
 def scenarios_dir() -> Path:
-    """``./scenarios`` if it exists, else the repository's scenarios folder."""
+    """``./scenarios`` if it exists, else the shipped scenarios (also after ``pip install .``)."""
     here = Path("scenarios")
-    if here.is_dir():
-        return here
-    return Path(__file__).resolve().parents[2] / "scenarios"
+    return here if here.is_dir() else shipped_dir()
 
 
 def scenario_path(scenario: str | os.PathLike[str]) -> Path:
     """The file of ``scenario``: a path as given, or (a string) a shipped name (``baseline``)."""
-    path = Path(scenario)
-    if not isinstance(scenario, str) or path.exists() or path.suffix or len(path.parts) > 1:
-        return path
-    shipped = scenarios_dir() / f"{path.name}.toml"
-    return shipped if shipped.is_file() else path
+    return shipped_resolve(scenario)
 
 
 def header(replicates: int | None = None, seed: int | None = None,

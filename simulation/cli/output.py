@@ -13,6 +13,7 @@ from rich.table import Table
 
 from simulation.scenario import params as ptable
 from simulation.scenario.loader import ScenarioError, display_path, load_scenario
+from simulation.scenario.shipped import shipped_dir
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -111,7 +112,9 @@ def print_params(section: str | None = None) -> None:
 
 def print_scenarios(folder: Path, files: Sequence[Path]) -> None:
     """The scenario files of ``folder``: name, weeks and description (or why invalid)."""
-    table = Table(title=f"Scenarios in {display_path(folder)}", title_justify="left",
+    shipped = folder.resolve() == shipped_dir().resolve()
+    title = "Shipped scenarios" if shipped else f"Scenarios in {display_path(folder)}"
+    table = Table(title=title, title_justify="left",
                   header_style="bold")
     table.add_column("file", style="cyan", no_wrap=True)
     table.add_column("name", no_wrap=True)
@@ -121,9 +124,9 @@ def print_scenarios(folder: Path, files: Sequence[Path]) -> None:
         try:
             sc = load_scenario(path)
         except ScenarioError as exc:
-            table.add_row(escape(display_path(path)), "", "",
+            table.add_row(escape(path.stem if shipped else display_path(path)), "", "",
                           f"[red]invalid: {escape(f'{exc.key}: {exc.reason}')}[/red]")
             continue
-        table.add_row(escape(display_path(path)), escape(sc.name), str(sc.steps),
+        table.add_row(escape(path.stem if shipped else display_path(path)), escape(sc.name), str(sc.steps),
                       escape(sc.description))
     console().print(table)
