@@ -127,6 +127,7 @@ def print_scenarios(folder: Path, files: Sequence[Path]) -> None:
             table.add_row(escape(path.stem if shipped else display_path(path)), "", "",
                           f"[red]invalid: {escape(f'{exc.key}: {exc.reason}')}[/red]")
             continue
-        table.add_row(escape(path.stem if shipped else display_path(path)), escape(sc.name), str(sc.steps),
+        label = path.stem if shipped else display_path(path)
+        table.add_row(escape(label), escape(sc.name), str(sc.steps),
                       escape(sc.description))
     console().print(table)
