@@ -217,7 +217,7 @@ def bench_scaling(sizes: list[int], steps: dict[int, int]) -> list[dict[str, Any
 def bench_ensemble(replicates: int, workers: int, quick: bool) -> dict[str, Any]:
     """Wall time of ``run_ensemble`` on baseline.toml (CPU time of the workers too)."""
     from simulation import load_scenario
-    from simulation.experiments.ensemble import run_ensemble
+    from simulation.experiments.execution import run_ensemble
 
     sc = load_scenario(SCENARIOS / "baseline.toml",
                        overrides={"world.width": 20, "world.height": 20} if quick else None)
@@ -318,7 +318,7 @@ def report(info: dict[str, Any], epstein: list[dict[str, Any]], scaling: list[di
                   "|---|---|---|---|---|",
                   f"| {e['replicates']} x {e['steps']} | {e['world']} | {e['workers']} "
                   f"| {e['wall_s']:.1f} | {e['worker_cpu_s']:.1f} |", "",
-                  "`simulation.experiments.ensemble.run_ensemble(baseline, replicates, seed=1, "
+                  "`simulation.experiments.execution.run_ensemble(baseline, replicates, seed=1, "
                   "workers)`, spawned worker processes included.", ""]
         if e["replicates"] >= 100:
             targets.append((f"ensemble {e['replicates']} x {e['steps']} weeks <= "

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from simulation import api
-from simulation.experiments.ensemble import FAIL_SEED_ENV
-from simulation.experiments.results import HEADLINES, partial_dir_for
+from simulation.experiments.jobs import FAIL_SEED_ENV
+from simulation.experiments.summaries import HEADLINES
+from simulation.experiments.workspace import partial_dir_for
 from tests.tiny_runs import invoke, tiny_scenario, write
 
 QUICK = {"workers": 1, "plots": False}

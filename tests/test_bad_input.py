@@ -18,12 +18,10 @@ import pytest
 from simulation.model import ConflictModel
 from simulation.scenario import params as ptable
 from simulation.scenario.core import make_scenario
-from simulation.scenario.loader import (
-    MAX_FILE_BYTES,
-    NAME_MAX,
-    ScenarioError,
-    load_scenario,
-)
+from simulation.scenario.errors import ScenarioError
+from simulation.scenario.loader import load_scenario
+from simulation.scenario.reading import MAX_FILE_BYTES
+from simulation.scenario.schema import NAME_MAX
 from tests import tiny_runs
 from tests.tiny_runs import one_error_line, tiny_scenario, write
 

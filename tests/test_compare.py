@@ -15,7 +15,9 @@ from simulation.experiments.compare import (
     excludes_zero,
     parse_metrics,
 )
-from simulation.experiments.results import HEADLINES, load_run, write_run
+from simulation.experiments.loading import load_run
+from simulation.experiments.manifest import write_run
+from simulation.experiments.summaries import HEADLINES
 from simulation.model.record import METRIC_NAMES
 from simulation.scenario.core import make_scenario
 from tests.tiny_runs import invoke, tiny_scenario

@@ -25,8 +25,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from simulation.experiments.ensemble import FAIL_SEED_ENV
-from simulation.experiments.results import ReplicateStore, ResultsError, partial_dir_for
+from simulation.experiments.files import ResultsError
+from simulation.experiments.jobs import FAIL_SEED_ENV
+from simulation.experiments.store import ReplicateStore
+from simulation.experiments.workspace import partial_dir_for
 from simulation.scenario.core import make_scenario
 from tests.tiny_runs import TINY_RUN_STEPS, invoke
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from simulation.experiments.results import HEADLINES, load_run
+from simulation.experiments.loading import load_run
+from simulation.experiments.summaries import HEADLINES
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"

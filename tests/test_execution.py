@@ -11,15 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from simulation.experiments.ensemble import (
-    FAIL_SEED_ENV,
-    Job,
-    execute,
-    make_jobs,
-    run_job,
-    run_saved,
-)
-from simulation.experiments.results import ReplicateStore, partial_dir_for, read_replicate_csv
+from simulation.experiments.execution import execute, run_saved
+from simulation.experiments.jobs import FAIL_SEED_ENV, Job, make_jobs, run_job
+from simulation.experiments.store import ReplicateStore, read_replicate_csv
+from simulation.experiments.workspace import partial_dir_for
 from simulation.scenario.loader import load_scenario
 from tests.tiny_runs import child_env, invoke, tiny_scenario
 

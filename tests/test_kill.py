@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from simulation.experiments.results import partial_dir_for
+from simulation.experiments.workspace import partial_dir_for
 from simulation.plots import FIGURES
 from tests.tiny_runs import child_env, tiny_scenario, write
 

@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 
 from simulation.experiments import resources
-from simulation.experiments.ensemble import Job, default_workers, run_job
+from simulation.experiments.jobs import Job, run_job
+from simulation.experiments.pool import default_workers
 from simulation.experiments.resources import replicate_bytes
 from simulation.scenario.core import make_scenario
 from tests.tiny_runs import invoke, tiny_scenario, write
@@ -149,7 +150,7 @@ def test_workers_are_capped_at_the_cpu_count_with_a_note(tmp_path: Path) -> None
                                      "tls://head.example.org:8786", "tcp://[::1]:8786",
                                      "inproc://10.0.0.5/1234/1", "ws://h:80"])
 def test_dask_addresses_are_accepted(address: str) -> None:
-    from simulation.experiments.ensemble import check_scheduler
+    from simulation.experiments.cluster import check_scheduler
 
     check_scheduler(address)
 
@@ -157,7 +158,7 @@ def test_dask_addresses_are_accepted(address: str) -> None:
 @pytest.mark.parametrize("address", ["foo", "tcp://head", "tcp://:8786", "http://head:8786",
                                      "tcp://head:port", "tcp://head:99999", "inproc://"])
 def test_other_scheduler_addresses_are_refused(address: str) -> None:
-    from simulation.experiments.ensemble import check_scheduler
+    from simulation.experiments.cluster import check_scheduler
 
     with pytest.raises(ValueError, match="local-dask"):
         check_scheduler(address)
@@ -177,12 +178,12 @@ def test_bad_scheduler_is_refused_before_any_folder_or_lock(tmp_path: Path, comm
 
 def test_a_failure_while_running_releases_the_lock(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    import simulation.experiments.ensemble as ensemble
+    import simulation.experiments.execution as execution
 
     def broken(*args, **kwargs):
         raise RuntimeError("the executor broke")
 
-    monkeypatch.setattr(ensemble, "run_saved", broken)
+    monkeypatch.setattr(execution, "run_saved", broken)
     path = write(tmp_path, "scen.toml", tiny_scenario())
     out = tmp_path / "out"
     result = invoke("run", path, "--out", out, *QUICK, catch_exceptions=True)

@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simulation.scenario import params as ptable
-from simulation.scenario.loader import HEADER_FIELDS, format_toml_value
+from simulation.scenario.schema import HEADER_FIELDS
+from simulation.scenario.writer import format_toml_value
 from tests import tiny_runs
 
 #: Parameters whose valid values could make a 2-step run slow: kept small.

@@ -10,16 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulation.experiments import results, rundir
-from simulation.experiments.ensemble import concat_results, execute, make_jobs
-from simulation.experiments.results import (
-    ResultsError,
-    RunExistsError,
-    atomic_write_text,
-    load_run,
-    summarize,
-    write_run,
-)
+from simulation.experiments import files, rundir, summaries
+from simulation.experiments.execution import execute
+from simulation.experiments.files import ResultsError, RunExistsError, atomic_write_text
+from simulation.experiments.jobs import concat_results, make_jobs
+from simulation.experiments.loading import load_run
+from simulation.experiments.manifest import write_run
+from simulation.experiments.summaries import summarize
 from simulation.model.record import METRIC_NAMES
 from simulation.plots import FIGURES, plot_run
 from simulation.plots.events import _dodge, event_marks, run_event_marks
@@ -119,7 +116,7 @@ def test_failed_write_leaves_old_run_and_no_partial_files(tmp_path: Path, monkey
     run_dir = write_run(tmp_path, sc, fake_timeseries(sc))
     before = {p.name: p.read_bytes() for p in run_dir.iterdir()}
     calls = {"n": 0}
-    real = results.atomic_write_bytes
+    real = files.atomic_write_bytes
 
     def flaky(path, data):
         calls["n"] += 1
@@ -167,7 +164,7 @@ def test_load_run_refuses_other_directories(tmp_path: Path) -> None:
 
 def test_summarize_handles_one_replicate() -> None:
     sc = scenario()
-    summary = summarize(results.tidy_timeseries(fake_timeseries(sc, replicates=1)))
+    summary = summarize(summaries.tidy_timeseries(fake_timeseries(sc, replicates=1)))
     assert (summary["median"] == summary["q10"]).all()
 
 

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from simulation.experiments import files, results, rundir, store, workspace
-from simulation.experiments.ensemble import FAIL_SEED_ENV, code_fingerprint, fingerprint_files
-from simulation.experiments.results import partial_dir_for
+from simulation.experiments import files, rundir, store, workspace
+from simulation.experiments.fingerprint import code_fingerprint, fingerprint_files
+from simulation.experiments.jobs import FAIL_SEED_ENV
+from simulation.experiments.workspace import partial_dir_for
 from simulation.scenario.core import MAX_SEED
 from tests.tiny_runs import invoke, tiny_scenario, write
 
@@ -310,7 +311,7 @@ def test_fingerprint_covers_the_kernel_and_the_loader(tmp_path: Path) -> None:
     shutil.copytree(REPO / "simulation", copy, ignore=shutil.ignore_patterns("__pycache__"))
     assert code_fingerprint(copy) == code_fingerprint()
     for mod in ("model/kernel", "scenario/loader", "scenario/core", "scenario/params",
-                "model/model", "experiments/results", "experiments/ensemble"):
+                "model/model", "experiments/jobs", "experiments/store"):
         source = copy / f"{mod}.py"
         original = source.read_bytes()
         source.write_bytes(original + b"\n# edited\n")
@@ -322,8 +323,8 @@ def test_fingerprint_covers_the_kernel_and_the_loader(tmp_path: Path) -> None:
 
 def test_fingerprint_lists_every_module_a_replicate_runs(tiny: Path) -> None:
     code = ("import sys\n"
-            "from simulation.experiments.ensemble import make_jobs, run_job\n"
-            "from simulation.experiments.results import ReplicateStore\n"
+            "from simulation.experiments.jobs import make_jobs, run_job\n"
+            "from simulation.experiments.store import ReplicateStore\n"
             "from simulation.scenario.loader import load_scenario\n"
             f"run_job(make_jobs(load_scenario({str(tiny)!r}))[0])\n"
             "print(' '.join(sorted(m.split('.', 1)[1] for m in sys.modules\n"
@@ -393,7 +394,7 @@ def test_seeds_past_int64_are_refused(tiny: Path, tmp_path: Path) -> None:
 
 
 def test_python_api_refuses_seeds_past_int64() -> None:
-    from simulation.experiments.ensemble import make_jobs
+    from simulation.experiments.jobs import make_jobs
     from simulation.scenario.core import make_scenario
 
     with pytest.raises(ValueError, match="past the largest"):
@@ -407,7 +408,7 @@ def test_python_api_refuses_seeds_past_int64() -> None:
 
 def _full_disk_at(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     """Make the atomic writer fail with ENOSPC (naming no file) when writing ``name``."""
-    real = results.atomic_write_bytes
+    real = files.atomic_write_bytes
 
     def full(path, data):
         if Path(path).name == name:
@@ -459,7 +460,7 @@ def test_leftovers_of_a_kill_while_publishing_are_cleared(tiny: Path, tmp_path: 
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "out"
     # killed after the run directory was written, before its workspace was dropped
-    monkeypatch.setattr(results.Workspace, "remove", results.Workspace.close)
+    monkeypatch.setattr(workspace.Workspace, "remove", workspace.Workspace.close)
     assert invoke("run", tiny, "--out", out, *FAST).exit_code == 0
     monkeypatch.undo()
     partial = partial_dir_for(out / "tiny")

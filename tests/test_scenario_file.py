@@ -11,12 +11,9 @@ import pytest
 
 from simulation.scenario import params as ptable
 from simulation.scenario.core import Event, Region
-from simulation.scenario.loader import (
-    ScenarioError,
-    load_scenario,
-    parse_assignment,
-    scenario_to_toml,
-)
+from simulation.scenario.errors import ScenarioError
+from simulation.scenario.loader import load_scenario, parse_assignment
+from simulation.scenario.writer import scenario_to_toml
 
 FULL = """
 [scenario]

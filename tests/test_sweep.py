@@ -8,9 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from simulation.experiments.ensemble import FAIL_SEED_ENV
-from simulation.experiments.results import HEADLINES, partial_dir_for
+from simulation.experiments.jobs import FAIL_SEED_ENV
+from simulation.experiments.summaries import HEADLINES
 from simulation.experiments.sweep import SweepAxis, parse_axis, sweep_points
+from simulation.experiments.workspace import partial_dir_for
 from tests.tiny_runs import invoke, tiny_scenario
 
 TINY = tiny_scenario()

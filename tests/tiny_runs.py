@@ -10,7 +10,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from simulation.cli import app
-from simulation.experiments.ensemble import FAIL_SEED_ENV
+from simulation.experiments.jobs import FAIL_SEED_ENV
 
 #: The repository's root folder (where ``scenarios/``, ``docs/`` and ``simulation/`` are).
 REPO = Path(__file__).resolve().parent.parent

@@ -30,10 +30,11 @@ from simulation.api.loading import header, headlines, load, open_run, plot, scen
 from simulation.api.running import run, run_many
 from simulation.api.sweeping import sweep
 from simulation.scenario.core import Scenario
-from simulation.scenario.loader import ScenarioError
+from simulation.scenario.errors import ScenarioError
 
 if TYPE_CHECKING:
-    from simulation.experiments.results import ResultsError, RunData
+    from simulation.experiments.files import ResultsError
+    from simulation.experiments.loading import RunData
 
 __all__ = [
     "Comparison",
@@ -61,7 +62,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     """``ResultsError`` and ``RunData``, imported when first used (pandas is slow to load)."""
     if name in ("ResultsError", "RunData"):
-        from simulation.experiments import results
+        from simulation.experiments import files, loading
 
-        return getattr(results, name)
+        return getattr(files if name == "ResultsError" else loading, name)
     raise AttributeError(f"module 'simulation.api' has no attribute {name!r}")

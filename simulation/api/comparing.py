@@ -24,7 +24,7 @@ from simulation.scenario.core import Scenario
 if TYPE_CHECKING:
     import pandas as pd
 
-    from simulation.experiments.results import RunData
+    from simulation.experiments.loading import RunData
 
 __all__ = ["Comparison", "compare", "unique_labels"]
 
@@ -61,7 +61,7 @@ def _inputs(inputs: Sequence[ScenarioLike], set_: Sequence[str], replicates: int
             ) -> tuple[dict[int, RunData], dict[int, Scenario]]:
     """The saved runs and the scenarios to run (with the first input's seeds), by position."""
     from simulation.experiments.compare import Extent, check_comparable
-    from simulation.experiments.results import load_run
+    from simulation.experiments.loading import load_run
 
     saved = {k: load_run(p) for k, p in enumerate(inputs) if _is_run_dir(p)}
     # common random numbers: every scenario runs the first input's seeds
@@ -90,7 +90,7 @@ def _check_targets(out: Path, inputs: Sequence[ScenarioLike], saved: dict[int, R
                    files: dict[int, Scenario]) -> None:
     """Each scenario's run directory under ``out`` must be its own, and no compared run."""
     from simulation.experiments.compare import COMPARISON_FILES
-    from simulation.experiments.results import run_dir_for
+    from simulation.experiments.rundir import run_dir_for
 
     targets: dict[Path, str] = {}
     compared = {Path(inputs[k]).resolve() for k in saved}  # type: ignore[arg-type]
@@ -130,8 +130,8 @@ def compare(inputs: Sequence[ScenarioLike], *,
         parse_metrics,
         write_comparison,
     )
-    from simulation.experiments.ensemble import plan_runs
-    from simulation.experiments.results import load_run
+    from simulation.experiments.loading import load_run
+    from simulation.experiments.planning import plan_runs
 
     opts, out = Options(**options), Path(out)
     check_scheduler(opts.scheduler)

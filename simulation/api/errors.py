@@ -20,7 +20,7 @@ class InputError(ValueError):
 class ReplicatesFailed(RuntimeError):
     """Some replicates raised; the others finished and are saved (resume to retry).
 
-    ``failures`` are :class:`~simulation.experiments.ensemble.Failure`
+    ``failures`` are :class:`~simulation.experiments.jobs.Failure`
     records, ``total`` the replicates asked for, ``partials`` the hidden
     folders that keep what was saved, ``written`` the outputs completed.
     """

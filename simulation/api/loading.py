@@ -9,14 +9,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from simulation.scenario.core import Scenario
-from simulation.scenario.loader import ScenarioError, load_scenario, parse_assignment
+from simulation.scenario.errors import ScenarioError
+from simulation.scenario.loader import load_scenario, parse_assignment
 from simulation.scenario.shipped import resolve as shipped_resolve
 from simulation.scenario.shipped import shipped_dir
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from simulation.experiments.results import RunData
+    from simulation.experiments.loading import RunData
 
 __all__ = [
     "ScenarioLike", "header", "headlines", "load", "open_run", "plot", "resolve", "scenarios_dir",
@@ -103,7 +104,7 @@ def resolve(scenario: ScenarioLike, set: Sequence[str] = (),
 
 def open_run(run_dir: str | os.PathLike[str]) -> RunData:
     """Read a saved run directory (checked against its manifest). Raises ResultsError."""
-    from simulation.experiments.results import load_run
+    from simulation.experiments.loading import load_run
 
     return load_run(run_dir)
 
@@ -117,7 +118,8 @@ def plot(run_dir: str | os.PathLike[str], only: Sequence[str] | None = None) -> 
 
 def headlines(run: RunData | str | os.PathLike[str]) -> pd.DataFrame:
     """One row per replicate of a saved run: its seed and the headline metrics."""
-    from simulation.experiments.results import RunData, headline_table
+    from simulation.experiments.loading import RunData
+    from simulation.experiments.summaries import headline_table
 
     data = run if isinstance(run, RunData) else open_run(run)
     return headline_table(data.timeseries)

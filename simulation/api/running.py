@@ -51,7 +51,7 @@ class Options:
 
 def check_scheduler(scheduler: str | None) -> None:
     """A scheduler must be a Dask address: checked before any folder or lock is made."""
-    from simulation.experiments.ensemble import check_scheduler as check
+    from simulation.experiments.cluster import check_scheduler as check
 
     if scheduler:
         try:
@@ -62,7 +62,7 @@ def check_scheduler(scheduler: str | None) -> None:
 
 def workers_for(opts: Options, note: bool = False) -> int:
     """Worker processes for ``workers`` (0: one per CPU), at most one per CPU here."""
-    from simulation.experiments.ensemble import local_workers
+    from simulation.experiments.cluster import local_workers
 
     n, asked = local_workers(opts.workers, opts.scheduler)
     if note and asked is not None:
@@ -73,7 +73,7 @@ def workers_for(opts: Options, note: bool = False) -> int:
 
 def check_memory(scenarios: Sequence[Scenario], opts: Options, *, sweep: bool = False) -> None:
     """Refuse a run that needs more memory than the machine has (before anything is made)."""
-    from simulation.experiments.ensemble import LOCAL_DASK
+    from simulation.experiments.cluster import LOCAL_DASK
     from simulation.experiments.resources import check_memory as check
 
     n_jobs = sum(sc.replicates for sc in scenarios)
@@ -118,7 +118,8 @@ def saving(workspaces: Sequence[Any], n_jobs: int) -> Iterator[None]:
 def execute(batches: Sequence[Any], workspaces: Sequence[Any], opts: Options, desc: str
             ) -> tuple[list[Any], dict[str, Any]]:
     """Run every batch's unsaved jobs (saving each); the failures and the timings."""
-    from simulation.experiments import ensemble
+    from simulation.experiments import execution
+    from simulation.experiments.cluster import DaskUnavailable
 
     n_jobs = sum(len(jobs) for _, jobs in batches)
     n_workers = workers_for(opts, note=True)
@@ -127,9 +128,9 @@ def execute(batches: Sequence[Any], workspaces: Sequence[Any], opts: Options, de
     started = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
     try:
-        failures = ensemble.run_saved(batches, n_workers, progress=opts.progress, desc=desc,
-                                      scheduler=opts.scheduler, report=opts.warn)
-    except ensemble.DaskUnavailable as exc:
+        failures = execution.run_saved(batches, n_workers, progress=opts.progress, desc=desc,
+                                       scheduler=opts.scheduler, report=opts.warn)
+    except DaskUnavailable as exc:
         for ws in workspaces:
             ws.close()
         raise InputError(str(exc)) from None
@@ -152,7 +153,7 @@ def execute(batches: Sequence[Any], workspaces: Sequence[Any], opts: Options, de
 
 def where(timings: dict[str, Any]) -> str:
     """``on 2 workers``, ``on a local Dask cluster of 2 workers`` or ``on Dask at ADDR``."""
-    from simulation.experiments.ensemble import LOCAL_DASK
+    from simulation.experiments.cluster import LOCAL_DASK
 
     n, scheduler = timings["workers"], timings["scheduler"]
     workers = f"{n} worker{'s' if n != 1 else ''}"
@@ -165,7 +166,7 @@ def where(timings: dict[str, Any]) -> str:
 
 def finish(plan: Any, timings: dict[str, Any], opts: Options, failed: bool) -> Path | None:
     """Write a run directory whose replicates all finished; keep the workspace otherwise."""
-    from simulation.experiments.ensemble import finish_run
+    from simulation.experiments.planning import finish_run
 
     if failed:
         plan.workspace.close()
@@ -237,8 +238,8 @@ def run_many(scenarios: Sequence[ScenarioLike], *, out: str | os.PathLike[str] =
     The keywords are those of :func:`run`. Every target is checked before
     anything is written.
     """
-    from simulation.experiments.ensemble import plan_runs
-    from simulation.experiments.results import run_dir_for
+    from simulation.experiments.planning import plan_runs
+    from simulation.experiments.rundir import run_dir_for
 
     opts = Options(**options)
     check_scheduler(opts.scheduler)

@@ -19,7 +19,7 @@ from simulation.api.running import (
     where,
 )
 from simulation.scenario import params as ptable
-from simulation.scenario.loader import ScenarioError
+from simulation.scenario.errors import ScenarioError
 
 __all__ = ["parse_axes", "run_sweep", "sweep"]
 
@@ -51,8 +51,8 @@ def _write(target: Path, base: Any, axes: Sequence[Any], points: Sequence[Any],
            batches: Sequence[Any], seeds: Sequence[int], ws: Any, opts: Options
            ) -> dict[str, Any]:
     """Run the grid's unsaved replicates, then write the sweep directory; the timings."""
-    from simulation.experiments.ensemble import load_saved
-    from simulation.experiments.results import publish_dir
+    from simulation.experiments.execution import load_saved
+    from simulation.experiments.rundir import publish_dir
     from simulation.experiments.sweep import sweep_files, sweep_table
 
     n_jobs = sum(len(j) for _, j in batches)
@@ -102,9 +102,10 @@ def run_sweep(scenario: ScenarioLike, axes: Sequence[str], *,
               replicates: int | None = None, seed: int | None = None, steps: int | None = None,
               set: Sequence[str] = (), **options: Any) -> tuple[Path, bool]:
     """:func:`sweep`, and whether it ran (False: ``resume`` found it complete)."""
-    from simulation.experiments.ensemble import make_jobs, resume_settings
-    from simulation.experiments.results import Workspace, prepare_target, slug
+    from simulation.experiments.jobs import make_jobs
+    from simulation.experiments.rundir import prepare_target, slug
     from simulation.experiments.sweep import axes_record, sweep_is_complete, sweep_points
+    from simulation.experiments.workspace import Workspace, resume_settings
 
     opts = Options(**options)
     check_scheduler(opts.scheduler)

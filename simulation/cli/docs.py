@@ -30,7 +30,7 @@ def _cell(text: str) -> str:
 
 
 def _default(p: ptable.Param) -> str:
-    from simulation.scenario.loader import format_toml_value
+    from simulation.scenario.writer import format_toml_value
 
     return f"`{format_toml_value(p.default, p.kind)}`"
 
@@ -93,7 +93,7 @@ def update_docs(path: str | Path = DOC_PATH, check: bool = False) -> bool:
     old = path.read_text(encoding="utf-8")
     new = render(old)
     if new != old and not check:
-        from simulation.experiments.results import atomic_write_text
+        from simulation.experiments.files import atomic_write_text
 
         atomic_write_text(path, new)
     return new != old

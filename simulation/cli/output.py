@@ -12,7 +12,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from simulation.scenario import params as ptable
-from simulation.scenario.loader import ScenarioError, display_path, load_scenario
+from simulation.scenario.errors import ScenarioError, display_path
+from simulation.scenario.loader import load_scenario
 from simulation.scenario.shipped import shipped_dir
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ def print_sweep(summary_csv: Path, names: Sequence[str]) -> None:
     """The median of each headline metric per grid point, as a table."""
     import pandas as pd
 
-    from simulation.experiments.results import HEADLINES
+    from simulation.experiments.summaries import HEADLINES
 
     df = pd.read_csv(summary_csv)
     wide = df.pivot(index="point", columns="metric", values="median")
@@ -85,7 +86,7 @@ def print_sweep(summary_csv: Path, names: Sequence[str]) -> None:
 
 
 def _default_text(p: ptable.Param) -> str:
-    from simulation.scenario.loader import format_toml_value
+    from simulation.scenario.writer import format_toml_value
 
     return format_toml_value(p.default, p.kind)
 

@@ -13,13 +13,10 @@ from simulation.cli.app import EXIT_BAD_INPUT, SetOption, app, examples
 from simulation.cli.signals import CliError, one_line_errors
 from simulation.scenario import params as ptable
 from simulation.scenario.core import Scenario
-from simulation.scenario.loader import (
-    ScenarioError,
-    display_path,
-    load_scenario,
-    scenario_to_toml,
-)
-from simulation.scenario.params import _did_you_mean
+from simulation.scenario.errors import ScenarioError, display_path
+from simulation.scenario.loader import load_scenario
+from simulation.scenario.param_type import did_you_mean
+from simulation.scenario.writer import scenario_to_toml
 
 __all__ = ["list_", "params", "plot", "show", "validate", "viz"]
 
@@ -118,7 +115,7 @@ def params(
     from simulation.cli.output import print_params
 
     if section is not None and section not in ptable.SECTIONS:
-        hint = _did_you_mean(section, ptable.SECTIONS)
+        hint = did_you_mean(section, ptable.SECTIONS)
         typer.echo(f"--section: unknown section {section!r}{hint}; sections are "
                    + ", ".join(ptable.SECTIONS), err=True)
         raise typer.Exit(EXIT_BAD_INPUT)

@@ -18,7 +18,7 @@ import typer
 
 from simulation.api.errors import InputError, ReplicatesFailed, RunInterrupted, SaveError
 from simulation.cli.app import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED
-from simulation.scenario.loader import ScenarioError
+from simulation.scenario.errors import ScenarioError
 
 __all__ = ["CliError", "Terminated", "install_sigterm", "one_line_errors"]
 
@@ -69,7 +69,7 @@ def _failed(exc: ReplicatesFailed) -> typer.Exit:
 @contextmanager
 def one_line_errors() -> Iterator[None]:
     """Turn the library's errors into one stderr line and the command's exit status."""
-    from simulation.experiments.results import ResultsError
+    from simulation.experiments.files import ResultsError
 
     try:
         yield

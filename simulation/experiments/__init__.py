@@ -20,7 +20,6 @@ Saved results:
 
 Also ``resources.py`` (the memory estimate made before a run starts) and
 ``compare.py`` and ``sweep.py`` (scenarios side by side, parameter sweeps).
-``ensemble.py`` and ``results.py`` re-export the names above for older importers.
 
 Following EMA Workbench, experiments are run and saved first; plots and
 pages read what was saved.

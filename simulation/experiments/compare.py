@@ -1,6 +1,6 @@
 """Compare saved runs: a table of headline differences with bootstrap CIs, and its files.
 
-Everything here reads saved run directories (:class:`~simulation.experiments.results.RunData`),
+Everything here reads saved run directories (:class:`~simulation.experiments.loading.RunData`),
 never a live model; ``khorasan compare`` first runs any scenario files it is
 given, with the same seeds for every scenario (common random numbers), so
 replicate ``i`` of each scenario can be paired by seed.
@@ -13,7 +13,7 @@ Outputs of :func:`write_comparison` (the figures are drawn by
 - ``difference.png``: each scenario minus the first, paired by seed, median
   and 10-90% band of the paired differences;
 - ``comparison.csv``: per scenario and headline metric (see
-  :data:`simulation.experiments.results.HEADLINES`) the median and 10-90% range over
+  :data:`simulation.experiments.summaries.HEADLINES`) the median and 10-90% range over
   replicates, and the mean difference from the first scenario with a
   bootstrap 90% confidence interval and whether it excludes zero;
 - ``comparison.json``: what was compared and the sha256 of each file above,
@@ -39,17 +39,12 @@ import numpy as np
 import pandas as pd
 
 from simulation.experiments.bootstrap import mean_difference_interval
-from simulation.experiments.results import (
-    FORMAT,
-    HEADLINES,
-    SWEEP_FORMAT,
-    ResultsError,
-    RunData,
-    atomic_write_bytes,
-    headline_table,
-)
+from simulation.experiments.files import ResultsError, atomic_write_bytes
+from simulation.experiments.loading import RunData
+from simulation.experiments.rundir import FORMAT, SWEEP_FORMAT
+from simulation.experiments.summaries import HEADLINES, headline_table
 from simulation.model.record import METRIC_INDEX, METRIC_NAMES
-from simulation.scenario.params import _did_you_mean
+from simulation.scenario.param_type import did_you_mean
 
 __all__ = [
     "BOOTSTRAP_SEED",
@@ -113,7 +108,7 @@ def parse_metrics(text: str | None) -> list[MetricSpec]:
                                  "only flows have running totals")
             specs.append(MetricSpec(name, base, cumulative=True))
         else:
-            raise ValueError(f"unknown metric {name!r}{_did_you_mean(name, known)}; "
+            raise ValueError(f"unknown metric {name!r}{did_you_mean(name, known)}; "
                              "'khorasan compare --help' lists them")
     return list(dict.fromkeys(specs))
 

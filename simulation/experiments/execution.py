@@ -83,7 +83,7 @@ def run_saved(batches: Sequence[tuple[ReplicateStore, Sequence[Job]]], workers: 
               report: Callable[[str], None] | None = None) -> list[Failure]:
     """Run every job not yet saved in its store, saving each result as it arrives.
 
-    ``batches`` pairs a :class:`~simulation.experiments.results.ReplicateStore` with
+    ``batches`` pairs a :class:`~simulation.experiments.store.ReplicateStore` with
     its jobs. A job that raises is reported (``report``, default: a line
     above the progress bar) and its traceback saved next to where its result
     would be; the others still run. Returns the failures, in job order.

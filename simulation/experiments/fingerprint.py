@@ -20,15 +20,25 @@ PACKAGE = Path(__file__).resolve().parents[1]
 #: The source that decides a replicate's results, as paths in the package (a folder
 #: means every module in it): the model with its compiled kernel, the parameter
 #: table, the scenario loader, and the experiments modules that run replicates and
-#: save, summarise and read back their files (with the ``ensemble`` and ``results``
-#: facades that re-export them).
+#: save, summarise and read back their files.
 FINGERPRINT_MODULES: tuple[str, ...] = (
-    "experiments/__init__.py", "experiments/ensemble.py", "experiments/results.py",
-    "experiments/cluster.py", "experiments/execution.py", "experiments/files.py",
-    "experiments/fingerprint.py", "experiments/jobs.py", "experiments/loading.py",
-    "experiments/manifest.py", "experiments/manifest_checks.py", "experiments/planning.py",
-    "experiments/pool.py", "experiments/rundir.py", "experiments/store.py",
-    "experiments/summaries.py", "experiments/workspace.py", "model/", "scenario/",
+    "experiments/__init__.py",
+    "experiments/cluster.py",
+    "experiments/execution.py",
+    "experiments/files.py",
+    "experiments/fingerprint.py",
+    "experiments/jobs.py",
+    "experiments/loading.py",
+    "experiments/manifest.py",
+    "experiments/manifest_checks.py",
+    "experiments/planning.py",
+    "experiments/pool.py",
+    "experiments/rundir.py",
+    "experiments/store.py",
+    "experiments/summaries.py",
+    "experiments/workspace.py",
+    "model/",
+    "scenario/",
 )
 
 

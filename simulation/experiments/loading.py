@@ -27,7 +27,7 @@ from simulation.experiments.manifest_checks import MAX_MANIFEST_BYTES, check_man
 from simulation.experiments.rundir import HASHED_RUN_FILES
 from simulation.experiments.summaries import ID_COLUMNS, metric_columns
 from simulation.scenario.core import Event, Scenario
-from simulation.scenario.loader import scenario_to_toml
+from simulation.scenario.writer import scenario_to_toml
 
 __all__ = [
     "SUMMARY_COLUMNS",

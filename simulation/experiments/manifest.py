@@ -37,7 +37,7 @@ from simulation.experiments.summaries import (
     tidy_timeseries,
 )
 from simulation.scenario.core import Event, Scenario
-from simulation.scenario.loader import scenario_to_toml
+from simulation.scenario.writer import scenario_to_toml
 
 __all__ = [
     "build_manifest",

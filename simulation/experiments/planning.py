@@ -52,7 +52,7 @@ def plan_runs(scenarios: Sequence[Scenario], out: str | os.PathLike[str], *,
               report: Callable[[str], None] | None = None) -> list[RunPlan]:
     """Check every run directory first, then open (and lock) their workspaces.
 
-    Raises :class:`~simulation.experiments.results.ResultsError` (one line) before
+    Raises :class:`~simulation.experiments.files.ResultsError` (one line) before
     anything is written if any target may not be written. With ``resume``,
     a run directory of the same scenario whose files do not match their
     hashes is renamed ``NAME.damaged-TAG`` (``report``, default stderr,

@@ -214,7 +214,7 @@ def _gib(nbytes: float) -> str:
 def check_memory(scenarios: Sequence[Scenario], workers: int, *, sweep: bool = False,
                  remote: bool = False, available: int | None = None) -> MemoryEstimate:
     """Refuse (ScenarioError, one line) a run that needs more memory than is available."""
-    from simulation.scenario.loader import ScenarioError
+    from simulation.scenario.errors import ScenarioError
 
     est = estimate_memory(scenarios, workers, sweep=sweep, remote=remote)
     have = available_memory() if available is None else available

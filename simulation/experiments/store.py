@@ -25,7 +25,7 @@ from simulation.experiments.files import (
     name_path,
 )
 from simulation.scenario.core import Scenario
-from simulation.scenario.loader import scenario_to_toml
+from simulation.scenario.writer import scenario_to_toml
 
 __all__ = ["ReplicateStore", "read_replicate_csv", "scenario_key"]
 

@@ -10,7 +10,7 @@ A sweep directory holds
 
 - ``sweep.csv``: tidy, one row per grid point and replicate: ``point``, the
   swept parameters, ``replicate``, ``seed`` and the headline metrics
-  (:data:`simulation.experiments.results.HEADLINES`);
+  (:data:`simulation.experiments.summaries.HEADLINES`);
 - ``summary.csv``: per point and headline metric the median, 10% and 90%
   quantiles and mean over replicates;
 - ``sweep.png``: for one parameter, a line with a 10-90% band per headline
@@ -35,16 +35,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulation.experiments.results import (
-    HEADLINES,
-    SWEEP_FORMAT,
-    git_info,
-    headline_table,
-    package_versions,
-)
+from simulation.experiments.manifest import git_info, package_versions
+from simulation.experiments.rundir import SWEEP_FORMAT
+from simulation.experiments.summaries import HEADLINES, headline_table
 from simulation.scenario import params as ptable
 from simulation.scenario.core import Scenario
-from simulation.scenario.loader import parse_assignment, scenario_to_toml
+from simulation.scenario.loader import parse_assignment
+from simulation.scenario.writer import scenario_to_toml
 
 __all__ = ["SweepAxis", "parse_axis", "sweep_files", "sweep_points", "sweep_table"]
 
@@ -184,7 +181,7 @@ def sweep_files(scenario: Scenario, axes: Sequence[SweepAxis], table: pd.DataFra
                 *, seeds: Sequence[int], figure: bytes | None = None,
                 timings: Mapping[str, Any] | None = None,
                 command: Sequence[str] | None = None) -> dict[str, bytes]:
-    """A sweep directory's files, for :func:`~simulation.experiments.results.publish_dir`.
+    """A sweep directory's files, for :func:`~simulation.experiments.rundir.publish_dir`.
 
     ``table`` is :func:`sweep_table` of the points' results; ``figure`` the
     PNG of ``sweep.png`` (drawn by :func:`simulation.plots.sweep.sweep_figure`),

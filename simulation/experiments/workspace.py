@@ -200,7 +200,7 @@ def resume_settings(scenario: Scenario, extra: Mapping[str, Any] | None = None
                     ) -> dict[str, Any]:
     """What saved replicates must share to be resumed: code, scenario, seeds (and ``extra``).
 
-    Recorded in the workspace (:meth:`~simulation.experiments.results.Workspace.open`),
+    Recorded in the workspace (:meth:`~simulation.experiments.workspace.Workspace.open`),
     which refuses to resume with anything different and says what differs.
     The description and name are left out: they change no result.
     """

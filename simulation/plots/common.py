@@ -19,7 +19,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
-from simulation.experiments.results import atomic_write_bytes
+from simulation.experiments.files import atomic_write_bytes
 from simulation.plots.events import Mark, legend_label
 from simulation.plots.style import BAND_ALPHA, EVENT_COLOUR, GRID_COLOUR
 

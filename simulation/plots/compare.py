@@ -17,7 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from simulation.experiments.compare import MetricSpec
-from simulation.experiments.results import RunData
+from simulation.experiments.loading import RunData
 from simulation.model.record import METRIC_INDEX
 from simulation.plots import style
 from simulation.plots.common import (

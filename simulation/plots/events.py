@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import pandas as pd
 from matplotlib.axes import Axes
 
-from simulation.experiments.results import RunData
+from simulation.experiments.loading import RunData
 from simulation.plots.style import EVENT_COLOUR
 from simulation.scenario.core import Event
 

@@ -19,7 +19,8 @@ from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from simulation.experiments.results import QUANTILES, RunData, load_run
+from simulation.experiments.loading import RunData, load_run
+from simulation.experiments.summaries import QUANTILES
 from simulation.plots.common import (
     date_ticks,
     figure_legend,

@@ -10,7 +10,7 @@ plotting library.
 
 from __future__ import annotations
 
-from simulation.experiments.results import QUANTILES
+from simulation.experiments.summaries import QUANTILES
 from simulation.model.record import METRIC_INDEX
 
 __all__ = [

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from simulation.experiments.results import HEADLINES
+from simulation.experiments.summaries import HEADLINES
 from simulation.experiments.sweep import SweepAxis
 from simulation.plots.common import (
     figure_png,

@@ -33,34 +33,17 @@ from simulation.scenario.checks import (
     resolve_events,
 )
 from simulation.scenario.core import Region, Scenario, seed_problem
-from simulation.scenario.errors import ScenarioError, display_path
-from simulation.scenario.param_type import did_you_mean, show
+from simulation.scenario.errors import ScenarioError
+from simulation.scenario.param_type import did_you_mean, plain, show
 from simulation.scenario.reading import (
-    MAX_DEPTH,
-    MAX_EXTENDS,
-    MAX_FILE_BYTES,
     EventSource,
     Layer,
     load_chain,
 )
-from simulation.scenario.schema import HEADER_FIELDS, NAME_MAX, HeaderModel, check_param
+from simulation.scenario.schema import HEADER_FIELDS, HeaderModel, check_param
 from simulation.scenario.schema_errors import error_from_pydantic
-from simulation.scenario.writer import format_toml_value, scenario_to_toml
 
-__all__ = [
-    "HEADER_FIELDS",
-    # re-exported from the modules they now live in, for the importers of this one
-    "MAX_DEPTH",
-    "MAX_EXTENDS",
-    "MAX_FILE_BYTES",
-    "NAME_MAX",
-    "ScenarioError",
-    "display_path",
-    "format_toml_value",
-    "load_scenario",
-    "parse_assignment",
-    "scenario_to_toml",
-]
+__all__ = ["load_scenario", "parse_assignment"]
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -184,7 +167,7 @@ def _header_override(file: str, name: str, value: Any) -> Any:
         raise ScenarioError(file, name, f"not a settable header field{hint}")
     if value is None:
         raise ScenarioError(file, name, "expected a value, got None")
-    value = ptable.plain(value)
+    value = plain(value)
     try:
         model = HeaderModel.model_validate({field_name: value})
     except ValidationError as exc:

@@ -12,27 +12,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from simulation.scenario.param_type import SHOW_MAX, Param, did_you_mean, plain, show
+from simulation.scenario.param_type import Param, did_you_mean, show
 
 __all__ = [
     "PARAMS",
     "PARAM_INDEX",
     "SECTIONS",
-    "SHOW_MAX",
     "SLIDER_PARAMS",
     "Param",
     "UnknownParameter",
     "cross_check",
     "defaults",
-    "did_you_mean",
     "get",
-    "plain",
     "resolve",
-    "show",
 ]
-
-#: The old private name, still imported by ``cli.main`` and ``experiments.compare``.
-_did_you_mean = did_you_mean
 
 SECTIONS: dict[str, str] = {
     "world": "The grid, neighbourhoods and scheduling",

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from simulation.experiments.ensemble import code_fingerprint
+from simulation.experiments.fingerprint import code_fingerprint
 from simulation.validation.agreement import agreement_part
 from simulation.validation.cache import LEDGER
 from simulation.validation.epstein import epstein_part

@@ -1,7 +1,7 @@
 """Simulation caches in ``docs/data/``, keyed by the code fingerprint and the inputs.
 
 A cache's key is ``<code>-<inputs>``: ``<code>`` is
-:func:`simulation.experiments.ensemble.code_fingerprint` (the modules that decide a
+:func:`simulation.experiments.fingerprint.code_fingerprint` (the modules that decide a
 run's results, the one fingerprint that Dask also checks), ``<inputs>`` a
 hash of the scenario files and the run settings. A change to the model
 re-runs the part; ``--allow-stale`` reuses caches made with other code,
@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from simulation.experiments.ensemble import code_fingerprint
+from simulation.experiments.fingerprint import code_fingerprint
 
 
 @dataclass

@@ -41,7 +41,7 @@ code fingerprint the search ran on (``model_hash``, the one the validation
 caches use), so that docs/validation.md can say whether the calibration and
 the replicates it reports were made with the same code.
 
-Runs go through :func:`simulation.experiments.ensemble.execute`, one process pool per
+Runs go through :func:`simulation.experiments.execution.execute`, one process pool per
 batch of runs (stage 1, stage 2, each polish evaluation).
 """
 
@@ -62,7 +62,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulation.experiments.ensemble import Job, code_fingerprint, execute, run_job
+from simulation.experiments.execution import execute
+from simulation.experiments.fingerprint import code_fingerprint
+from simulation.experiments.jobs import Job, run_job
 from simulation.validation.knobs import (
     CALIBRATION_END,
     KNOBS,

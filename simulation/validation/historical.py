@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from simulation import load_scenario
-from simulation.experiments.results import QUANTILES
+from simulation.experiments.summaries import QUANTILES
 from simulation.validation import knobs
 from simulation.validation.cache import cache_key, cached
 from simulation.validation.paths import DATA, SCEN

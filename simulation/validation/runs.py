@@ -1,6 +1,6 @@
 """Simulations for the validation, on the project's one executor (:func:`ensemble.execute`).
 
-A run is an :class:`~simulation.experiments.ensemble.Job` (a scenario and a seed);
+A run is an :class:`~simulation.experiments.jobs.Job` (a scenario and a seed);
 :class:`Columns` runs it in a worker and sends back only the columns a part
 needs, as arrays.
 """
@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulation.experiments.ensemble import Job, execute, run_job
+from simulation.experiments.execution import execute
+from simulation.experiments.jobs import Job, run_job
 from simulation.scenario.core import Scenario
 
 

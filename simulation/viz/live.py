@@ -24,7 +24,7 @@ import solara
 from simulation.model import ConflictModel
 from simulation.scenario import params as ptable
 from simulation.scenario.core import DAYS_PER_STEP, Scenario
-from simulation.scenario.loader import display_path
+from simulation.scenario.errors import display_path
 from simulation.viz.server import initial_scenario
 from simulation.viz.settings import SEED, SLIDER_INDEX, build_scenario, dotted_name, slider_values
 

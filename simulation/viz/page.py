@@ -42,7 +42,8 @@ from mesa.visualization.utils import update_counter
 
 from simulation.model import ConflictModel
 from simulation.scenario.core import Scenario
-from simulation.scenario.loader import ScenarioError, display_path, load_scenario
+from simulation.scenario.errors import ScenarioError, display_path
+from simulation.scenario.loader import load_scenario
 from simulation.viz.cards import headline_html, scenario_card_html, status_html
 from simulation.viz.charts import PLOTS, PlotFigure, PlotSpec
 from simulation.viz.live import SCENARIO_FILE, VizModel, frame_of, start_warm_up

@@ -14,8 +14,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from simulation.experiments.results import slug
-from simulation.scenario.loader import ScenarioError, load_scenario, scenario_to_toml
+from simulation.experiments.rundir import slug
+from simulation.scenario.errors import ScenarioError
+from simulation.scenario.loader import load_scenario
+from simulation.scenario.writer import scenario_to_toml
 from simulation.viz.settings import changes
 
 
@@ -60,7 +62,7 @@ def save_scenario(
 
     Only the settings that differ from the base are written. The file is
     named ``<base>_custom<N>.toml`` (the first free N, the base's name made
-    safe by :func:`simulation.experiments.results.slug`) and its scenario is named after
+    safe by :func:`simulation.experiments.rundir.slug`) and its scenario is named after
     the file, so ``khorasan run`` keeps its results apart. It is loaded back
     before returning, and removed if that fails.
     """

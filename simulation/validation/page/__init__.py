@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from simulation.experiments.ensemble import code_fingerprint
+from simulation.experiments.fingerprint import code_fingerprint
 from simulation.validation.cache import LEDGER
 from simulation.validation.page.agreement import limits_agreement, render_agreement
 from simulation.validation.page.epstein import limits_epstein, render_epstein

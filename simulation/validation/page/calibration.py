@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from simulation.experiments.ensemble import code_fingerprint
+from simulation.experiments.fingerprint import code_fingerprint
 
 
 def calibration_seeds(calib: Mapping[str, Any] | None) -> list[int]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from simulation.experiments.results import QUANTILES
+from simulation.experiments.summaries import QUANTILES
 from simulation.plots.style import BAND_RANGE
 from simulation.validation.epstein import (
     BURN_IN,

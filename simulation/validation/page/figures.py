@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from simulation.experiments.results import QUANTILES
+from simulation.experiments.summaries import QUANTILES
 from simulation.plots.style import BAND_RANGE, band_text
 from simulation.validation.agreement import VARIANT_LABELS
 from simulation.validation.epstein import BURN_IN, OUTBURST, PAPER_RUN2

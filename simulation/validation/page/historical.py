@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from simulation.experiments.results import QUANTILES
+from simulation.experiments.summaries import QUANTILES
 from simulation.plots.style import BAND_RANGE
 from simulation.validation.page.calibration import calibration_run, calibration_seeds
 from simulation.validation.targets import CLAIMED_ATTACKS
