@@ -29,8 +29,9 @@ if str(ROOT) not in sys.path:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--scenario", default="baseline",
-                    help="a name in scenarios/ (default baseline)")
+    ap.add_argument(
+        "--scenario", default="baseline", help="a name in scenarios/ (default baseline)"
+    )
     ap.add_argument("--size", type=int, default=1200, help="world width = height (default 1200)")
     ap.add_argument("--steps", type=int, default=5, help="profiled steps (default 5)")
     ap.add_argument("--top", type=int, default=15, help="functions to list (default 15)")
@@ -41,8 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     from simulation import load_scenario
     from simulation.model import ConflictModel
 
-    sc = load_scenario(ROOT / "scenarios" / f"{args.scenario}.toml",
-                       overrides={"world.width": args.size, "world.height": args.size})
+    sc = load_scenario(
+        ROOT / "scenarios" / f"{args.scenario}.toml",
+        overrides={"world.width": args.size, "world.height": args.size},
+    )
     model = ConflictModel(sc, rng=1, make_views=False)
     model.step()  # compile / load the kernel
     spent = {"kernel": 0.0, "around": 0.0}
@@ -77,10 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     print(out.getvalue())
     per = total / args.steps
     k, a = spent["kernel"] / args.steps, (spent["around"] - spent["kernel"]) / args.steps
-    print(f"{args.scenario} {args.size}x{args.size}: {n:,} agents, {per * 1e3:.0f} ms/step "
-          f"(under the profiler): kernel {k * 1e3:.0f} ms ({k / per:.0%}, "
-          f"{k / n * 1e9:.0f} ns/agent), numpy around it {a * 1e3:.0f} ms ({a / per:.0%}), "
-          f"rest of the model {(per - k - a) * 1e3:.0f} ms ({(per - k - a) / per:.0%})")
+    print(
+        f"{args.scenario} {args.size}x{args.size}: {n:,} agents, {per * 1e3:.0f} ms/step "
+        f"(under the profiler): kernel {k * 1e3:.0f} ms ({k / per:.0%}, "
+        f"{k / n * 1e9:.0f} ns/agent), numpy around it {a * 1e3:.0f} ms ({a / per:.0%}), "
+        f"rest of the model {(per - k - a) * 1e3:.0f} ms ({(per - k - a) / per:.0%})"
+    )
     return 0
 
 

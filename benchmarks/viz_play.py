@@ -39,8 +39,14 @@ if str(ROOT) not in sys.path:
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [  # as tests/test_viz_browser.py
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--disable-dev-shm-usage",
 ]
 VIEWPORT = {"width": 1500, "height": 1100}
@@ -171,8 +177,9 @@ def machine() -> str:
     return f"{info['cpu']}, {info['nproc']} cores, Python {info['python']}, commit {commit}"
 
 
-def report(runs: list[Run], seconds: float, scenario: str, world: str, load0: float,
-           first_step: float) -> str:
+def report(
+    runs: list[Run], seconds: float, scenario: str, world: str, load0: float, first_step: float
+) -> str:
     speeds = [r.weeks_per_s for r in runs]
     median = statistics.median(speeds)
     verdict = "meets" if median >= TARGET_WEEKS_PER_S else "**misses**"
@@ -190,12 +197,18 @@ def report(runs: list[Run], seconds: float, scenario: str, world: str, load0: fl
     ]
     for i, r in enumerate(runs, 1):
         per = max(r.weeks, 1)
-        lines.append(f"| {i} | {r.weeks} | {r.seconds:.1f} | {r.weeks_per_s:.1f} "
-                     f"| {r.frames / r.seconds:.1f} | {1000 * r.server_cpu_s / per:.0f} "
-                     f"| {1000 * r.browser_cpu_s / per:.0f} | {r.load:.2f} |")
-    lines += ["", f"**Play: {median:.1f} weeks/s** (median; min {min(speeds):.1f}, max "
-              f"{max(speeds):.1f}) at {world}: {verdict} the target of "
-              f"{TARGET_WEEKS_PER_S:g} weeks/s.", ""]
+        lines.append(
+            f"| {i} | {r.weeks} | {r.seconds:.1f} | {r.weeks_per_s:.1f} "
+            f"| {r.frames / r.seconds:.1f} | {1000 * r.server_cpu_s / per:.0f} "
+            f"| {1000 * r.browser_cpu_s / per:.0f} | {r.load:.2f} |"
+        )
+    lines += [
+        "",
+        f"**Play: {median:.1f} weeks/s** (median; min {min(speeds):.1f}, max "
+        f"{max(speeds):.1f}) at {world}: {verdict} the target of "
+        f"{TARGET_WEEKS_PER_S:g} weeks/s.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -203,8 +216,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seconds", type=float, default=15.0, help="Play time per run (default 15)")
     p.add_argument("--runs", type=int, default=3, help="runs (default 3)")
-    p.add_argument("--scenario", type=Path, default=ROOT / "scenarios" / "baseline.toml",
-                   help="scenario shown (default scenarios/baseline.toml, 80x80)")
+    p.add_argument(
+        "--scenario",
+        type=Path,
+        default=ROOT / "scenarios" / "baseline.toml",
+        help="scenario shown (default scenarios/baseline.toml, 80x80)",
+    )
     p.add_argument("--output", type=Path, help="also write the Markdown to this file")
     return p.parse_args(argv)
 
@@ -229,16 +246,20 @@ def main(argv: list[str] | None = None) -> int:
         # Play stops at the scenario's last week: give it enough weeks for every run.
         long_run = Path(tmp) / "scenarios" / f"{args.scenario.stem}.toml"
         long_run.parent.mkdir()
-        long_run.write_text(f'[scenario]\nextends = "{args.scenario.resolve()}"\n'
-                            f'name = "{sc.name}"\nsteps = 5200\n', encoding="utf-8")
-        env = viz_server.server_env(assets, scenario=long_run,
-                                    scenarios_dir=long_run.parent,
-                                    save_dir=Path(tmp) / "saved")
+        long_run.write_text(
+            f'[scenario]\nextends = "{args.scenario.resolve()}"\n'
+            f'name = "{sc.name}"\nsteps = 5200\n',
+            encoding="utf-8",
+        )
+        env = viz_server.server_env(
+            assets, scenario=long_run, scenarios_dir=long_run.parent, save_dir=Path(tmp) / "saved"
+        )
         server = viz_server.start_server(env, Path(tmp) / "server.log")
         try:
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                             args=CHROMIUM_ARGS)
+                browser = pw.chromium.launch(
+                    executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+                )
                 try:
                     page = browser.new_page(viewport=VIEWPORT)
                     page.set_default_timeout(TIMEOUT_MS)
@@ -253,9 +274,11 @@ def main(argv: list[str] | None = None) -> int:
                     for i in range(args.runs):
                         run = play_once(page, args.seconds, server.proc.pid)
                         runs.append(run)
-                        print(f"run {i + 1}: {run.weeks} weeks in {run.seconds:.1f} s = "
-                              f"{run.weeks_per_s:.1f} weeks/s, load {run.load:.2f}",
-                              file=sys.stderr)
+                        print(
+                            f"run {i + 1}: {run.weeks} weeks in {run.seconds:.1f} s = "
+                            f"{run.weeks_per_s:.1f} weeks/s, load {run.load:.2f}",
+                            file=sys.stderr,
+                        )
                 finally:
                     browser.close()
         finally:

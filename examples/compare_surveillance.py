@@ -23,8 +23,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", nargs="?", type=Path, help="output folder (default: temporary)")
     parser.add_argument("--replicates", type=int, default=2)
     parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                        help="override a parameter in both scenarios")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a parameter in both scenarios",
+    )
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     args = parser.parse_args(argv)
     out = args.out or Path(tempfile.mkdtemp(prefix="khorasan-compare-"))
@@ -32,13 +37,14 @@ def main(argv: list[str] | None = None) -> int:
     size = {"replicates": args.replicates, "steps": args.steps, "set": args.set}
     baseline = api.run("baseline", out=out, plots=False, echo=print, **size)
     retained = api.run("us_surveillance_retained", out=out, plots=False, echo=print, **size)
-    result = api.compare([baseline, retained], out=out / "comparison",
-                         plots=not args.no_plots)
+    result = api.compare([baseline, retained], out=out / "comparison", plots=not args.no_plots)
     diffs = result.table.dropna(subset=["diff_mean"])
     print(f"\n{result.labels[1]} minus {result.labels[0]} (mean, bootstrap 90% CI):")
     for row in diffs.itertuples(index=False):
-        print(f"  {row.label:<28} {row.diff_mean:+12.1f}  "
-              f"[{row.diff_ci_low:.1f}, {row.diff_ci_high:.1f}]")
+        print(
+            f"  {row.label:<28} {row.diff_mean:+12.1f}  "
+            f"[{row.diff_ci_low:.1f}, {row.diff_ci_high:.1f}]"
+        )
     for path in result.files:
         print(f"wrote {path}")
     return 0

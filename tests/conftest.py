@@ -40,14 +40,24 @@ def khorasan() -> Callable[..., subprocess.CompletedProcess[str]]:
     in a child process (so a hang or a memory blow-up stays there), with this checkout on
     ``PYTHONPATH`` and no test hooks in its environment; ``memory`` caps its address space
     in bytes. Returns the finished process (text output captured)."""
-    def run(*args: object, timeout: float = 60, cwd: Path | None = None,
-            memory: int | None = None) -> subprocess.CompletedProcess[str]:
+
+    def run(
+        *args: object, timeout: float = 60, cwd: Path | None = None, memory: int | None = None
+    ) -> subprocess.CompletedProcess[str]:
         def limit() -> None:
             if memory is not None:
                 resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        return subprocess.run([sys.executable, "-m", "simulation", *map(str, args)],
-                              capture_output=True, text=True, timeout=timeout, cwd=cwd,
-                              env=tiny_runs.child_env(), preexec_fn=limit)
+
+        return subprocess.run(
+            [sys.executable, "-m", "simulation", *map(str, args)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=cwd,
+            env=tiny_runs.child_env(),
+            preexec_fn=limit,
+        )
+
     return run
 
 
@@ -65,9 +75,15 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     process. Its scenario file is ``tiny_run.parent.parent / "tiny.toml"``. Read only: copy
     it to change it."""
     base = tmp_path_factory.mktemp("tiny_run")
-    path = tiny_runs.write(base, "tiny.toml", tiny_runs.tiny_scenario(
-        steps=tiny_runs.TINY_RUN_STEPS, replicates=tiny_runs.TINY_RUN_REPLICATES))
-    result = tiny_runs.invoke("run", path, "--out", base / "out", "--workers", "1", "--quiet",
-                              "--no-plots")
+    path = tiny_runs.write(
+        base,
+        "tiny.toml",
+        tiny_runs.tiny_scenario(
+            steps=tiny_runs.TINY_RUN_STEPS, replicates=tiny_runs.TINY_RUN_REPLICATES
+        ),
+    )
+    result = tiny_runs.invoke(
+        "run", path, "--out", base / "out", "--workers", "1", "--quiet", "--no-plots"
+    )
     assert result.exit_code == 0, result.output
     return base / "out" / "tiny"

@@ -33,13 +33,15 @@ def test_load_takes_a_shipped_name_overrides_and_header_fields() -> None:
 def test_run_writes_what_the_command_writes(tiny: Path, tmp_path: Path) -> None:
     run_dir = api.run(tiny, out=tmp_path / "api", **QUICK)
     assert run_dir == tmp_path / "api" / "tiny"
-    assert invoke("run", tiny, "--out", tmp_path / "cli", "--no-plots", "-q", "-j", "1"
-                  ).exit_code == 0
+    assert (
+        invoke("run", tiny, "--out", tmp_path / "cli", "--no-plots", "-q", "-j", "1").exit_code == 0
+    )
     for name in ("timeseries.csv", "summary.csv", "scenario.toml"):
         assert (run_dir / name).read_bytes() == (tmp_path / "cli" / "tiny" / name).read_bytes()
     data = api.open_run(run_dir)
-    assert data.replicates == 2 and list(api.headlines(data).columns)[-len(HEADLINES):] == [
-        h.name for h in HEADLINES]
+    assert data.replicates == 2 and list(api.headlines(data).columns)[-len(HEADLINES) :] == [
+        h.name for h in HEADLINES
+    ]
 
 
 def test_run_refuses_an_existing_run_unless_forced(tiny: Path, tmp_path: Path) -> None:
@@ -59,8 +61,9 @@ def test_a_loaded_scenario_runs_with_fewer_steps(tmp_path: Path) -> None:
     assert all(ev.step <= 3 for ev in data.events)
 
 
-def test_failed_replicates_raise_and_resume_finishes(tiny: Path, tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_replicates_raise_and_resume_finishes(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(FAIL_SEED_ENV, "4")  # the second replicate (seeds 3, 4)
     with pytest.raises(api.ReplicatesFailed) as info:
         api.run(tiny, out=tmp_path, warn=lambda text: None, **QUICK)
@@ -88,6 +91,10 @@ def test_compare_and_its_errors(tiny: Path, tmp_path: Path) -> None:
 def test_sweep_writes_a_sweep_directory(tiny: Path, tmp_path: Path) -> None:
     out = api.sweep(tiny, ["isisk.attack_rate=1,2"], out=tmp_path / "sw", **QUICK)
     assert sorted(p.name for p in out.iterdir()) == [
-        "scenario.toml", "summary.csv", "sweep.csv", "sweep.json"]
+        "scenario.toml",
+        "summary.csv",
+        "sweep.csv",
+        "sweep.json",
+    ]
     with pytest.raises(api.ScenarioError, match="--param"):
         api.sweep(tiny, ["a=1", "b=2", "c=3"], out=tmp_path / "sw2")

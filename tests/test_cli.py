@@ -15,7 +15,9 @@ from simulation.scenario.loader import load_scenario
 from tests import tiny_runs
 from tests.tiny_runs import one_error_line, tiny_scenario, write
 
-BASE = tiny_scenario(description="A tiny test scenario", extra="""
+BASE = tiny_scenario(
+    description="A tiny test scenario",
+    extra="""
 [surveillance]
 withdrawal_week = 2
 
@@ -32,10 +34,10 @@ date = 2021-08-29
 label = "Prison releases"
 add_isisk_fighters = 200
 region = "east"
-""")
+""",
+)
 
-TINY = ["--set", "world.width=20", "--set", "world.height=20", "--steps", "10",
-        "--replicates", "2"]
+TINY = ["--set", "world.width=20", "--set", "world.height=20", "--steps", "10", "--replicates", "2"]
 
 
 def invoke(*args: str | Path):
@@ -44,8 +46,10 @@ def invoke(*args: str | Path):
 
 # --- help ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("command", [[], ["run"], ["validate"], ["show"], ["params"], ["list"],
-                                     ["plot"]])
+
+@pytest.mark.parametrize(
+    "command", [[], ["run"], ["validate"], ["show"], ["params"], ["list"], ["plot"]]
+)
 def test_help_has_examples(command: list[str]) -> None:
     result = invoke(*command, "--help")
     assert result.exit_code == 0
@@ -54,6 +58,7 @@ def test_help_has_examples(command: list[str]) -> None:
 
 
 # --- validate --------------------------------------------------------------------
+
 
 def test_validate_ok(tmp_path: Path) -> None:
     path = write(tmp_path, "base.toml", BASE)
@@ -85,10 +90,16 @@ CLI_ERRORS = [
     ("[scenario]\nsteps = 0\n", "scenario.steps", "at least 1"),
     ('[scenario]\nextends = "missing.toml"\n', "extends", "does not exist"),
     ('[scenario]\nextends = "bad.toml"\n', "extends", "cycle"),
-    ("[scenario]\nsteps = 4\n[[events]]\ndate = 2021-12-01\nlabel = 'x'\n", "events[0].date",
-     "after the end of the run"),
-    ("[[events]]\nstep = 1\nlabel = 'x'\nset = { 'isisk.atack_rate' = 1 }\n",
-     "events[0].set.isisk.atack_rate", "did you mean 'isisk.attack_rate'"),
+    (
+        "[scenario]\nsteps = 4\n[[events]]\ndate = 2021-12-01\nlabel = 'x'\n",
+        "events[0].date",
+        "after the end of the run",
+    ),
+    (
+        "[[events]]\nstep = 1\nlabel = 'x'\nset = { 'isisk.atack_rate' = 1 }\n",
+        "events[0].set.isisk.atack_rate",
+        "did you mean 'isisk.attack_rate'",
+    ),
     ("[world\n", "toml", "(at line 1, column"),
 ]
 
@@ -109,26 +120,35 @@ def test_missing_file(tmp_path: Path) -> None:
         assert one_error_line(invoke(command, missing)) == f"{missing}: file: no such file"
 
 
-@pytest.mark.parametrize(("assignment", "key", "reason"), [
-    ("isisk.initial_fighter=3", "isisk.initial_fighter", "did you mean"),
-    ("isisk.initial_fighters=lots", "isisk.initial_fighters", "expected an integer"),
-    ("isisk.initial_fighters=-5", "isisk.initial_fighters", "below the minimum"),
-    ("civilians.movement=teleport", "civilians.movement", "must be one of"),
-    ("isisk.initial_fighters", "--set", "expected NAME=VALUE"),
-    ("scenario.stepz=3", "scenario.stepz", "did you mean 'steps'"),
-])
+@pytest.mark.parametrize(
+    ("assignment", "key", "reason"),
+    [
+        ("isisk.initial_fighter=3", "isisk.initial_fighter", "did you mean"),
+        ("isisk.initial_fighters=lots", "isisk.initial_fighters", "expected an integer"),
+        ("isisk.initial_fighters=-5", "isisk.initial_fighters", "below the minimum"),
+        ("civilians.movement=teleport", "civilians.movement", "must be one of"),
+        ("isisk.initial_fighters", "--set", "expected NAME=VALUE"),
+        ("scenario.stepz=3", "scenario.stepz", "did you mean 'steps'"),
+    ],
+)
 def test_bad_set(tmp_path: Path, assignment: str, key: str, reason: str) -> None:
     path = write(tmp_path, "base.toml", BASE)
     for command in ("validate", "show", "run"):
-        line = one_error_line(invoke(command, path, "--set", assignment, "--out", tmp_path)
-                              if command == "run" else invoke(command, path, "--set",
-                                                              assignment))
+        line = one_error_line(
+            invoke(command, path, "--set", assignment, "--out", tmp_path)
+            if command == "run"
+            else invoke(command, path, "--set", assignment)
+        )
         assert line.startswith(f"{path}: {key}: ") and reason in line, line
 
 
 def test_usage_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    for argv in (["run", "x.toml", "--workers", "many"], ["run", "x.toml", "--frobnicate"],
-                 ["run"], ["frobnicate"]):
+    for argv in (
+        ["run", "x.toml", "--workers", "many"],
+        ["run", "x.toml", "--frobnicate"],
+        ["run"],
+        ["frobnicate"],
+    ):
         with pytest.raises(SystemExit) as info:
             main(argv)
         assert info.value.code == 2
@@ -138,10 +158,12 @@ def test_usage_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
 
 # --- show ------------------------------------------------------------------------
 
+
 def test_show_prints_loadable_resolved_toml(tmp_path: Path) -> None:
     write(tmp_path, "base.toml", BASE)
-    child = write(tmp_path, "child.toml", '[scenario]\nextends = "base.toml"\n'
-                  "[isisk]\nattack_rate = 4\n")
+    child = write(
+        tmp_path, "child.toml", '[scenario]\nextends = "base.toml"\n[isisk]\nattack_rate = 4\n'
+    )
     result = invoke("show", child, "--set", "civilians.movement=static")
     assert result.exit_code == 0
     data = tomllib.loads(result.stdout)
@@ -152,18 +174,21 @@ def test_show_prints_loadable_resolved_toml(tmp_path: Path) -> None:
     again = load_scenario(write(tmp_path, "shown.toml", result.stdout))
     expected = load_scenario(child, {"civilians.movement": "static"})
     assert dataclasses.replace(again, source=None, name="child") == dataclasses.replace(
-        expected, source=None)
+        expected, source=None
+    )
 
 
 def test_show_changed_lists_only_non_defaults(tmp_path: Path) -> None:
     path = write(tmp_path, "base.toml", BASE)
     data = tomllib.loads(invoke("show", path, "--changed").stdout)
-    params = {f"{s}.{k}": v for s, table in data.items() if s in ptable.SECTIONS
-              for k, v in table.items()}
+    params = {
+        f"{s}.{k}": v for s, table in data.items() if s in ptable.SECTIONS for k, v in table.items()
+    }
     assert params == dict(load_scenario(path).overrides)
 
 
 # --- params and list -------------------------------------------------------------
+
 
 def test_params_table(cli_runner) -> None:
     result = cli_runner.invoke(app, ["params"], env={"COLUMNS": "200"})
@@ -201,8 +226,9 @@ def test_list(tmp_path: Path, cli_runner) -> None:
     assert "b.toml" in result.stdout and "invalid" in result.stdout
 
 
-def test_list_uses_scenarios_in_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                    cli_runner) -> None:
+def test_list_uses_scenarios_in_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli_runner
+) -> None:
     (tmp_path / "scenarios").mkdir()
     write(tmp_path / "scenarios", "here.toml", BASE)
     monkeypatch.chdir(tmp_path)
@@ -221,6 +247,7 @@ def test_shipped_scenarios_validate(repo_root: Path) -> None:
 
 # --- run (real model, tiny world) ------------------------------------------------
 
+
 def test_run_writes_results_and_plots_and_refuses_to_overwrite(tmp_path: Path) -> None:
     path = write(tmp_path, "base.toml", BASE)
     out = tmp_path / "out"
@@ -231,15 +258,19 @@ def test_run_writes_results_and_plots_and_refuses_to_overwrite(tmp_path: Path) -
     names = {p.name for p in run_dir.iterdir()}
     assert names == {"timeseries.csv", "summary.csv", "manifest.json", "scenario.toml", "plots"}
     assert {p.name for p in (run_dir / "plots").iterdir()} == {
-        "overview.png", "violence.png", "repression.png"}
+        "overview.png",
+        "violence.png",
+        "repression.png",
+    }
     before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
 
     line = one_error_line(invoke("run", path, "--out", out, "--quiet", *TINY))
     assert line.startswith(f"{run_dir}: run directory already exists")
     assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
 
-    result = invoke("run", path, "--out", out, "--quiet", "--force", "--no-plots",
-                    "--seed", "100", *TINY)
+    result = invoke(
+        "run", path, "--out", out, "--quiet", "--force", "--no-plots", "--seed", "100", *TINY
+    )
     assert result.exit_code == 0, result.output
     assert not (run_dir / "plots").exists()
     assert (run_dir / "timeseries.csv").read_bytes() != before[run_dir / "timeseries.csv"]
@@ -260,8 +291,17 @@ def test_run_checks_every_run_dir_before_running(tmp_path: Path) -> None:
 def test_timeseries_identical_across_workers(tmp_path: Path) -> None:
     path = write(tmp_path, "base.toml", BASE)
     for workers in ("1", "2"):
-        result = invoke("run", path, "--out", tmp_path / f"w{workers}", "--workers", workers,
-                        "--quiet", "--no-plots", *TINY)
+        result = invoke(
+            "run",
+            path,
+            "--out",
+            tmp_path / f"w{workers}",
+            "--workers",
+            workers,
+            "--quiet",
+            "--no-plots",
+            *TINY,
+        )
         assert result.exit_code == 0, result.output
     one = (tmp_path / "w1" / "tiny" / "timeseries.csv").read_bytes()
     two = (tmp_path / "w2" / "tiny" / "timeseries.csv").read_bytes()

@@ -33,19 +33,35 @@ label = "Prison releases"
 add_isisk_fighters = 200
 """
 
-COLUMNS = ["scenario", "metric", "label", "unit", "replicates", "median", "q10", "q90",
-           "diff_mean", "diff_ci_low", "diff_ci_high", "ci_excludes_zero", "paired"]
+COLUMNS = [
+    "scenario",
+    "metric",
+    "label",
+    "unit",
+    "replicates",
+    "median",
+    "q10",
+    "q90",
+    "diff_mean",
+    "diff_ci_low",
+    "diff_ci_high",
+    "ci_excludes_zero",
+    "paired",
+]
 
 
-def scenario_file(folder: Path, name: str, start: str = "2021-08-15", steps: int = 12,
-                  us: float = 0.05) -> Path:
+def scenario_file(
+    folder: Path, name: str, start: str = "2021-08-15", steps: int = 12, us: float = 0.05
+) -> Path:
     path = folder / f"{name}.toml"
-    path.write_text(tiny_scenario(name, start=start, steps=steps, replicates=3,
-                                  extra=EXTRA.format(us=us)))
+    path.write_text(
+        tiny_scenario(name, start=start, steps=steps, replicates=3, extra=EXTRA.format(us=us))
+    )
     return path
 
 
 # --- statistics on synthetic data ------------------------------------------------
+
 
 def test_ci_excludes_zero_for_a_clear_shift_and_not_for_noise() -> None:
     rng = np.random.default_rng(0)
@@ -73,13 +89,17 @@ def test_bootstrap_is_deterministic_and_pairing_narrows_the_interval() -> None:
 
 
 def _synthetic_run(tmp_path: Path, name: str, offset: float, seeds: list[int]):
-    sc = make_scenario({"surveillance.withdrawal_week": 1}, name=name, steps=5,
-                       replicates=len(seeds), seed=seeds[0])
+    sc = make_scenario(
+        {"surveillance.withdrawal_week": 1},
+        name=name,
+        steps=5,
+        replicates=len(seeds),
+        seed=seeds[0],
+    )
     frames = []
     for rep, seed in enumerate(seeds):
         rng = np.random.default_rng(seed)
-        df = pd.DataFrame({"step": range(6),
-                           "date": [sc.date_of(s).isoformat() for s in range(6)]})
+        df = pd.DataFrame({"step": range(6), "date": [sc.date_of(s).isoformat() for s in range(6)]})
         for metric in METRIC_NAMES:
             df[metric] = rng.random(6)
         df["attack_deaths"] = np.arange(6) * (10 + seed % 3) + offset * (np.arange(6) > 0)
@@ -107,7 +127,9 @@ def test_comparison_table_on_synthetic_runs(tmp_path: Path) -> None:
 
 def test_parse_metrics() -> None:
     assert parse_metrics("attacks, cum_arrests") == [
-        MetricSpec("attacks", "attacks"), MetricSpec("cum_arrests", "arrests", True)]
+        MetricSpec("attacks", "attacks"),
+        MetricSpec("cum_arrests", "arrests", True),
+    ]
     assert parse_metrics("cum_attack_deaths")[0].title == "Cumulative attack deaths (deaths)"
     assert len(parse_metrics(None)) == 6
     with pytest.raises(ValueError, match="did you mean 'attacks'"):
@@ -118,6 +140,7 @@ def test_parse_metrics() -> None:
 
 # --- the command -------------------------------------------------------------------
 
+
 def test_compare_scenario_files_then_run_dirs(tmp_path: Path) -> None:
     a = scenario_file(tmp_path, "base")
     b = scenario_file(tmp_path, "kept", us=0.55)
@@ -125,7 +148,13 @@ def test_compare_scenario_files_then_run_dirs(tmp_path: Path) -> None:
     result = invoke("compare", a, b, "--out", out, "--workers", "1", "--quiet")
     assert result.exit_code == 0, result.output
     assert {p.name for p in out.iterdir()} == {
-        "base", "kept", "comparison.png", "difference.png", "comparison.csv", "comparison.json"}
+        "base",
+        "kept",
+        "comparison.png",
+        "difference.png",
+        "comparison.csv",
+        "comparison.json",
+    }
     table = pd.read_csv(out / "comparison.csv")
     assert list(table.columns) == COLUMNS
     assert len(table) == 2 * len(HEADLINES)
@@ -137,8 +166,15 @@ def test_compare_scenario_files_then_run_dirs(tmp_path: Path) -> None:
 
     # the saved run directories give the same table
     again = tmp_path / "again"
-    result = invoke("compare", out / "base", out / "kept", "--out", again,
-                    "--metrics", "cum_attack_deaths,repression")
+    result = invoke(
+        "compare",
+        out / "base",
+        out / "kept",
+        "--out",
+        again,
+        "--metrics",
+        "cum_attack_deaths,repression",
+    )
     assert result.exit_code == 0, result.output
     assert (again / "comparison.csv").read_bytes() == (out / "comparison.csv").read_bytes()
 
@@ -148,10 +184,13 @@ def test_compare_scenario_files_then_run_dirs(tmp_path: Path) -> None:
     assert result.stdout.count("already complete") == 2
 
 
-@pytest.mark.parametrize(("other", "why"), [
-    ({"start": "2021-09-01"}, "starts 2021-09-01"),
-    ({"steps": 10}, "10 weeks"),
-])
+@pytest.mark.parametrize(
+    ("other", "why"),
+    [
+        ({"start": "2021-09-01"}, "starts 2021-09-01"),
+        ({"steps": 10}, "10 weeks"),
+    ],
+)
 def test_compare_refuses_mismatched_scenarios(tmp_path: Path, other: dict, why: str) -> None:
     a = scenario_file(tmp_path, "base")
     b = scenario_file(tmp_path, "other", **other)
@@ -165,10 +204,12 @@ def test_compare_refuses_mismatched_scenarios(tmp_path: Path, other: dict, why: 
 
 def test_compare_bad_input_is_one_line(tmp_path: Path) -> None:
     a = scenario_file(tmp_path, "base")
-    for args, text in [([a], "at least two"),
-                       ([a, a, "--metrics", "nope"], "--metrics: unknown metric"),
-                       ([a, tmp_path / "missing.toml"], "missing.toml"),
-                       ([a, a], "also the name of")]:
+    for args, text in [
+        ([a], "at least two"),
+        ([a, a, "--metrics", "nope"], "--metrics: unknown metric"),
+        ([a, tmp_path / "missing.toml"], "missing.toml"),
+        ([a, a], "also the name of"),
+    ]:
         result = invoke("compare", *args, "--out", tmp_path / "cmp")
         assert result.exit_code == 2, args
         assert len(result.stderr.strip().splitlines()) == 1 and text in result.stderr

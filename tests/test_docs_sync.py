@@ -11,7 +11,8 @@ from simulation.scenario import params as ptable
 def test_docs_scenarios_md_is_in_sync_with_the_tables() -> None:
     text = DOC_PATH.read_text(encoding="utf-8")
     assert render(text) == text, (
-        "docs/scenarios.md is out of date: run `python -m simulation.cli.docs`")
+        "docs/scenarios.md is out of date: run `python -m simulation.cli.docs`"
+    )
 
 
 def test_reference_lists_every_parameter() -> None:
@@ -24,8 +25,11 @@ def test_reference_lists_every_parameter() -> None:
 
 def test_docs_gen_check_and_update(tmp_path: Path, capsys) -> None:
     stale = tmp_path / "doc.md"
-    stale.write_text("intro\n<!-- params:start -->\nold\n<!-- params:end -->\n"
-                     "<!-- metrics:start -->\n<!-- metrics:end -->\n", encoding="utf-8")
+    stale.write_text(
+        "intro\n<!-- params:start -->\nold\n<!-- params:end -->\n"
+        "<!-- metrics:start -->\n<!-- metrics:end -->\n",
+        encoding="utf-8",
+    )
     assert main([str(stale), "--check"]) == 1
     assert "old" in stale.read_text()
     assert main([str(stale)]) == 0

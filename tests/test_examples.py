@@ -16,16 +16,33 @@ from simulation.experiments.summaries import HEADLINES
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
-SMALL = ["--replicates", "2", "--steps", "4", "--set", "world.width=20",
-         "--set", "world.height=20", "--set", "civilians.vision=3", "--set", "taliban.vision=3"]
+SMALL = [
+    "--replicates",
+    "2",
+    "--steps",
+    "4",
+    "--set",
+    "world.width=20",
+    "--set",
+    "world.height=20",
+    "--set",
+    "civilians.vision=3",
+    "--set",
+    "taliban.vision=3",
+]
 
 pytestmark = pytest.mark.slow
 
 
 def run_example(name: str, *args: object, cwd: Path) -> subprocess.CompletedProcess[str]:
     """``python examples/NAME ARGS`` run in ``cwd`` (outside the repository)."""
-    return subprocess.run([sys.executable, str(EXAMPLES / name), *map(str, args)],
-                          capture_output=True, text=True, timeout=300, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, str(EXAMPLES / name), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+    )
 
 
 def test_every_example_is_listed_in_the_readme_and_tested() -> None:
@@ -94,8 +111,9 @@ def test_an_example_without_a_folder_writes_into_a_temporary_one(tmp_path: Path)
 
 
 def test_a_bad_override_fails_with_the_scenario_error(tmp_path: Path) -> None:
-    done = run_example("run_baseline.py", tmp_path / "out", "--set", "isisk.attack_rat=2",
-                       cwd=tmp_path)
+    done = run_example(
+        "run_baseline.py", tmp_path / "out", "--set", "isisk.attack_rat=2", cwd=tmp_path
+    )
     assert done.returncode != 0
     assert "ScenarioError" in done.stderr and "isisk.attack_rat" in done.stderr
     assert not (tmp_path / "out" / "baseline").exists()

@@ -18,7 +18,11 @@ from simulation.experiments.workspace import partial_dir_for
 from simulation.scenario.loader import load_scenario
 from tests.tiny_runs import child_env, invoke, tiny_scenario
 
-TINY = tiny_scenario(steps=12, seed=7, replicates=3, extra="""
+TINY = tiny_scenario(
+    steps=12,
+    seed=7,
+    replicates=3,
+    extra="""
 [surveillance]
 withdrawal_week = 2
 
@@ -26,7 +30,8 @@ withdrawal_week = 2
 step = 1
 label = "Prison releases"
 add_isisk_fighters = 200
-""")
+""",
+)
 
 
 @pytest.fixture
@@ -39,8 +44,11 @@ def tiny(tmp_path: Path) -> Path:
 def test_serial_process_pool_and_dask_give_identical_files(tiny: Path, tmp_path: Path) -> None:
     pytest.importorskip("distributed")
     outputs = {}
-    for name, opts in {"serial": ["--workers", "1"], "pool": ["--workers", "2"],
-                       "dask": ["--scheduler", "local-dask"]}.items():
+    for name, opts in {
+        "serial": ["--workers", "1"],
+        "pool": ["--workers", "2"],
+        "dask": ["--scheduler", "local-dask"],
+    }.items():
         result = invoke("run", tiny, "--out", tmp_path / name, "--quiet", "--no-plots", *opts)
         assert result.exit_code == 0, result.output
         outputs[name] = (tmp_path / name / "tiny" / "timeseries.csv").read_bytes()
@@ -70,7 +78,8 @@ def test_saved_replicate_round_trips_exactly(tiny: Path, tmp_path: Path) -> None
 
 
 def test_failing_replicate_reports_and_resume_retries_it(
-        tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "out"
     monkeypatch.setenv(FAIL_SEED_ENV, "8")
     result = invoke("run", tiny, "--out", out, "--workers", "1", "--quiet", "--no-plots")
@@ -81,7 +90,10 @@ def test_failing_replicate_reports_and_resume_retries_it(
     assert not (out / "tiny").exists()  # never a run directory with a replicate missing
     partial = partial_dir_for(out / "tiny")
     assert sorted(p.name for p in partial.glob("*/seed-*")) == [
-        "seed-7.csv", "seed-8.error.txt", "seed-9.csv"]
+        "seed-7.csv",
+        "seed-8.error.txt",
+        "seed-9.csv",
+    ]
 
     # without --resume the saved replicates are protected
     monkeypatch.delenv(FAIL_SEED_ENV)
@@ -91,34 +103,57 @@ def test_failing_replicate_reports_and_resume_retries_it(
 
     # --resume runs only seed 8: make the others fail if they were run again
     monkeypatch.setenv(FAIL_SEED_ENV, "7,9")
-    result = invoke("run", tiny, "--out", out, "--workers", "1", "--quiet", "--no-plots",
-                    "--resume")
+    result = invoke(
+        "run", tiny, "--out", out, "--workers", "1", "--quiet", "--no-plots", "--resume"
+    )
     assert result.exit_code == 0, result.output
     assert not partial.exists()
     monkeypatch.delenv(FAIL_SEED_ENV)
     fresh = tmp_path / "fresh"
-    assert invoke("run", tiny, "--out", fresh, "--workers", "1", "--quiet",
-                  "--no-plots").exit_code == 0
-    assert ((out / "tiny" / "timeseries.csv").read_bytes()
-            == (fresh / "tiny" / "timeseries.csv").read_bytes())
+    assert (
+        invoke("run", tiny, "--out", fresh, "--workers", "1", "--quiet", "--no-plots").exit_code
+        == 0
+    )
+    assert (out / "tiny" / "timeseries.csv").read_bytes() == (
+        fresh / "tiny" / "timeseries.csv"
+    ).read_bytes()
 
     # --resume on a finished run with the same settings has nothing to do
     result = invoke("run", tiny, "--out", out, "--quiet", "--no-plots", "--resume")
     assert result.exit_code == 0 and "already complete" in result.stdout
     # ... but with other settings it is refused
-    result = invoke("run", tiny, "--out", out, "--quiet", "--no-plots", "--resume",
-                    "--seed", "1")
+    result = invoke("run", tiny, "--out", out, "--quiet", "--no-plots", "--resume", "--seed", "1")
     assert result.exit_code == 2 and "other settings" in result.stderr
 
 
 def _start(tiny: Path, out: Path, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "simulation", "run", str(tiny), "--out", str(out), "--quiet",
-         "--no-plots", "--workers", "1", "--replicates", "8", "--steps", "16", *extra],
-        env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "simulation",
+            "run",
+            str(tiny),
+            "--out",
+            str(out),
+            "--quiet",
+            "--no-plots",
+            "--workers",
+            "1",
+            "--replicates",
+            "8",
+            "--steps",
+            "16",
+            *extra,
+        ],
+        env=child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         # pytest-xdist workers ignore SIGINT, and an ignored signal stays ignored
         # across exec: give the child the default disposition back.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
 
 
 def _wait_for_saved(partial: Path, proc: subprocess.Popen[str], n: int) -> list[Path]:
@@ -132,8 +167,9 @@ def _wait_for_saved(partial: Path, proc: subprocess.Popen[str], n: int) -> list[
     raise AssertionError("no replicates saved in time")
 
 
-def test_resume_after_kill_is_byte_identical(tiny: Path, tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resume_after_kill_is_byte_identical(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "killed"
     partial = partial_dir_for(out / "tiny")
     proc = _start(tiny, out)
@@ -157,10 +193,12 @@ def test_resume_after_kill_is_byte_identical(tiny: Path, tmp_path: Path,
     assert result.exit_code == 0, result.output
     monkeypatch.delenv(FAIL_SEED_ENV)
     assert invoke("run", tiny, "--out", tmp_path / "whole", *args).exit_code == 0
-    assert ((out / "tiny" / "timeseries.csv").read_bytes()
-            == (tmp_path / "whole" / "tiny" / "timeseries.csv").read_bytes())
-    assert ((out / "tiny" / "summary.csv").read_bytes()
-            == (tmp_path / "whole" / "tiny" / "summary.csv").read_bytes())
+    assert (out / "tiny" / "timeseries.csv").read_bytes() == (
+        tmp_path / "whole" / "tiny" / "timeseries.csv"
+    ).read_bytes()
+    assert (out / "tiny" / "summary.csv").read_bytes() == (
+        tmp_path / "whole" / "tiny" / "summary.csv"
+    ).read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["killed", "tiny.toml", "whole"]
     assert sorted(p.name for p in out.iterdir()) == ["tiny"]  # workspace gone
 
@@ -180,11 +218,11 @@ def test_ctrl_c_says_how_to_resume(tiny: Path, tmp_path: Path) -> None:
     assert len(err.strip().splitlines()) == 1
 
 
-def test_dask_missing_is_one_line(tiny: Path, tmp_path: Path,
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dask_missing_is_one_line(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(sys.modules, "distributed", None)  # import fails
     result = invoke("run", tiny, "--out", tmp_path, "--quiet", "--scheduler", "local-dask")
     assert result.exit_code == 2
-    assert result.stderr.strip() == (
-        "--scheduler needs Dask: pip install 'khorasan[distributed]'")
+    assert result.stderr.strip() == ("--scheduler needs Dask: pip install 'khorasan[distributed]'")
     assert list(tmp_path.iterdir()) == [tiny]

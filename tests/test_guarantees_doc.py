@@ -34,9 +34,11 @@ def _references() -> list[tuple[str, str]]:
 def _test_functions(relpath: str) -> frozenset[str]:
     """Names of the module-level test functions (and test methods) in ``tests/relpath``."""
     tree = ast.parse((REPO / "tests" / relpath).read_text(encoding="utf-8"))
-    return frozenset(node.name for node in ast.walk(tree)
-                     if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-                     and node.name.startswith("test"))
+    return frozenset(
+        node.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test")
+    )
 
 
 def test_the_page_has_its_sections_and_each_cites_tests() -> None:
@@ -50,10 +52,12 @@ def test_the_page_cites_many_tests() -> None:
     assert len(_references()) >= 30  # a misparse finding nothing fails here, not silently
 
 
-@pytest.mark.parametrize(("relpath", "name"),
-                         [pytest.param(*ref, id="::".join(ref)) for ref in _references()])
+@pytest.mark.parametrize(
+    ("relpath", "name"), [pytest.param(*ref, id="::".join(ref)) for ref in _references()]
+)
 def test_each_cited_test_exists(relpath: str, name: str) -> None:
     path = REPO / "tests" / relpath
     assert path.is_file(), f"docs/guarantees.md cites tests/{relpath}, which does not exist"
     assert name in _test_functions(relpath), (
-        f"docs/guarantees.md cites tests/{relpath}::{name}, which that file does not define")
+        f"docs/guarantees.md cites tests/{relpath}::{name}, which that file does not define"
+    )

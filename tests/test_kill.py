@@ -32,8 +32,13 @@ KILL_SEED = 20260814
 
 def start(*args: object) -> subprocess.Popen[str]:
     """``khorasan ARGS`` in a new process (as the console script runs it)."""
-    return subprocess.Popen([sys.executable, "-m", "simulation", *map(str, args)], env=child_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "simulation", *map(str, args)],
+        env=child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 class Family:
@@ -72,8 +77,9 @@ class Family:
         assert not left, f"processes of the killed run still alive: {left}"
 
 
-def kill_after(proc: subprocess.Popen[str], family: Family, until, sig: int = signal.SIGKILL
-               ) -> bool:
+def kill_after(
+    proc: subprocess.Popen[str], family: Family, until, sig: int = signal.SIGKILL
+) -> bool:
     """Send ``sig`` once ``until()`` is true; False if the command finished first."""
     while not until():
         family.look()
@@ -106,7 +112,8 @@ def test_sigkill_at_random_points_then_resume_gives_identical_files(tmp_path: Pa
     total = time.monotonic() - t0
     family.assert_all_gone()
     assert sorted(p.name for p in (ref / "tiny" / "plots").iterdir()) == sorted(
-        f"{n}.png" for n in FIGURES)
+        f"{n}.png" for n in FIGURES
+    )
 
     out = tmp_path / "killed"
     run_dir = out / "tiny"
@@ -118,16 +125,16 @@ def test_sigkill_at_random_points_then_resume_gives_identical_files(tmp_path: Pa
         proc = start(*args, "--out", out, "--resume")
         family = Family(proc)
         began = time.monotonic()
-        killed = kill_after(proc, family, lambda at=at, began=began:
-                            time.monotonic() - began >= at)
+        killed = kill_after(proc, family, lambda at=at, began=began: time.monotonic() - began >= at)
         proc.communicate(timeout=60)
         family.assert_all_gone()
         if killed:
             assert proc.returncode == -signal.SIGKILL
         assert not run_dir.exists() or (run_dir / "manifest.json").exists()
         # replicates saved so far (all of them once the run directory is written)
-        stages.append(6 if run_dir.exists() else
-                      len(list(partial_dir_for(run_dir).glob("*/seed-*.csv"))))
+        stages.append(
+            6 if run_dir.exists() else len(list(partial_dir_for(run_dir).glob("*/seed-*.csv")))
+        )
     assert sorted(stages) == stages, stages  # the work only grows
 
     # then a kill while it draws its plots (sooner, if it ends first under another load)
@@ -156,8 +163,11 @@ def test_sigkill_at_random_points_then_resume_gives_identical_files(tmp_path: Pa
     else:
         raise AssertionError("every run ended before it could be killed while plotting")
     assert proc.returncode == -signal.SIGKILL
-    drawn = sorted(p.name for p in (run_dir / "plots").glob("*.png")) if (
-        run_dir / "plots").is_dir() else []
+    drawn = (
+        sorted(p.name for p in (run_dir / "plots").glob("*.png"))
+        if (run_dir / "plots").is_dir()
+        else []
+    )
     assert len(drawn) < len(FIGURES), "killed while plotting, yet every plot is there"
 
     # --resume until it says the run is complete
@@ -174,8 +184,12 @@ def test_sigkill_at_random_points_then_resume_gives_identical_files(tmp_path: Pa
     else:
         raise AssertionError("--resume never called the run complete")
 
-    for name in ("timeseries.csv", "summary.csv", "scenario.toml",
-                 *(f"plots/{n}.png" for n in FIGURES)):
+    for name in (
+        "timeseries.csv",
+        "summary.csv",
+        "scenario.toml",
+        *(f"plots/{n}.png" for n in FIGURES),
+    ):
         assert (run_dir / name).read_bytes() == (ref / "tiny" / name).read_bytes(), name
 
     def manifest(folder: Path) -> dict:
@@ -211,8 +225,7 @@ def test_pool_workers_die_with_the_main_process(tmp_path: Path, sig: int) -> Non
         assert proc.returncode == 143
         lines = stderr.strip().splitlines()
         assert len(lines) == 1, stderr
-        assert lines[0].startswith("khorasan: terminated; none of the 4 replicates had "
-                                   "finished")
+        assert lines[0].startswith("khorasan: terminated; none of the 4 replicates had finished")
         assert lines[0].endswith("run the same command with --resume to finish")
     else:
         assert proc.returncode == -signal.SIGKILL
@@ -225,8 +238,9 @@ def test_sigterm_says_how_to_resume_and_resume_finishes(tmp_path: Path) -> None:
     proc = start(*args)
     family = Family(proc)
     partial = partial_dir_for(out / "tiny")
-    assert kill_after(proc, family, lambda: len(list(partial.glob("*/seed-*.csv"))) >= 2,
-                      signal.SIGTERM)
+    assert kill_after(
+        proc, family, lambda: len(list(partial.glob("*/seed-*.csv"))) >= 2, signal.SIGTERM
+    )
     _, stderr = proc.communicate(timeout=60)
     family.assert_all_gone()
     assert proc.returncode == 143

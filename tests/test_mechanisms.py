@@ -36,8 +36,9 @@ def totals(sc: Scenario, metric: str, how: str = "sum", seeds: range = SEEDS) ->
     out = []
     for s in seeds:
         col = simulate(sc, s, make_views=False)[metric]
-        out.append({"sum": col.sum(), "mean": col.mean(), "last": col.iloc[-1],
-                    "max": col.max()}[how])
+        out.append(
+            {"sum": col.sum(), "mean": col.mean(), "last": col.iloc[-1], "max": col.max()}[how]
+        )
     return np.array(out, dtype=float)
 
 
@@ -61,11 +62,23 @@ def test_legitimacy_lowers_activity() -> None:
 def test_sequential_order_lets_cascades_grow() -> None:
     """Agents acting one at a time see those before them turn active, so outbursts grow
     larger than when everyone decides at once (a synchronous update, the biased ablation)."""
-    point = {"legitimacy__initial": 0.7, "taliban__enforcer_density": 0.04,
-             "taliban__max_jail_term": 30}
+    point = {
+        "legitimacy__initial": 0.7,
+        "taliban__enforcer_density": 0.04,
+        "taliban__max_jail_term": 30,
+    }
     seq = totals(small("epstein_mesa_reference", steps=100, **point), "active_civilians", "max")
-    sync = totals(small("epstein_mesa_reference", steps=100, world__activation="batched",
-                        world__activation_batches=1, **point), "active_civilians", "max")
+    sync = totals(
+        small(
+            "epstein_mesa_reference",
+            steps=100,
+            world__activation="batched",
+            world__activation_batches=1,
+            **point,
+        ),
+        "active_civilians",
+        "max",
+    )
     assert_higher(seq, sync, min_share=1.0)
 
 
@@ -113,8 +126,9 @@ def _crisis_actives(name: str, seeds: range, steps: int | None = None) -> np.nda
 
     sc = load_scenario(ROOT / "scenarios" / f"{name}.toml")
     sc = replace(sc, steps=steps or sc.steps)
-    return np.stack([simulate(sc, seed, make_views=False)["active_civilians"].to_numpy()
-                     for seed in seeds])
+    return np.stack(
+        [simulate(sc, seed, make_views=False)["active_civilians"].to_numpy() for seed in seeds]
+    )
 
 
 def test_sudden_legitimacy_loss_outpeaks_the_same_loss_spread_out() -> None:
@@ -157,10 +171,12 @@ def test_attacks_and_repression_erode_legitimacy() -> None:
         reg.update(deaths=0, active_share=0.0, defectors=0, taliban_losses=0)
     assert reg.attack_damage < 0.2 * 0.05 * 2
     # More repression, less legitimacy (thermostat off so repression is as set).
-    low = ConflictModel(small(repression__thermostat=False, repression__initial=0.1), rng=1,
-                        make_views=False).regime.legitimacy
-    high = ConflictModel(small(repression__thermostat=False, repression__initial=0.8), rng=1,
-                         make_views=False).regime.legitimacy
+    low = ConflictModel(
+        small(repression__thermostat=False, repression__initial=0.1), rng=1, make_views=False
+    ).regime.legitimacy
+    high = ConflictModel(
+        small(repression__thermostat=False, repression__initial=0.8), rng=1, make_views=False
+    ).regime.legitimacy
     assert high < low
 
 
@@ -186,8 +202,9 @@ def test_ratchet_never_falls() -> None:
 
 def test_rate_down_lets_repression_fall() -> None:
     sc = small(steps=120, repression__rate_down=0.3, repression__baseline_drift=0.0)
-    falls = [np.diff(simulate(sc, s, make_views=False)["repression"].to_numpy()).min()
-             for s in SEEDS]
+    falls = [
+        np.diff(simulate(sc, s, make_views=False)["repression"].to_numpy()).min() for s in SEEDS
+    ]
     assert min(falls) < 0
 
 
@@ -201,10 +218,16 @@ def test_baseline_drift_counts_weeks_in_power() -> None:
     """A thermostat switched on by an event starts its drift from the baseline, not a jump."""
     from dataclasses import replace
 
-    sc = small(steps=60, isisk__attack_rate=0.0, repression__thermostat=False,
-               repression__baseline_drift=0.01, repression__baseline_max=1.0)
-    sc = replace(sc, events=(Event(step=40, label="takeover",
-                                   set={"repression.thermostat": True}),))
+    sc = small(
+        steps=60,
+        isisk__attack_rate=0.0,
+        repression__thermostat=False,
+        repression__baseline_drift=0.01,
+        repression__baseline_max=1.0,
+    )
+    sc = replace(
+        sc, events=(Event(step=40, label="takeover", set={"repression.thermostat": True}),)
+    )
     for seed in SEEDS:
         model = ConflictModel(sc, rng=seed, make_views=False)
         weeks = []
@@ -237,11 +260,16 @@ def test_pragmatism_and_momentum_raise_defection() -> None:
 
 
 def test_civilian_recruitment_needs_grievance() -> None:
-    content = small(legitimacy__initial=1.0, legitimacy__dynamic=False,
-                    isisk__civilian_recruitment=0.2, civilians__attack_grievance=0.0,
-                    repression__hardship_gain=0.0)
-    aggrieved = small(legitimacy__initial=0.3, legitimacy__dynamic=False,
-                      isisk__civilian_recruitment=0.2)
+    content = small(
+        legitimacy__initial=1.0,
+        legitimacy__dynamic=False,
+        isisk__civilian_recruitment=0.2,
+        civilians__attack_grievance=0.0,
+        repression__hardship_gain=0.0,
+    )
+    aggrieved = small(
+        legitimacy__initial=0.3, legitimacy__dynamic=False, isisk__civilian_recruitment=0.2
+    )
     assert totals(content, "recruits_civilians").sum() == 0
     assert np.all(totals(aggrieved, "recruits_civilians") > 0)
 
@@ -249,8 +277,7 @@ def test_civilian_recruitment_needs_grievance() -> None:
 def test_event_adds_fighters() -> None:
     from dataclasses import replace
 
-    sc = replace(small(steps=10), events=(Event(step=4, label="releases",
-                                                add_isisk_fighters=500),))
+    sc = replace(small(steps=10), events=(Event(step=4, label="releases", add_isisk_fighters=500),))
     df = simulate(sc, 3, make_views=False)
     assert df.loc[4, "recruits_events"] == 500
     assert df["recruits_events"].sum() == 500
@@ -267,7 +294,7 @@ def test_heavy_tail_deaths() -> None:
     u = np.random.default_rng(0).random(400_000)
     d = pareto_deaths(u, 1.0, 2.5, 10_000)
     # P(X >= 170) = 170^(1 - alpha) for a Pareto with x_min = 1 (floor keeps integers).
-    assert abs(np.mean(d >= 170) / 170 ** -1.5 - 1) < 0.15
+    assert abs(np.mean(d >= 170) / 170**-1.5 - 1) < 0.15
     assert np.median(d) <= 2 and d.max() > 1000
     assert pareto_deaths(np.array([1e-12]), 1.0, 2.5, 300)[0] == 300
 
@@ -305,15 +332,24 @@ def test_surveillance_reduces_attack_deaths() -> None:
 
 
 def test_withdrawal_lowers_surveillance() -> None:
-    sc = small(steps=12, surveillance__withdrawal_week=5, surveillance__us_level=0.6,
-               surveillance__us_level_after=0.05)
+    sc = small(
+        steps=12,
+        surveillance__withdrawal_week=5,
+        surveillance__us_level=0.6,
+        surveillance__us_level_after=0.05,
+    )
     eff = simulate(sc, 1, make_views=False)["effective_surveillance"].to_numpy()
     assert eff[4] > 0.55 and eff[5] < 0.2
 
 
 def test_taliban_intelligence_grows() -> None:
-    sc = small(steps=100, surveillance__intel_growth=0.1, surveillance__intel_max=0.7,
-               surveillance__us_level=0.0, surveillance__withdrawal_week=-1)
+    sc = small(
+        steps=100,
+        surveillance__intel_growth=0.1,
+        surveillance__intel_max=0.7,
+        surveillance__us_level=0.0,
+        surveillance__withdrawal_week=-1,
+    )
     from dataclasses import replace
 
     sc = replace(sc, events=())
@@ -331,10 +367,12 @@ def test_ct_removes_fighters() -> None:
 def test_ct_accuracy_limits_collateral_grievance() -> None:
     sloppy = small(taliban__ct_detection=0.01, taliban__ct_accuracy=0.5)
     careful = small(taliban__ct_detection=0.01, taliban__ct_accuracy=0.99)
-    assert_higher(totals(sloppy, "collateral_casualties"), totals(careful, "collateral_casualties"),
-                  1.0)
-    assert_higher(totals(sloppy, "mean_grievance", "mean"),
-                  totals(careful, "mean_grievance", "mean"))
+    assert_higher(
+        totals(sloppy, "collateral_casualties"), totals(careful, "collateral_casualties"), 1.0
+    )
+    assert_higher(
+        totals(sloppy, "mean_grievance", "mean"), totals(careful, "mean_grievance", "mean")
+    )
 
 
 # ------------------------------------------------------------------- 7.9 scale
@@ -381,8 +419,9 @@ def test_ramp_event_changes_a_parameter_gradually() -> None:
     from dataclasses import replace
 
     sc = small("epstein_2002", steps=20)
-    sc = replace(sc, events=(Event(step=5, label="slow", set={"legitimacy.initial": 0.4},
-                                   ramp_steps=10),))
+    sc = replace(
+        sc, events=(Event(step=5, label="slow", set={"legitimacy.initial": 0.4}, ramp_steps=10),)
+    )
     model = ConflictModel(sc, rng=1, make_views=False)
     seen = []
     for _ in range(20):

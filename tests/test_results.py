@@ -40,8 +40,12 @@ def fake_timeseries(sc, replicates: int = REPLICATES) -> pd.DataFrame:
     frames = []
     for rep in range(replicates):
         rng = np.random.default_rng(rep)
-        df = pd.DataFrame({"step": range(sc.steps + 1),
-                           "date": [sc.date_of(s).isoformat() for s in range(sc.steps + 1)]})
+        df = pd.DataFrame(
+            {
+                "step": range(sc.steps + 1),
+                "date": [sc.date_of(s).isoformat() for s in range(sc.steps + 1)],
+            }
+        )
         for name in METRIC_NAMES:
             df[name] = rng.random(sc.steps + 1) * 3000
         df["attacks"] = rng.integers(0, 5, sc.steps + 1)
@@ -54,11 +58,16 @@ def fake_timeseries(sc, replicates: int = REPLICATES) -> pd.DataFrame:
 def test_write_run_layout_and_contents(tmp_path: Path) -> None:
     sc = scenario()
     ts = fake_timeseries(sc)
-    run_dir = write_run(tmp_path, sc, ts, timings={"simulate_seconds": 1.5},
-                        command=["khorasan", "run", "x.toml"])
+    run_dir = write_run(
+        tmp_path, sc, ts, timings={"simulate_seconds": 1.5}, command=["khorasan", "run", "x.toml"]
+    )
     assert run_dir == tmp_path / "synthetic"
     assert sorted(p.name for p in run_dir.iterdir()) == [
-        "manifest.json", "scenario.toml", "summary.csv", "timeseries.csv"]
+        "manifest.json",
+        "scenario.toml",
+        "summary.csv",
+        "timeseries.csv",
+    ]
     assert [p.name for p in tmp_path.iterdir()] == ["synthetic"]  # no temp left over
 
     saved = pd.read_csv(run_dir / "timeseries.csv")
@@ -80,13 +89,20 @@ def test_write_run_layout_and_contents(tmp_path: Path) -> None:
     assert manifest["seeds"] == [5, 6, 7]
     assert manifest["params"]["surveillance.withdrawal_week"] == 1
     assert manifest["events"][0] == {
-        "step": 2, "date": sc.date_of(2).isoformat(), "label": "Something happens", "set": {},
-        "add_isisk_fighters": 0, "region": None, "ramp_steps": 0}
+        "step": 2,
+        "date": sc.date_of(2).isoformat(),
+        "label": "Something happens",
+        "set": {},
+        "add_isisk_fighters": 0,
+        "region": None,
+        "ramp_steps": 0,
+    }
     assert set(manifest["versions"]) == {"khorasan", "mesa", "numpy", "pandas", "python"}
     assert "git" in manifest and manifest["command"] == ["khorasan", "run", "x.toml"]
     assert manifest["timings"] == {"simulate_seconds": 1.5}
-    assert manifest["files"]["timeseries.csv"]["bytes"] == (run_dir / "timeseries.csv"
-                                                           ).stat().st_size
+    assert (
+        manifest["files"]["timeseries.csv"]["bytes"] == (run_dir / "timeseries.csv").stat().st_size
+    )
 
 
 def test_timeseries_csv_is_deterministic(tmp_path: Path) -> None:
@@ -179,8 +195,13 @@ def test_plots_are_written_from_saved_files(tmp_path: Path) -> None:
 
 
 def test_event_marks_include_the_withdrawal_and_merge_same_week(tmp_path: Path) -> None:
-    sc = scenario(events=(Event(step=1, label="Airport"), Event(step=4, label="Later"),
-                          Event(step=99, label="Outside")))
+    sc = scenario(
+        events=(
+            Event(step=1, label="Airport"),
+            Event(step=4, label="Later"),
+            Event(step=99, label="Outside"),
+        )
+    )
     run = load_run(write_run(tmp_path, sc, fake_timeseries(sc)))
     labels = [text for _, text in run_event_marks(run)]
     assert labels == ["US withdrawal; Airport", "Later"]
@@ -212,8 +233,9 @@ def test_figure_legend_fits_many_long_event_labels(tmp_path: Path) -> None:
     from simulation.plots import EVENT_LABEL_MAX, render_figure
 
     long = "Law on the Propagation of Virtue and Prevention of Vice, 35 articles, 114 pages"
-    sc = scenario(steps=40, events=tuple(Event(step=2 * k + 2, label=f"{long} #{k}")
-                                         for k in range(18)))
+    sc = scenario(
+        steps=40, events=tuple(Event(step=2 * k + 2, label=f"{long} #{k}") for k in range(18))
+    )
     run = load_run(write_run(tmp_path, sc, fake_timeseries(sc)))
     title, panels = FIGURES["overview"]
     fig = render_figure(run, title, panels)

@@ -46,6 +46,7 @@ def tiny(tmp_path: Path) -> Path:
 
 # --- 1. --force replaces only what khorasan wrote ------------------------------------
 
+
 def test_force_refuses_a_users_folder_in_the_way(tmp_path: Path) -> None:
     home = tmp_path / "home"
     write(home / "Documents", "thesis.txt", "years of work")
@@ -92,14 +93,27 @@ def test_force_refuses_a_link_or_a_fake_manifest(tiny: Path, tmp_path: Path) -> 
     assert (elsewhere / "keep.txt").read_text() == "x"
 
 
-def test_sweep_force_refuses_the_working_directory(tiny: Path, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sweep_force_refuses_the_working_directory(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     proj = tmp_path / "proj"
     write(proj / "src", "main.py", "print('hello')\n")
     monkeypatch.chdir(proj)
     for out in (proj, Path.cwd()):
-        line = one_line(invoke("sweep", tiny, "-p", "isisk.attack_rate=1,2", "--out", out,
-                               "--force", "--quiet", "--workers", "1"))
+        line = one_line(
+            invoke(
+                "sweep",
+                tiny,
+                "-p",
+                "isisk.attack_rate=1,2",
+                "--out",
+                out,
+                "--force",
+                "--quiet",
+                "--workers",
+                "1",
+            )
+        )
         assert line.startswith(f"{out}: not a directory khorasan wrote")
     assert (proj / "src" / "main.py").read_text() == "print('hello')\n"
     assert sorted(p.name for p in proj.iterdir()) == ["src"]
@@ -108,8 +122,7 @@ def test_sweep_force_refuses_the_working_directory(tiny: Path, tmp_path: Path,
 
 def test_sweep_force_replaces_its_own_directory(tiny: Path, tmp_path: Path) -> None:
     out = tmp_path / "sw"
-    args = ["sweep", tiny, "-p", "isisk.attack_rate=1,2", "--out", out, "--quiet",
-            "--workers", "1"]
+    args = ["sweep", tiny, "-p", "isisk.attack_rate=1,2", "--out", out, "--quiet", "--workers", "1"]
     assert invoke(*args).exit_code == 0
     result = invoke(*args, "--force", "--replicates", "1")
     assert result.exit_code == 0, result.output
@@ -121,18 +134,21 @@ def test_sweep_force_replaces_its_own_directory(tiny: Path, tmp_path: Path) -> N
 
 def test_compare_force_refuses_a_users_folder_under_out(tmp_path: Path) -> None:
     a = write(tmp_path, "a.toml", tiny_scenario("base", steps=3, replicates=1))
-    b = write(tmp_path, "b.toml", tiny_scenario("other", steps=3, replicates=1,
-                                                extra="\n[isisk]\nattack_rate = 2.0\n"))
+    b = write(
+        tmp_path,
+        "b.toml",
+        tiny_scenario("other", steps=3, replicates=1, extra="\n[isisk]\nattack_rate = 2.0\n"),
+    )
     out = tmp_path / "cmp"
     write(out / "other", "draft.md", "mine")
-    line = one_line(invoke("compare", a, b, "--out", out, "--force", "--quiet",
-                           "--workers", "1"))
+    line = one_line(invoke("compare", a, b, "--out", out, "--force", "--quiet", "--workers", "1"))
     assert line.startswith(f"{out / 'other'}: not a directory khorasan wrote")
     assert (out / "other" / "draft.md").read_text() == "mine"
 
 
-def test_force_discards_only_khorasans_saved_replicates(tiny: Path, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_force_discards_only_khorasans_saved_replicates(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "out"
     monkeypatch.setenv(FAIL_SEED_ENV, "8")
     assert invoke("run", tiny, "--out", out, *FAST).exit_code == 1
@@ -146,18 +162,23 @@ def test_force_discards_only_khorasans_saved_replicates(tiny: Path, tmp_path: Pa
 
 # --- 2. compare never overwrites what it did not write -------------------------------
 
+
 @pytest.fixture
 def two_runs(tmp_path: Path) -> tuple[Path, Path]:
     a = write(tmp_path, "a.toml", tiny_scenario("base", steps=3, replicates=2))
-    b = write(tmp_path, "b.toml", tiny_scenario("other", steps=3, replicates=2,
-                                                extra="\n[isisk]\nattack_rate = 2.0\n"))
+    b = write(
+        tmp_path,
+        "b.toml",
+        tiny_scenario("other", steps=3, replicates=2, extra="\n[isisk]\nattack_rate = 2.0\n"),
+    )
     runs = tmp_path / "runs"
     assert invoke("run", a, b, "--out", runs, *FAST).exit_code == 0
     return runs / "base", runs / "other"
 
 
-def test_compare_does_not_overwrite_comparison_files(two_runs: tuple[Path, Path],
-                                                     tmp_path: Path) -> None:
+def test_compare_does_not_overwrite_comparison_files(
+    two_runs: tuple[Path, Path], tmp_path: Path
+) -> None:
     out = tmp_path / "cmp"
     write(out, "comparison.csv", "my own table\n")
     line = one_line(invoke("compare", *two_runs, "--out", out))
@@ -171,16 +192,14 @@ def test_compare_does_not_overwrite_comparison_files(two_runs: tuple[Path, Path]
     (out / "comparison.csv").unlink()
     assert invoke("compare", *two_runs, "--out", out).exit_code == 0
     written = snapshot(out)
-    assert set(written) == {"comparison.png", "difference.png", "comparison.csv",
-                            "comparison.json"}
+    assert set(written) == {"comparison.png", "difference.png", "comparison.csv", "comparison.json"}
     # a second compare: refused without --force; --resume keeps the same files
     line = one_line(invoke("compare", *two_runs, "--out", out))
     assert line.startswith(f"{out}/comparison.") and "already exists" in line
     assert invoke("compare", *two_runs, "--out", out, "--resume").exit_code == 0
     assert snapshot(out) == written
     # other metrics make another difference.png: --resume refuses to overwrite it
-    line = one_line(invoke("compare", *two_runs, "--out", out, "--resume", "--metrics",
-                           "arrests"))
+    line = one_line(invoke("compare", *two_runs, "--out", out, "--resume", "--metrics", "arrests"))
     assert "comparison.png: already exists" in line
     assert snapshot(out) == written
     # khorasan's own files are replaced with --force ...
@@ -197,8 +216,11 @@ def test_compare_does_not_overwrite_comparison_files(two_runs: tuple[Path, Path]
 def test_compare_out_may_not_be_a_compared_run_directory(two_runs: tuple[Path, Path]) -> None:
     base, other = two_runs
     before = snapshot(base.parent)
-    for out, how in [(base, "is the compared"), (base / "plots", "is inside the compared"),
-                     (other / "sub" / "deeper", "is inside the compared")]:
+    for out, how in [
+        (base, "is the compared"),
+        (base / "plots", "is inside the compared"),
+        (other / "sub" / "deeper", "is inside the compared"),
+    ]:
         for extra in ([], ["--force"]):
             line = one_line(invoke("compare", base, other, "--out", out, *extra))
             assert line.startswith(f"{out}: {how} run directory"), line
@@ -207,6 +229,7 @@ def test_compare_out_may_not_be_a_compared_run_directory(two_runs: tuple[Path, P
 
 
 # --- 3. and 4. resume refuses other settings and other code ------------------------------
+
 
 def _interrupted(tiny: Path, out: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
     """A run whose seed 8 failed: seeds 7 and 9 are saved; returns the workspace's files."""
@@ -218,15 +241,18 @@ def _interrupted(tiny: Path, out: Path, monkeypatch: pytest.MonkeyPatch) -> dict
     return snapshot(partial)
 
 
-@pytest.mark.parametrize(("change", "says"), [
-    (["--set", "isisk.attack_rate=3"], "isisk.attack_rate 2.2 -> 3.0"),
-    (["--seed", "1"], "scenario.seed 7 -> 1"),
-    (["--replicates", "2"], "scenario.replicates 3 -> 2"),
-    (["--steps", "3"], "scenario.steps 4 -> 3"),
-])
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (["--set", "isisk.attack_rate=3"], "isisk.attack_rate 2.2 -> 3.0"),
+        (["--seed", "1"], "scenario.seed 7 -> 1"),
+        (["--replicates", "2"], "scenario.replicates 3 -> 2"),
+        (["--steps", "3"], "scenario.steps 4 -> 3"),
+    ],
+)
 def test_resume_with_other_settings_refuses_and_keeps_the_work(
-        tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        change: list[str], says: str) -> None:
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: list[str], says: str
+) -> None:
     out = tmp_path / "out"
     saved = _interrupted(tiny, out, monkeypatch)
     partial = partial_dir_for(out / "tiny")
@@ -240,16 +266,20 @@ def test_resume_with_other_settings_refuses_and_keeps_the_work(
     monkeypatch.setenv(FAIL_SEED_ENV, "7,9")
     assert invoke("run", tiny, "--out", out, "--resume", *FAST).exit_code == 0
     monkeypatch.delenv(FAIL_SEED_ENV)
-    assert json.loads((out / "tiny" / "manifest.json").read_text())["timings"][
-        "replicates_reused"] == 2
+    assert (
+        json.loads((out / "tiny" / "manifest.json").read_text())["timings"]["replicates_reused"]
+        == 2
+    )
 
 
-def test_resume_force_with_other_settings_starts_over(tiny: Path, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resume_force_with_other_settings_starts_over(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "out"
     _interrupted(tiny, out, monkeypatch)
-    result = invoke("run", tiny, "--out", out, "--resume", "--force", "--set",
-                    "isisk.attack_rate=3", *FAST)
+    result = invoke(
+        "run", tiny, "--out", out, "--resume", "--force", "--set", "isisk.attack_rate=3", *FAST
+    )
     assert result.exit_code == 0, result.output
     manifest = json.loads((out / "tiny" / "manifest.json").read_text())
     assert manifest["params"]["isisk.attack_rate"] == 3
@@ -257,8 +287,9 @@ def test_resume_force_with_other_settings_starts_over(tiny: Path, tmp_path: Path
     assert not partial_dir_for(out / "tiny").exists()
 
 
-def test_sweep_resume_with_other_values_refuses(tiny: Path, tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sweep_resume_with_other_values_refuses(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "sw"
     args = ["sweep", tiny, "--out", out, "--quiet", "--workers", "1"]
     monkeypatch.setenv(FAIL_SEED_ENV, "8")
@@ -273,8 +304,9 @@ def test_sweep_resume_with_other_values_refuses(tiny: Path, tmp_path: Path,
     assert invoke(*args, "-p", "isisk.attack_rate=1,2", "--resume").exit_code == 0
 
 
-def test_resume_with_other_code_refuses(tiny: Path, tmp_path: Path,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resume_with_other_code_refuses(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "out"
     saved = _interrupted(tiny, out, monkeypatch)
     partial = partial_dir_for(out / "tiny")
@@ -284,19 +316,23 @@ def test_resume_with_other_code_refuses(tiny: Path, tmp_path: Path,
 
     monkeypatch.setattr(workspace, "code_fingerprint", lambda: "0123456789ab")
     line = one_line(invoke("run", tiny, "--out", out, "--resume", *FAST))
-    assert line.startswith(f"{partial}: its 2 saved replicates were made by other khorasan "
-                           f"code (fingerprint {ours}, now 0123456789ab)")
+    assert line.startswith(
+        f"{partial}: its 2 saved replicates were made by other khorasan "
+        f"code (fingerprint {ours}, now 0123456789ab)"
+    )
     assert "--force" in line
     assert snapshot(partial) == saved
     result = invoke("run", tiny, "--out", out, "--resume", "--force", *FAST)
     assert result.exit_code == 0, result.output
-    assert json.loads((out / "tiny" / "manifest.json").read_text())["timings"][
-        "replicates_reused"] == 0
+    assert (
+        json.loads((out / "tiny" / "manifest.json").read_text())["timings"]["replicates_reused"]
+        == 0
+    )
 
 
-def test_resume_refuses_saved_replicates_without_a_record(tiny: Path, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch
-                                                          ) -> None:
+def test_resume_refuses_saved_replicates_without_a_record(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "out"
     _interrupted(tiny, out, monkeypatch)
     partial = partial_dir_for(out / "tiny")
@@ -310,8 +346,15 @@ def test_fingerprint_covers_the_kernel_and_the_loader(tmp_path: Path) -> None:
     copy = tmp_path / "simulation"
     shutil.copytree(REPO / "simulation", copy, ignore=shutil.ignore_patterns("__pycache__"))
     assert code_fingerprint(copy) == code_fingerprint()
-    for mod in ("model/kernel", "scenario/loader", "scenario/core", "scenario/params",
-                "model/model", "experiments/jobs", "experiments/store"):
+    for mod in (
+        "model/kernel",
+        "scenario/loader",
+        "scenario/core",
+        "scenario/params",
+        "model/model",
+        "experiments/jobs",
+        "experiments/store",
+    ):
         source = copy / f"{mod}.py"
         original = source.read_bytes()
         source.write_bytes(original + b"\n# edited\n")
@@ -322,23 +365,34 @@ def test_fingerprint_covers_the_kernel_and_the_loader(tmp_path: Path) -> None:
 
 
 def test_fingerprint_lists_every_module_a_replicate_runs(tiny: Path) -> None:
-    code = ("import sys\n"
-            "from simulation.experiments.jobs import make_jobs, run_job\n"
-            "from simulation.experiments.store import ReplicateStore\n"
-            "from simulation.scenario.loader import load_scenario\n"
-            f"run_job(make_jobs(load_scenario({str(tiny)!r}))[0])\n"
-            "print(' '.join(sorted(m.split('.', 1)[1] for m in sys.modules\n"
-            "                      if m.startswith('simulation.'))))\n")
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
-                         text=True, timeout=300, check=True).stdout.split()
+    code = (
+        "import sys\n"
+        "from simulation.experiments.jobs import make_jobs, run_job\n"
+        "from simulation.experiments.store import ReplicateStore\n"
+        "from simulation.scenario.loader import load_scenario\n"
+        f"run_job(make_jobs(load_scenario({str(tiny)!r}))[0])\n"
+        "print(' '.join(sorted(m.split('.', 1)[1] for m in sys.modules\n"
+        "                      if m.startswith('simulation.'))))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout.split()
     assert "model.kernel" in out and "scenario.loader" in out
-    covered = {str(p.relative_to(REPO / "simulation").with_suffix("")).replace("/", ".")
-               for p in fingerprint_files()}
+    covered = {
+        str(p.relative_to(REPO / "simulation").with_suffix("")).replace("/", ".")
+        for p in fingerprint_files()
+    }
     covered = {c.removesuffix(".__init__") for c in covered}
     assert sorted(set(out) - covered) == []
 
 
 # --- 6. a run killed while plotting gets its plots on --resume -------------------------
+
 
 def test_resume_draws_missing_plots(tiny: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
@@ -365,30 +419,39 @@ def test_resume_draws_missing_plots(tiny: Path, tmp_path: Path) -> None:
 
 # --- 7. seeds the result files cannot hold --------------------------------------------
 
+
 def test_seeds_past_int64_are_refused(tiny: Path, tmp_path: Path) -> None:
     top = str(MAX_SEED)
-    line = one_line(invoke("run", tiny, "--out", tmp_path / "out", "--seed", top,
-                           "--replicates", "2", *FAST))
-    assert line.startswith(f"{tiny}: scenario.seed: {top} with 2 replicates needs seeds up "
-                           f"to {MAX_SEED + 1}")
+    line = one_line(
+        invoke("run", tiny, "--out", tmp_path / "out", "--seed", top, "--replicates", "2", *FAST)
+    )
+    assert line.startswith(
+        f"{tiny}: scenario.seed: {top} with 2 replicates needs seeds up to {MAX_SEED + 1}"
+    )
     assert f"at most {MAX_SEED - 1}" in line
     assert not (tmp_path / "out").exists()
     # the file's header gets the same check, in validate, sweep and compare too
     big = write(tmp_path, "big.toml", tiny_scenario("big", seed=MAX_SEED - 1, replicates=3))
-    for args in (["validate", big], ["sweep", big, "-p", "isisk.attack_rate=1,2", "--out",
-                                     tmp_path / "sw"],
-                 ["compare", big, tiny, "--out", tmp_path / "cmp"],
-                 ["compare", tiny, tiny, "--seed", top, "--out", tmp_path / "cmp"]):
+    for args in (
+        ["validate", big],
+        ["sweep", big, "-p", "isisk.attack_rate=1,2", "--out", tmp_path / "sw"],
+        ["compare", big, tiny, "--out", tmp_path / "cmp"],
+        ["compare", tiny, tiny, "--seed", top, "--out", tmp_path / "cmp"],
+    ):
         line = one_line(invoke(*args))
         assert ": scenario.seed: " in line and "past the largest" in line, args
     assert one_line(invoke("validate", big, "--set", "scenario.seed=-1")).endswith(
-        "must be at least 0, got -1")
+        "must be at least 0, got -1"
+    )
     # the largest seeds that fit run, and are written exactly
-    result = invoke("run", big, "--out", tmp_path / "out", "--replicates", "2", "--steps", "1",
-                    *FAST)
+    result = invoke(
+        "run", big, "--out", tmp_path / "out", "--replicates", "2", "--steps", "1", *FAST
+    )
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "out" / "big" / "manifest.json").read_text())["seeds"] == [
-        MAX_SEED - 1, MAX_SEED]
+        MAX_SEED - 1,
+        MAX_SEED,
+    ]
     rows = (tmp_path / "out" / "big" / "timeseries.csv").read_text().splitlines()
     assert rows[-1].startswith(f"1,{MAX_SEED},1,")
 
@@ -406,6 +469,7 @@ def test_python_api_refuses_seeds_past_int64() -> None:
 
 # --- 18. a full disk --------------------------------------------------------------------
 
+
 def _full_disk_at(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     """Make the atomic writer fail with ENOSPC (naming no file) when writing ``name``."""
     real = files.atomic_write_bytes
@@ -419,19 +483,22 @@ def _full_disk_at(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
         monkeypatch.setattr(module, "atomic_write_bytes", full)
 
 
-@pytest.mark.parametrize(("name", "saved"), [("seed-8.csv", "1 of 3"),
-                                             ("timeseries.csv", "3 of 3")])
+@pytest.mark.parametrize(
+    ("name", "saved"), [("seed-8.csv", "1 of 3"), ("timeseries.csv", "3 of 3")]
+)
 def test_full_disk_names_the_file_and_says_how_to_resume(
-        tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        name: str, saved: str) -> None:
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, saved: str
+) -> None:
     out = tmp_path / "out"
     partial = partial_dir_for(out / "tiny")
     _full_disk_at(monkeypatch, name)
     line = one_line(invoke("run", tiny, "--out", out, *FAST))
     where = (next(partial.glob("*/")) / name) if name.startswith("seed") else out / "tiny" / name
-    assert line.startswith(f"{where}: No space left on device; {saved} replicates are saved "
-                           f"in {partial}; free some space, then run the same command with "
-                           "--resume to finish"), line
+    assert line.startswith(
+        f"{where}: No space left on device; {saved} replicates are saved "
+        f"in {partial}; free some space, then run the same command with "
+        "--resume to finish"
+    ), line
     assert not (out / "tiny").exists()
     assert not [p for p in out.rglob("*.partial") if p.is_file()]  # no half-written files
     monkeypatch.undo()
@@ -443,21 +510,39 @@ def test_full_disk_names_the_file_and_says_how_to_resume(
         assert (out / "tiny" / f).read_bytes() == (tmp_path / "whole" / "tiny" / f).read_bytes()
 
 
-def test_full_disk_in_a_sweep_says_how_to_resume(tiny: Path, tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_full_disk_in_a_sweep_says_how_to_resume(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "sw"
     _full_disk_at(monkeypatch, "sweep.csv")
-    line = one_line(invoke("sweep", tiny, "-p", "isisk.attack_rate=1,2", "--out", out,
-                           "--quiet", "--workers", "1"))
+    line = one_line(
+        invoke(
+            "sweep", tiny, "-p", "isisk.attack_rate=1,2", "--out", out, "--quiet", "--workers", "1"
+        )
+    )
     assert line.startswith(f"{out / 'sweep.csv'}: No space left on device; 6 of 6 replicates")
     assert "--resume" in line
     monkeypatch.undo()
-    assert invoke("sweep", tiny, "-p", "isisk.attack_rate=1,2", "--out", out, "--quiet",
-                  "--workers", "1", "--resume").exit_code == 0
+    assert (
+        invoke(
+            "sweep",
+            tiny,
+            "-p",
+            "isisk.attack_rate=1,2",
+            "--out",
+            out,
+            "--quiet",
+            "--workers",
+            "1",
+            "--resume",
+        ).exit_code
+        == 0
+    )
 
 
-def test_leftovers_of_a_kill_while_publishing_are_cleared(tiny: Path, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_leftovers_of_a_kill_while_publishing_are_cleared(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "out"
     # killed after the run directory was written, before its workspace was dropped
     monkeypatch.setattr(workspace.Workspace, "remove", workspace.Workspace.close)
@@ -477,6 +562,7 @@ def test_leftovers_of_a_kill_while_publishing_are_cleared(tiny: Path, tmp_path: 
 
 
 # --- a run in use, and names that would leave --out ------------------------------------
+
 
 def test_a_run_locked_by_another_process_is_refused(tiny: Path, tmp_path: Path) -> None:
     import fcntl

@@ -76,6 +76,7 @@ def error_of(path: Path, overrides: dict | None = None) -> ScenarioError:
 
 # --- valid files ---------------------------------------------------------------
 
+
 def test_bare_header_gives_defaults_and_file_name(tmp_path: Path) -> None:
     sc = load_scenario(write(tmp_path, "plain.toml", "[scenario]\n"))
     assert sc.name == "plain"
@@ -91,8 +92,11 @@ def test_full_file(tmp_path: Path) -> None:
     assert sc.start_date == dt.date(2021, 8, 15)
     assert sc.params["isisk.initial_fighters"] == 2500
     assert sc.params["isisk.defector_recruitment"] == 0.6
-    assert sc.overrides == {"isisk.initial_fighters": 2500, "isisk.defector_recruitment": 0.6,
-                            "surveillance.withdrawal_week": 2}
+    assert sc.overrides == {
+        "isisk.initial_fighters": 2500,
+        "isisk.defector_recruitment": 0.6,
+        "surveillance.withdrawal_week": 2,
+    }
     # events are sorted by step; the date maps to the nearest week
     assert sc.events == (
         Event(step=1, label="Prison break", add_isisk_fighters=1500, region="east"),
@@ -103,7 +107,10 @@ def test_full_file(tmp_path: Path) -> None:
 
 
 def test_dates_as_strings_and_dotted_set_keys(tmp_path: Path) -> None:
-    path = write(tmp_path, "s.toml", """
+    path = write(
+        tmp_path,
+        "s.toml",
+        """
 [scenario]
 start_date = "2021-08-15"
 steps = 10
@@ -111,7 +118,8 @@ steps = 10
 date = "2021-08-29"
 label = "x"
 set = { surveillance.us_level = 0.05, "isisk.attack_rate" = 4 }
-""")
+""",
+    )
     sc = load_scenario(path)
     assert sc.events[0].step == 2
     assert sc.events[0].set == {"surveillance.us_level": 0.05, "isisk.attack_rate": 4.0}
@@ -125,9 +133,13 @@ def test_integer_valued_float_is_accepted_for_int_param(tmp_path: Path) -> None:
 
 # --- extends -------------------------------------------------------------------
 
+
 def test_extends_chain_merges_header_params_events_and_regions(tmp_path: Path) -> None:
     write(tmp_path, "full.toml", FULL)
-    write(tmp_path, "mid/child.toml", """
+    write(
+        tmp_path,
+        "mid/child.toml",
+        """
 [scenario]
 extends = "../full.toml"
 description = "child"
@@ -137,8 +149,12 @@ attack_rate = 4
 [[events]]
 step = 1
 label = "Child event"
-""")
-    grand = write(tmp_path, "mid/deeper/grand.toml", """
+""",
+    )
+    grand = write(
+        tmp_path,
+        "mid/deeper/grand.toml",
+        """
 [scenario]
 extends = "../child.toml"
 seed = 99
@@ -156,22 +172,29 @@ x0 = 0.5
 x1 = 1
 y0 = 0
 y1 = 1
-""")
+""",
+    )
     sc = load_scenario(grand)
     assert sc.name == "grand"  # the name defaults to the loaded file's, not the parent's
     assert (sc.description, sc.steps, sc.seed, sc.replicates) == ("child", 30, 99, 3)
-    assert sc.params["isisk.initial_fighters"] == 2500          # from full
-    assert sc.params["isisk.attack_rate"] == 4.0                # from child
-    assert sc.params["isisk.defector_recruitment"] == 1.5       # grand wins
-    assert [r.name for r in sc.regions] == ["west", "east"]     # replaced entirely
+    assert sc.params["isisk.initial_fighters"] == 2500  # from full
+    assert sc.params["isisk.attack_rate"] == 4.0  # from child
+    assert sc.params["isisk.defector_recruitment"] == 1.5  # grand wins
+    assert [r.name for r in sc.regions] == ["west", "east"]  # replaced entirely
     assert sc.regions[1].isisk_share == 0.0
     assert [(e.step, e.label) for e in sc.events] == [
-        (1, "Prison break"), (1, "Child event"), (6, "Late event")]
+        (1, "Prison break"),
+        (1, "Child event"),
+        (6, "Late event"),
+    ]
 
 
 def test_parent_event_with_region_needs_the_region_in_the_child(tmp_path: Path) -> None:
     write(tmp_path, "full.toml", FULL)
-    child = write(tmp_path, "child.toml", """
+    child = write(
+        tmp_path,
+        "child.toml",
+        """
 [scenario]
 extends = "full.toml"
 [[regions]]
@@ -180,7 +203,8 @@ x0 = 0
 x1 = 0.5
 y0 = 0
 y1 = 1
-""")
+""",
+    )
     err = error_of(child)
     assert err.file == str(tmp_path / "full.toml") or err.file.endswith("full.toml")
     assert err.key == "events[1].region"
@@ -219,13 +243,19 @@ def test_error_in_parent_names_the_parent(tmp_path: Path) -> None:
 
 ERRORS = [
     # (file text, key, text in reason)
-    ("[isisk]\ndefector_recrutment = 1\n", "isisk.defector_recrutment",
-     "did you mean 'isisk.defector_recruitment'"),
+    (
+        "[isisk]\ndefector_recrutment = 1\n",
+        "isisk.defector_recrutment",
+        "did you mean 'isisk.defector_recruitment'",
+    ),
     ("[isis]\ninitial_fighters = 1\n", "isis", "did you mean 'isisk'"),
     ("[scenario]\nstep = 10\n", "scenario.step", "did you mean 'steps'"),
     ("[[events]]\nstep = 1\nlabell = 'x'\n", "events[0].labell", "did you mean 'label'"),
-    ("[[regions]]\nname = 'a'\nx0 = 0\nx1 = 1\ny0 = 0\ny1 = 1\ncapitol = true\n",
-     "regions[0].capitol", "did you mean 'capital'"),
+    (
+        "[[regions]]\nname = 'a'\nx0 = 0\nx1 = 1\ny0 = 0\ny1 = 1\ncapitol = true\n",
+        "regions[0].capitol",
+        "did you mean 'capital'",
+    ),
     ("initial_fighters = 3\n", "initial_fighters", "[taliban]"),
     ("[isisk]\ninitial_fighters = 'many'\n", "isisk.initial_fighters", "expected an integer"),
     ("[isisk]\ninitial_fighters = 1.5\n", "isisk.initial_fighters", "expected an integer"),
@@ -234,49 +264,82 @@ ERRORS = [
     ("[scenario]\nsteps = '10'\n", "scenario.steps", "expected an integer, got '10'"),
     ("[scenario]\nname = 5\n", "scenario.name", "expected a string"),
     ("world = 3\n", "world", "expected a table"),
-    ("[isisk]\ndefector_recruitment = 500\n", "isisk.defector_recruitment",
-     "above the maximum 100"),
+    (
+        "[isisk]\ndefector_recruitment = 500\n",
+        "isisk.defector_recruitment",
+        "above the maximum 100",
+    ),
     ("[legitimacy]\ninitial = -0.1\n", "legitimacy.initial", "below the minimum 0"),
     ("[scenario]\nsteps = 0\n", "scenario.steps", "must be at least 1"),
     ("[scenario]\nreplicates = 0\n", "scenario.replicates", "must be at least 1"),
     ("[scenario]\nseed = -1\n", "scenario.seed", "must be at least 0"),
     ("[scenario]\nstart_date = '2021-13-01'\n", "scenario.start_date", "expected a date"),
     ("[scenario]\nstart_date = 2021-08-15T10:00:00\n", "scenario.start_date", "date-time"),
-    ("[scenario]\nsteps = 10\n[[events]]\ndate = 2022-08-31\nlabel = 'x'\n",
-     "events[0].date", "after the end of the run"),
-    ("[scenario]\nsteps = 10\n[[events]]\nstep = 11\nlabel = 'x'\n",
-     "events[0].step", "after the end of the run (step 10"),
-    ("[scenario]\nstart_date = 2021-08-15\n[[events]]\ndate = 2021-01-01\nlabel = 'x'\n",
-     "events[0].date", "before the start date"),
+    (
+        "[scenario]\nsteps = 10\n[[events]]\ndate = 2022-08-31\nlabel = 'x'\n",
+        "events[0].date",
+        "after the end of the run",
+    ),
+    (
+        "[scenario]\nsteps = 10\n[[events]]\nstep = 11\nlabel = 'x'\n",
+        "events[0].step",
+        "after the end of the run (step 10",
+    ),
+    (
+        "[scenario]\nstart_date = 2021-08-15\n[[events]]\ndate = 2021-01-01\nlabel = 'x'\n",
+        "events[0].date",
+        "before the start date",
+    ),
     ("[[events]]\nstep = -1\nlabel = 'x'\n", "events[0].step", "must be at least 0"),
-    ("[[events]]\nstep = 1\nlabel = 'x'\nset = { 'isisk.atack_rate' = 1 }\n",
-     "events[0].set.isisk.atack_rate", "did you mean 'isisk.attack_rate'"),
-    ("[[events]]\nstep = 1\nlabel = 'x'\nset = { 'isisk.attack_rate' = -1 }\n",
-     "events[0].set.isisk.attack_rate", "below the minimum"),
-    ("[[events]]\nstep = 1\ndate = 2021-09-01\nlabel = 'x'\n", "events[0]",
-     "exactly one of date or step"),
+    (
+        "[[events]]\nstep = 1\nlabel = 'x'\nset = { 'isisk.atack_rate' = 1 }\n",
+        "events[0].set.isisk.atack_rate",
+        "did you mean 'isisk.attack_rate'",
+    ),
+    (
+        "[[events]]\nstep = 1\nlabel = 'x'\nset = { 'isisk.attack_rate' = -1 }\n",
+        "events[0].set.isisk.attack_rate",
+        "below the minimum",
+    ),
+    (
+        "[[events]]\nstep = 1\ndate = 2021-09-01\nlabel = 'x'\n",
+        "events[0]",
+        "exactly one of date or step",
+    ),
     ("[[events]]\nlabel = 'x'\n", "events[0]", "exactly one of date or step"),
     ("[[events]]\nstep = 1\n", "events[0].label", "required"),
-    ("[[events]]\nstep = 1\nlabel = 'x'\nadd_isisk_fighters = -5\n",
-     "events[0].add_isisk_fighters", "at least 0"),
-    ("[[events]]\nstep = 1\nlabel = 'x'\nregion = 'east'\n", "events[0].region",
-     "unknown region 'east'"),
+    (
+        "[[events]]\nstep = 1\nlabel = 'x'\nadd_isisk_fighters = -5\n",
+        "events[0].add_isisk_fighters",
+        "at least 0",
+    ),
+    (
+        "[[events]]\nstep = 1\nlabel = 'x'\nregion = 'east'\n",
+        "events[0].region",
+        "unknown region 'east'",
+    ),
     ("[events]\nstep = 1\n", "events", "[[events]]"),
-    ("[[regions]]\nname = 'a'\nx0 = 0.5\nx1 = 0.2\ny0 = 0\ny1 = 1\n", "regions[0]",
-     "x0 must be less than x1"),
-    ("[[regions]]\nname = 'a'\nx0 = 0\nx1 = 1.5\ny0 = 0\ny1 = 1\n", "regions[0].x1",
-     "at most 1"),
-    ("[[regions]]\nname = 'a'\nx0 = 0\nx1 = 1\ny0 = 0\ny1 = 1\n"
-     "[[regions]]\nname = 'a'\nx0 = 0\nx1 = 1\ny0 = 0\ny1 = 1\n", "regions[1].name",
-     "duplicate region"),
+    (
+        "[[regions]]\nname = 'a'\nx0 = 0.5\nx1 = 0.2\ny0 = 0\ny1 = 1\n",
+        "regions[0]",
+        "x0 must be less than x1",
+    ),
+    ("[[regions]]\nname = 'a'\nx0 = 0\nx1 = 1.5\ny0 = 0\ny1 = 1\n", "regions[0].x1", "at most 1"),
+    (
+        "[[regions]]\nname = 'a'\nx0 = 0\nx1 = 1\ny0 = 0\ny1 = 1\n"
+        "[[regions]]\nname = 'a'\nx0 = 0\nx1 = 1\ny0 = 0\ny1 = 1\n",
+        "regions[1].name",
+        "duplicate region",
+    ),
     ("[isisk]\ninitial_fighters = \n", "toml", "(at line 2, column"),
     ("[scenario\n", "toml", "at line 1"),
 ]
 
 
 @pytest.mark.parametrize(("text", "key", "reason"), ERRORS)
-def test_errors_are_one_line_with_file_key_reason(tmp_path: Path, text: str, key: str,
-                                                  reason: str) -> None:
+def test_errors_are_one_line_with_file_key_reason(
+    tmp_path: Path, text: str, key: str, reason: str
+) -> None:
     path = write(tmp_path, "bad.toml", text)
     err = error_of(path)
     assert err.file == str(path)
@@ -304,10 +367,12 @@ def test_not_utf8(tmp_path: Path) -> None:
 
 # --- overrides -----------------------------------------------------------------
 
+
 def test_overrides_are_applied_last_and_checked(tmp_path: Path) -> None:
     path = write(tmp_path, "full.toml", FULL)
-    sc = load_scenario(path, {"isisk.initial_fighters": 3000, "civilians.movement": "static",
-                              "scenario.seed": 11})
+    sc = load_scenario(
+        path, {"isisk.initial_fighters": 3000, "civilians.movement": "static", "scenario.seed": 11}
+    )
     assert sc.params["isisk.initial_fighters"] == 3000
     assert sc.params["civilians.movement"] == "static"
     assert sc.seed == 11
@@ -343,7 +408,9 @@ def test_parse_assignment() -> None:
     assert parse_assignment("a.b=true") == ("a.b", True)
     assert parse_assignment('a.b="x y"') == ("a.b", "x y")
     assert parse_assignment("scenario.start_date=2021-09-01") == (
-        "scenario.start_date", dt.date(2021, 9, 1))
+        "scenario.start_date",
+        dt.date(2021, 9, 1),
+    )
     for bad in ("isisk.initial_fighters", "=3"):
         with pytest.raises(ValueError, match="NAME=VALUE"):
             parse_assignment(bad)
@@ -351,11 +418,15 @@ def test_parse_assignment() -> None:
 
 # --- writing -------------------------------------------------------------------
 
+
 def test_round_trip(tmp_path: Path) -> None:
-    text = FULL.replace('"A scenario with everything"',
-                        '"Quotes \\" and \\\\ backslash, ünïcode, tab\\t"')
-    original = load_scenario(write(tmp_path, "full.toml", text),
-                             {"civilians.movement": "flight", "legitimacy.initial": 0.1 + 0.2})
+    text = FULL.replace(
+        '"A scenario with everything"', '"Quotes \\" and \\\\ backslash, ünïcode, tab\\t"'
+    )
+    original = load_scenario(
+        write(tmp_path, "full.toml", text),
+        {"civilians.movement": "flight", "legitimacy.initial": 0.1 + 0.2},
+    )
     written = scenario_to_toml(original)
     tomllib.loads(written)  # valid TOML
     again = load_scenario(write(tmp_path, "again.toml", written))
@@ -366,24 +437,32 @@ def test_round_trip_of_defaults(tmp_path: Path) -> None:
     original = load_scenario(write(tmp_path, "d.toml", "[scenario]\n"))
     again = load_scenario(write(tmp_path, "d2.toml", scenario_to_toml(original)))
     assert dataclasses.replace(again, source=None, name="d") == dataclasses.replace(
-        original, source=None)
+        original, source=None
+    )
 
 
 def test_child_file_sets_only_the_given_params(tmp_path: Path) -> None:
     base = write(tmp_path, "full.toml", FULL)
     sc = load_scenario(base)
-    text = scenario_to_toml(dataclasses.replace(sc, name="saved", description="mine"),
-                            extends="full.toml",
-                            only={"isisk.attack_rate": 4, "scenario.replicates": 2})
+    text = scenario_to_toml(
+        dataclasses.replace(sc, name="saved", description="mine"),
+        extends="full.toml",
+        only={"isisk.attack_rate": 4, "scenario.replicates": 2},
+    )
     data = tomllib.loads(text)
-    assert data["scenario"] == {"name": "saved", "description": "mine",
-                                "extends": "full.toml", "replicates": 2}
+    assert data["scenario"] == {
+        "name": "saved",
+        "description": "mine",
+        "extends": "full.toml",
+        "replicates": 2,
+    }
     assert data["isisk"] == {"attack_rate": 4.0}
     assert "events" not in data and "regions" not in data
     child = load_scenario(write(tmp_path, "saved.toml", text))
     expected = load_scenario(base, {"isisk.attack_rate": 4, "scenario.replicates": 2})
     assert dataclasses.replace(child, source=None) == dataclasses.replace(
-        expected, name="saved", description="mine", source=None)
+        expected, name="saved", description="mine", source=None
+    )
 
 
 def test_writing_refuses_unknown_params() -> None:

@@ -27,10 +27,12 @@ REPO = Path(__file__).resolve().parent.parent
 SOURCE = ("pyproject.toml", "README.md", "simulation", "scenarios")
 
 
-def _run(args: list[str], cwd: Path, env: dict[str, str] | None = None,
-         timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True,
-                            timeout=timeout, check=False)
+def _run(
+    args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
     assert result.returncode == 0, f"{args} failed:\n{result.stdout}\n{result.stderr}"
     return result
 
@@ -41,14 +43,31 @@ def _build_wheel(tmp: Path) -> Path:
     src.mkdir()
     for name in SOURCE:
         if (REPO / name).is_dir():
-            shutil.copytree(REPO / name, src / name, symlinks=True,
-                            ignore=shutil.ignore_patterns("__pycache__", "user"))
+            shutil.copytree(
+                REPO / name,
+                src / name,
+                symlinks=True,
+                ignore=shutil.ignore_patterns("__pycache__", "user"),
+            )
         else:
             shutil.copy2(REPO / name, src / name)
     # without isolation when setuptools is at hand (faster, and no index needed)
     isolation = ["--no-build-isolation"] if importlib.util.find_spec("setuptools") else []
-    _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", *isolation,
-          "-w", str(tmp / "dist"), str(src)], cwd=tmp)
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            *isolation,
+            "-w",
+            str(tmp / "dist"),
+            str(src),
+        ],
+        cwd=tmp,
+    )
     (wheel,) = (tmp / "dist").glob("khorasan-*.whl")
     return wheel
 
@@ -58,14 +77,32 @@ def _install(wheel: Path, tmp: Path) -> tuple[Path, dict[str, str]]:
     venv = tmp / "venv"
     _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], cwd=tmp)
     python = venv / "bin" / "python"
-    _run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
-          str(wheel)], cwd=tmp)
-    site = Path(_run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                     cwd=tmp).stdout.strip())
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "-q",
+            "--no-deps",
+            str(wheel),
+        ],
+        cwd=tmp,
+    )
+    site = Path(
+        _run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], cwd=tmp
+        ).stdout.strip()
+    )
     deps = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
     (site / "_khorasan_test_deps.pth").write_text("\n".join(sorted(deps)) + "\n")
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP")
+    }
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     env["COLUMNS"] = "200"
     return venv, env
@@ -81,19 +118,19 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     return venv, env, empty
 
 
-def test_the_installed_package_is_the_wheel(installed: tuple[Path, dict[str, str], Path]
-                                            ) -> None:
+def test_the_installed_package_is_the_wheel(installed: tuple[Path, dict[str, str], Path]) -> None:
     venv, env, empty = installed
-    code = ("import simulation, simulation.scenario.shipped as s; "
-            "print(simulation.__file__); print(s.shipped_dir())")
+    code = (
+        "import simulation, simulation.scenario.shipped as s; "
+        "print(simulation.__file__); print(s.shipped_dir())"
+    )
     out = _run([str(venv / "bin" / "python"), "-c", code], cwd=empty, env=env).stdout.split()
     assert all(Path(line).resolve().is_relative_to(venv.resolve()) for line in out), out
     assert not any(str(REPO) in line for line in out), out
     assert (Path(out[1]) / "baseline.toml").is_file()  # the wheel's copy
 
 
-def test_list_shows_the_shipped_scenarios(installed: tuple[Path, dict[str, str], Path]
-                                          ) -> None:
+def test_list_shows_the_shipped_scenarios(installed: tuple[Path, dict[str, str], Path]) -> None:
     venv, env, empty = installed
     out = _run([str(venv / "bin" / "khorasan"), "list"], cwd=empty, env=env).stdout
     assert "Shipped scenarios" in out
@@ -107,8 +144,24 @@ def test_list_shows_the_shipped_scenarios(installed: tuple[Path, dict[str, str],
 def test_run_a_shipped_scenario_by_name(installed: tuple[Path, dict[str, str], Path]) -> None:
     venv, env, empty = installed
     out = empty / "out"
-    _run([str(venv / "bin" / "khorasan"), "run", "baseline", "--replicates", "2",
-          "--steps", "10", "--out", str(out), "--workers", "1", "--quiet"], cwd=empty, env=env)
+    _run(
+        [
+            str(venv / "bin" / "khorasan"),
+            "run",
+            "baseline",
+            "--replicates",
+            "2",
+            "--steps",
+            "10",
+            "--out",
+            str(out),
+            "--workers",
+            "1",
+            "--quiet",
+        ],
+        cwd=empty,
+        env=env,
+    )
     (run_dir,) = [p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")]
     assert run_dir.name == "baseline"
     rows = (run_dir / "timeseries.csv").read_text().splitlines()
@@ -127,8 +180,7 @@ def test_extends_resolves_in_the_shipped_folder() -> None:
     assert load_scenario(child).params != load_scenario(shipped.resolve("baseline")).params
 
 
-def test_resolve_prefers_an_existing_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                                          ) -> None:
+def test_resolve_prefers_an_existing_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     assert shipped.resolve("baseline") == shipped.shipped_dir() / "baseline.toml"
     assert shipped.resolve("baseline.toml") == shipped.shipped_dir() / "baseline.toml"
@@ -139,13 +191,17 @@ def test_resolve_prefers_an_existing_path(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_the_browser_app_finds_the_shipped_scenarios_and_saves_outside_the_package(
-        installed: tuple[Path, dict[str, str], Path]) -> None:
+    installed: tuple[Path, dict[str, str], Path],
+) -> None:
     venv, env, empty = installed
-    code = ("from simulation.viz.server import scenarios_dir, default_save_dir, "
-            "initial_scenario; print(scenarios_dir()); print(default_save_dir()); "
-            "print(initial_scenario())")
-    folder, save, first = _run([str(venv / "bin" / "python"), "-c", code], cwd=empty,
-                               env=env).stdout.split()
+    code = (
+        "from simulation.viz.server import scenarios_dir, default_save_dir, "
+        "initial_scenario; print(scenarios_dir()); print(default_save_dir()); "
+        "print(initial_scenario())"
+    )
+    folder, save, first = _run(
+        [str(venv / "bin" / "python"), "-c", code], cwd=empty, env=env
+    ).stdout.split()
     assert Path(folder).resolve().is_relative_to(venv.resolve())  # the wheel's copy
     assert Path(first).is_file() and Path(first).name == "baseline.toml"
     assert Path(save) == Path("scenarios") / "user"  # relative to where it runs, not the venv

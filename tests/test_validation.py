@@ -72,7 +72,11 @@ def test_fast_check_settings() -> None:
     """The settings that the docstring above describes."""
     ft = ag.FAST_TEST
     assert (ft["point"], ft["stat"], ft["steps"], ft["burn_in"]) == (
-        "active_point", "mean_frac_jailed", 10, 1)
+        "active_point",
+        "mean_frac_jailed",
+        10,
+        1,
+    )
     assert ft["n_seeds"] >= 32 and ft["smd_bound"] <= 0.5 and ft["p_bound"] >= 0.01
     assert ag.AGREEMENT_VARIANTS == {"sequential": 0, "K=4": 4, "K=1": 1}
 
@@ -88,8 +92,10 @@ def test_default_schedule_agrees_with_mesa(mesa_stat: np.ndarray) -> None:
 def test_synchronous_update_is_rejected(mesa_stat: np.ndarray) -> None:
     """The bound has power: the known-biased synchronous update (K = 1) fails it."""
     v = ag.fast_verdict(_ours(1), mesa_stat)
-    assert not v["passes"], (f"K=1 passed the agreement bound (SMD {v['smd']:+.2f}, "
-                             f"p {v['p']:.3g}): the test has no power")
+    assert not v["passes"], (
+        f"K=1 passed the agreement bound (SMD {v['smd']:+.2f}, "
+        f"p {v['p']:.3g}): the test has no power"
+    )
 
 
 def test_statistics_helpers() -> None:
@@ -98,32 +104,43 @@ def test_statistics_helpers() -> None:
     assert permutation_p(a, a) == 1.0
     assert permutation_p(a, a + 10, n_perm=2000) < 0.05
     assert holm([0.01, 0.04, 0.5]) == pytest.approx([0.03, 0.08, 0.5])
-    totals, durations, waits = ep.outbursts(np.array([0] * 60 + [60, 70, 40, 0, 0, 55, 49, 0]),
-                                            burn_in=50)
+    totals, durations, waits = ep.outbursts(
+        np.array([0] * 60 + [60, 70, 40, 0, 0, 55, 49, 0]), burn_in=50
+    )
     assert totals == [130, 55] and durations == [2, 1] and waits == [3]
 
 
 def _crisis(peaks_77_97: list[int], share: float) -> dict[str, Any]:
     """A crisis run's summary as part 2 keeps it (peaks over the run = in 77-97)."""
-    return {"peak": np.array(peaks_77_97), "peak_same_loss": np.array(peaks_77_97),
-            "first_outburst": np.where(np.array(peaks_77_97) > 50, 90, -1),
-            "outburst_share": share}
+    return {
+        "peak": np.array(peaks_77_97),
+        "peak_same_loss": np.array(peaks_77_97),
+        "first_outburst": np.where(np.array(peaks_77_97) > 50, 90, -1),
+        "outburst_share": share,
+    }
 
 
 def test_crises_verdicts_follow_the_numbers() -> None:
     cops = _crisis([80] * 80 + [10] * 20, 0.8)
     # 20 of 100 sudden runs explode against none gradual: a tendency, not equality.
-    text = " ".join(crises_notes(_crisis([0] * 100, 0.05), _crisis([90] * 20 + [5] * 80, 0.2),
-                                    cops, 0.05))
+    text = " ".join(
+        crises_notes(_crisis([0] * 100, 0.05), _crisis([90] * 20 + [5] * 80, 0.2), cops, 0.05)
+    )
     assert "only as a tendency" in text
     assert "avoids revolt" not in text  # the gradual run never bursts: no bullet about it
     # The same share on both sides: not reproduced.
-    text = " ".join(crises_notes(_crisis([90] * 20 + [5] * 80, 0.6),
-                                    _crisis([90] * 20 + [5] * 80, 0.2), cops, 0.05))
+    text = " ".join(
+        crises_notes(
+            _crisis([90] * 20 + [5] * 80, 0.6), _crisis([90] * 20 + [5] * 80, 0.2), cops, 0.05
+        )
+    )
     assert "is **not** reproduced" in text and "does not avoid revolt" in text
     # Most sudden runs explode, the gradual ones do not: reproduced.
-    text = " ".join(crises_notes(_crisis([90] * 5 + [5] * 95, 0.1),
-                                    _crisis([90] * 70 + [5] * 30, 0.7), cops, 0.05))
+    text = " ".join(
+        crises_notes(
+            _crisis([90] * 5 + [5] * 95, 0.1), _crisis([90] * 70 + [5] * 30, 0.7), cops, 0.05
+        )
+    )
     assert "the contrast is reproduced" in text and "mostly avoids revolt" in text
 
 
@@ -132,29 +149,53 @@ def _pair_runs(peaks: list[int], jailed: list[int]) -> dict[str, np.ndarray]:
     active = np.zeros((len(peaks), 101), int)
     active[:, 90] = peaks
     active[:, 10] = 500  # before the change: not counted
-    return {"active_civilians": active,
-            "jailed_civilians": np.repeat(np.array(jailed)[:, None], 101, axis=1)}
+    return {
+        "active_civilians": active,
+        "jailed_civilians": np.repeat(np.array(jailed)[:, None], 101, axis=1),
+    }
 
 
 def test_replication_counts_and_verdict() -> None:
     gradual = _pair_runs([10, 60, 5, 5], [300, 300, 300, 300])
     sudden = _pair_runs([60, 20, 80, 4], [400, 100, 100, 100])
     m = ep.replication_stats(gradual, sudden)
-    assert m == {"n": 4, "sudden_explodes": 2, "gradual_explodes": 1, "sudden_higher": 2,
-                 "sudden_jail_larger": 1, "explodes_and_jail_larger": 1}
+    assert m == {
+        "n": 4,
+        "sudden_explodes": 2,
+        "gradual_explodes": 1,
+        "sudden_higher": 2,
+        "sudden_jail_larger": 1,
+        "explodes_and_jail_larger": 1,
+    }
     # Counts like the replication's: no significant difference, a minority explodes.
     ref = ep.REPLICATION_RUNS34
-    text = " ".join(replication_markdown({"n": 100, "sudden_explodes": 27,
-                                             "gradual_explodes": 17, "sudden_higher": 86,
-                                             "sudden_jail_larger": 15,
-                                             "explodes_and_jail_larger": 15}))
+    text = " ".join(
+        replication_markdown(
+            {
+                "n": 100,
+                "sudden_explodes": 27,
+                "gradual_explodes": 17,
+                "sudden_higher": 86,
+                "sudden_jail_larger": 15,
+                "explodes_and_jail_larger": 15,
+            }
+        )
+    )
     assert "of the 73 that do not, none." in text
     assert "agree" in text and "minority outcome" in text and "implementations differ" not in text
     # Every sudden run explodes and ends with more jailed: the implementations differ.
-    text = " ".join(replication_markdown({"n": 100, "sudden_explodes": 100,
-                                             "gradual_explodes": ref["gradual_explodes"] * 5,
-                                             "sudden_higher": 100, "sudden_jail_larger": 100,
-                                             "explodes_and_jail_larger": 100}))
+    text = " ".join(
+        replication_markdown(
+            {
+                "n": 100,
+                "sudden_explodes": 100,
+                "gradual_explodes": ref["gradual_explodes"] * 5,
+                "sudden_higher": 100,
+                "sudden_jail_larger": 100,
+                "explodes_and_jail_larger": 100,
+            }
+        )
+    )
     assert "**The two implementations differ**" in text and "minority outcome" not in text
 
 
@@ -175,8 +216,11 @@ def test_historical_scenario_validates() -> None:
     on = [ev for ev in sc.events if ev.set.get("repression.thermostat") is True]
     assert len(on) == 1 and sc.date_of(on[0].step) == takeover
     # The repression baseline only ever rises (the edicts).
-    baselines = [ev.set["repression.baseline"] for ev in sorted(sc.events, key=lambda e: e.step)
-                 if "repression.baseline" in ev.set]
+    baselines = [
+        ev.set["repression.baseline"]
+        for ev in sorted(sc.events, key=lambda e: e.step)
+        if "repression.baseline" in ev.set
+    ]
     assert baselines == sorted(baselines)
 
 
@@ -189,8 +233,9 @@ def test_historical_calibration_values_match_scenario() -> None:
     current = knobs.scenario_values(load_scenario(knobs.SCENARIO))
     for stage, path in cal.OUTPUTS.items():
         if not path.exists():
-            pytest.skip(f"python -m simulation.validation.calibration --stage {stage} "
-                        "has not been run")
+            pytest.skip(
+                f"python -m simulation.validation.calibration --stage {stage} has not been run"
+            )
         result = json.loads(path.read_text())
         assert result.get("stage", "window") == stage
         names = {k.name for k in knobs.STAGES[stage][0]}
@@ -213,8 +258,9 @@ def test_hold_out_forecast_keeps_post_2021_values_a_priori() -> None:
     assert {k for k in shipped if shipped[k] != fc[k]} <= stage_b
     assert fc == {**shipped, **knobs.a_priori_post(sc)}
     # Every stage-B knob is written somewhere in the scenario, after August 2021.
-    touched = [ev for ev in sc.events
-               if any(ev.label.startswith(p) for p in knobs.POST_EVENT_KNOBS)]
+    touched = [
+        ev for ev in sc.events if any(ev.label.startswith(p) for p in knobs.POST_EVENT_KNOBS)
+    ]
     assert len(touched) == len(knobs.POST_EVENT_KNOBS)
     assert all(sc.date_of(ev.step) >= dt.date(2021, 9, 1) for ev in touched)
 
@@ -241,8 +287,9 @@ def test_calibration_knobs_map_back_and_forth() -> None:
                 assert knob.unit(x) == pytest.approx(u)
 
 
-@pytest.mark.parametrize("name", ["epstein_legitimacy_gradual", "epstein_legitimacy_sudden",
-                                  "epstein_cop_reduction"])
+@pytest.mark.parametrize(
+    "name", ["epstein_legitimacy_gradual", "epstein_legitimacy_sudden", "epstein_cop_reduction"]
+)
 def test_epstein_crisis_scenarios_validate(name: str) -> None:
     from simulation import load_scenario
 
@@ -253,8 +300,9 @@ def test_epstein_crisis_scenarios_validate(name: str) -> None:
 
 
 @pytest.mark.slow
-def test_calibration_search_runs_on_a_tiny_budget(tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_calibration_search_runs_on_a_tiny_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The library code that wrote docs/data/calibration_*.json runs end to end.
 
     Stage A on 2 candidates (and the scenario's values) x 2 seeds, 1 more seed
@@ -265,8 +313,27 @@ def test_calibration_search_runs_on_a_tiny_budget(tmp_path: Path,
 
     monkeypatch.setattr(knobs, "CALIBRATION_END", dt.date(2015, 6, 30))
     out = tmp_path / "calibration.json"
-    assert cal.main(["--candidates", "2", "--reps", "2", "--top", "1", "--reps2", "1",
-                     "--polish", "1", "--workers", "1", "--output", str(out)]) == 0
+    assert (
+        cal.main(
+            [
+                "--candidates",
+                "2",
+                "--reps",
+                "2",
+                "--top",
+                "1",
+                "--reps2",
+                "1",
+                "--polish",
+                "1",
+                "--workers",
+                "1",
+                "--output",
+                str(out),
+            ]
+        )
+        == 0
+    )
     result = json.loads(out.read_text())
     assert result["stage"] == "window"
     assert len(result["stage1"]) == 3  # the two candidates and the scenario's own values

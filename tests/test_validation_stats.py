@@ -44,8 +44,12 @@ def test_permutation_p_is_uniform_under_the_null_and_seeded() -> None:
     # 200 pairs of samples from one distribution: the p-values spread evenly over
     # (0, 1], so about 5% fall below 0.05 (a miscalibrated test fails the KS check).
     rng = np.random.default_rng(3)
-    ps = np.array([permutation_p(rng.normal(0, 1, 15), rng.normal(0, 1, 15), n_perm=999,
-                                 seed=i) for i in range(200)])
+    ps = np.array(
+        [
+            permutation_p(rng.normal(0, 1, 15), rng.normal(0, 1, 15), n_perm=999, seed=i)
+            for i in range(200)
+        ]
+    )
     assert stats.kstest(ps, "uniform").pvalue > 0.01
     assert 0.01 <= np.mean(ps < 0.05) <= 0.10
     # The same seed gives the same p; other seeds other draws of the resamples.
@@ -107,12 +111,14 @@ def test_bootstrap_degenerate_cases_are_decided_without_nan(paired: bool) -> Non
         other = base + 10 if paired else np.full(5 - paired, 12.0)  # no spread
         assert mean_difference_interval(base, other, paired, 0.9, 1000, 0) == (10.0, 10.0, 10.0)
         assert mean_difference_ci(base, other, paired) == (10.0, 10.0, 10.0)
-        est, lo, hi = mean_difference_interval(np.array([1.0]), np.array([4.0]), paired, 0.9,
-                                               1000, 0)  # one run a side: no interval
+        est, lo, hi = mean_difference_interval(
+            np.array([1.0]), np.array([4.0]), paired, 0.9, 1000, 0
+        )  # one run a side: no interval
         assert est == 3.0 and np.isnan(lo) and np.isnan(hi)
         # two runs a side with some spread: a proper interval around the estimate
-        est, lo, hi = mean_difference_interval(np.array([1.0, 2.0]), np.array([4.0, 7.0]),
-                                               paired, 0.9, 1000, 0)
+        est, lo, hi = mean_difference_interval(
+            np.array([1.0, 2.0]), np.array([4.0, 7.0]), paired, 0.9, 1000, 0
+        )
         assert np.isfinite([lo, hi]).all() and lo <= est <= hi and lo < hi
     if paired:
         with pytest.raises(ValueError, match="same length"):

@@ -33,13 +33,20 @@ SMALL = {"world__width": 24, "world__height": 24, "civilians__vision": 3, "talib
 runner = CliRunner()
 
 REQUIRED_SLIDERS = (
-    "isisk.defector_recruitment", "isisk.civilian_recruitment", "surveillance.us_level",
-    "surveillance.withdrawal_week", "repression.baseline", "repression.gain",
-    "legitimacy.initial", "civilians.hardship_shift", "isisk.initial_fighters",
+    "isisk.defector_recruitment",
+    "isisk.civilian_recruitment",
+    "surveillance.us_level",
+    "surveillance.withdrawal_week",
+    "repression.baseline",
+    "repression.gain",
+    "legitimacy.initial",
+    "civilians.hardship_shift",
+    "isisk.initial_fighters",
 )
 
 
 # --- settings ----------------------------------------------------------------------
+
 
 def test_sliders_are_generated_from_the_parameter_table() -> None:
     names = [s.name for s in settings.SLIDERS]
@@ -91,8 +98,10 @@ def test_captions_show_values_and_units() -> None:
     spec = settings.SLIDER_INDEX["isisk__defector_recruitment"]
     assert spec.caption(0.3) == f"{spec.label}: 0.30 per week per 10k Taliban"
     assert settings.SLIDER_INDEX["legitimacy__initial"].caption(0.85) == "Legitimacy: 0.85"
-    assert settings.SLIDER_INDEX["isisk__initial_fighters"].caption(2000.0) \
+    assert (
+        settings.SLIDER_INDEX["isisk__initial_fighters"].caption(2000.0)
         == "Initial ISIS-K fighters: 2000"
+    )
     assert settings.SLIDER_INDEX["seed"].clean(3.0) == 3
     assert settings.SLIDER_INDEX["legitimacy__initial"].clean(0.8600000000000001) == 0.86
 
@@ -119,11 +128,17 @@ def test_model_params_bind_mesa_sliders_to_the_session_state() -> None:
 
 # --- the model factory ---------------------------------------------------------------
 
+
 def test_viz_model_takes_flat_keyword_arguments() -> None:
     import solara
 
-    m = live.VizModel(scenario_file=str(BASELINE), seed=5, isisk__defector_recruitment=1.25,
-                     legitimacy__initial=solara.Reactive(0.7), **SMALL)
+    m = live.VizModel(
+        scenario_file=str(BASELINE),
+        seed=5,
+        isisk__defector_recruitment=1.25,
+        legitimacy__initial=solara.Reactive(0.7),
+        **SMALL,
+    )
     assert m.seed == 5 and m.config.seed == 5
     assert m.config.params["isisk.defector_recruitment"] == 1.25
     assert m.config.params["legitimacy.initial"] == 0.7
@@ -138,8 +153,9 @@ def test_viz_model_takes_flat_keyword_arguments() -> None:
 
 def test_play_stops_at_the_scenarios_last_week(tmp_path) -> None:
     short = tmp_path / "short.toml"
-    short.write_text(f'[scenario]\nextends = "{BASELINE}"\nname = "short"\nsteps = 12\n',
-                     encoding="utf-8")
+    short.write_text(
+        f'[scenario]\nextends = "{BASELINE}"\nname = "short"\nsteps = 12\n', encoding="utf-8"
+    )
     m = live.VizModel(scenario_file=str(short), **SMALL)
     for _ in range(11):
         m.step()
@@ -153,10 +169,10 @@ def test_mesa_reset_rebuilds_the_model_with_new_values() -> None:
     from mesa.visualization.solara_viz import _build_model_init_kwargs
 
     m = live.VizModel(scenario_file=str(BASELINE), **SMALL)
-    params = {live.SCENARIO_FILE: str(BASELINE), **SMALL, "legitimacy__initial": 0.6,
-              "seed": 11}
-    kwargs = _build_model_init_kwargs(m, params, add_scenario_when_empty=True,
-                                      require_model_accepts_scenario=True)
+    params = {live.SCENARIO_FILE: str(BASELINE), **SMALL, "legitimacy__initial": 0.6, "seed": 11}
+    kwargs = _build_model_init_kwargs(
+        m, params, add_scenario_when_empty=True, require_model_accepts_scenario=True
+    )
     assert "scenario" in kwargs  # Mesa's own scenario object, ignored by VizModel
     rebuilt = type(m)(**kwargs)
     assert rebuilt.config.params["legitimacy.initial"] == 0.6
@@ -164,6 +180,7 @@ def test_mesa_reset_rebuilds_the_model_with_new_values() -> None:
 
 
 # --- saving ------------------------------------------------------------------------
+
 
 def test_save_as_scenario_writes_a_child_that_run_and_validate_accept(tmp_path: Path) -> None:
     base = load_scenario(BASELINE)
@@ -184,11 +201,31 @@ def test_save_as_scenario_writes_a_child_that_run_and_validate_accept(tmp_path: 
 
     result = runner.invoke(cli_app, ["validate", str(out)])
     assert result.exit_code == 0 and f"OK {out}" in result.output
-    result = runner.invoke(cli_app, [
-        "run", str(out), "--out", str(tmp_path / "results"), "--steps", "3",
-        "--replicates", "1", "--workers", "1", "--no-plots", "--quiet",
-        "--set", "world.width=20", "--set", "world.height=20",
-        "--set", "civilians.vision=3", "--set", "taliban.vision=3"])
+    result = runner.invoke(
+        cli_app,
+        [
+            "run",
+            str(out),
+            "--out",
+            str(tmp_path / "results"),
+            "--steps",
+            "3",
+            "--replicates",
+            "1",
+            "--workers",
+            "1",
+            "--no-plots",
+            "--quiet",
+            "--set",
+            "world.width=20",
+            "--set",
+            "world.height=20",
+            "--set",
+            "civilians.vision=3",
+            "--set",
+            "taliban.vision=3",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "results" / "baseline_custom1").is_dir()
 
@@ -222,6 +259,7 @@ def test_catalogue_lists_shipped_then_saved_scenarios(tmp_path: Path) -> None:
 
 
 # --- drawing -----------------------------------------------------------------------
+
 
 def _png_pixels(png: bytes):
     import io
@@ -332,10 +370,18 @@ def test_step_waits_for_a_redraw_in_progress() -> None:
 
 def test_importing_the_page_starts_no_thread() -> None:
     """The kernel warm-up starts with the page's first render, not on import."""
-    code = ("import threading, simulation.viz.page; "
-            "print(sorted(t.name for t in threading.enumerate()))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
-                         timeout=120, env={**os.environ, "KHORASAN_VIZ_SCENARIO": str(BASELINE)})
+    code = (
+        "import threading, simulation.viz.page; "
+        "print(sorted(t.name for t in threading.enumerate()))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "KHORASAN_VIZ_SCENARIO": str(BASELINE)},
+    )
     assert out.returncode == 0, out.stderr
     assert "khorasan-warm-up" not in out.stdout and "MainThread" in out.stdout
 
@@ -399,8 +445,11 @@ def test_page_is_mesas_controls_and_sliders_without_solaraviz_furniture() -> Non
         assert "Legitimacy" in texts and "Play Interval" not in texts
 
         def headline() -> str:
-            found = [w.unsafe_innerHTML for w in rc.find(solara.widgets.HTML).widgets
-                     if 'class="kh-head"' in (w.unsafe_innerHTML or "")]
+            found = [
+                w.unsafe_innerHTML
+                for w in rc.find(solara.widgets.HTML).widgets
+                if 'class="kh-head"' in (w.unsafe_innerHTML or "")
+            ]
             assert len(found) == 1
             return found[0]
 
@@ -409,13 +458,15 @@ def test_page_is_mesas_controls_and_sliders_without_solaraviz_furniture() -> Non
         assert "week 1 of" in headline()
         rc.find(v.Btn, children=["Reset"]).widget.click()
         assert "week 0 of" in headline()
-        assert all("Time:" not in (w.unsafe_innerHTML or "")
-                   for w in rc.find(solara.widgets.HTML).widgets)
+        assert all(
+            "Time:" not in (w.unsafe_innerHTML or "") for w in rc.find(solara.widgets.HTML).widgets
+        )
     finally:
         rc.close()
 
 
 # --- assets --------------------------------------------------------------------------
+
 
 def test_required_assets_are_the_versions_solara_asks_for() -> None:
     import solara
@@ -481,6 +532,7 @@ def test_default_cache_dir_honours_the_environment(tmp_path: Path, monkeypatch) 
 
 # --- server and CLI ------------------------------------------------------------------
 
+
 def test_server_command_and_environment_keep_it_local(tmp_path: Path) -> None:
     cmd = viz_server.solara_command("127.0.0.1", 8600)
     # solara run, through serve(): only the app's own page, only the local assets
@@ -492,8 +544,9 @@ def test_server_command_and_environment_keep_it_local(tmp_path: Path) -> None:
     for flag in ("--production", "--no-open", "--no-check-version"):
         assert flag in cmd
     assert cmd[cmd.index("--host") + 1] == "127.0.0.1"
-    env = viz_server.server_env(tmp_path, scenario=BASELINE, save_dir=tmp_path / "s",
-                                base={"PYTHONPATH": "/x"})
+    env = viz_server.server_env(
+        tmp_path, scenario=BASELINE, save_dir=tmp_path / "s", base={"PYTHONPATH": "/x"}
+    )
     assert env["SOLARA_ASSETS_PROXY_CACHE_DIR"] == str(tmp_path)
     assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
     assert env["SOLARA_THEME_SHOW_BANNER"] == "False"
@@ -529,4 +582,3 @@ def test_cli_viz_refuses_a_busy_port(tmp_path: Path, monkeypatch) -> None:
         result = runner.invoke(cli_app, ["viz", str(BASELINE), "--port", str(port)])
     assert result.exit_code == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.output
-

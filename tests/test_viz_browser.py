@@ -38,8 +38,14 @@ REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 REBIND = "rebind.khorasan.test"  # a name the browser resolves to 127.0.0.1 (DNS rebinding)
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--disable-dev-shm-usage",
     f"--host-resolver-rules=MAP {REBIND} 127.0.0.1",  # another site's name for this machine
 ]
@@ -84,8 +90,12 @@ def server(sync_api, tmp_path_factory):
         _require(False, f"the page's JavaScript is not available: {exc}")
     tmp = tmp_path_factory.mktemp("viz")
     save_dir = tmp / "saved"
-    env = viz_server.server_env(assets, scenario=REPO / "scenarios" / "baseline.toml",
-                                scenarios_dir=REPO / "scenarios", save_dir=save_dir)
+    env = viz_server.server_env(
+        assets,
+        scenario=REPO / "scenarios" / "baseline.toml",
+        scenarios_dir=REPO / "scenarios",
+        save_dir=save_dir,
+    )
     t0 = time.monotonic()
     srv = viz_server.start_server(env, tmp / "server.log")
     srv.started_in = time.monotonic() - t0  # type: ignore[attr-defined]
@@ -115,8 +125,10 @@ class NetLog:
         self.problems: list[str] = []
         page.on("request", self._request)
         page.on("requestfailed", self._failed)
-        page.on("response", lambda r: self.problems.append(f"HTTP {r.status} {r.url}")
-                if r.status >= 400 else None)
+        page.on(
+            "response",
+            lambda r: self.problems.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None,
+        )
         page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
 
     def _request(self, req) -> None:
@@ -187,8 +199,9 @@ def _choose_scenario(page, label: str) -> None:
 
 
 def _screenshot(page, name: str, tmp_path: Path) -> Path:
-    folder = (REPO / "docs" / "screenshots" if os.environ.get("KHORASAN_UPDATE_SCREENSHOTS")
-              else tmp_path)
+    folder = (
+        REPO / "docs" / "screenshots" if os.environ.get("KHORASAN_UPDATE_SCREENSHOTS") else tmp_path
+    )
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
     page.screenshot(path=str(path))
@@ -263,8 +276,10 @@ def test_page_offline_step_scenario_slider_reset_save_play(browser, server, tmp_
         _settled_figures(page)
         paused_at = _week(page)
         weeks = paused_at - week0
-        report.append(f"play: {weeks} weeks in {elapsed:.1f} s (not a benchmark: see "
-                      f"benchmarks/viz_play.py), {len(frames)} distinct map frames seen")
+        report.append(
+            f"play: {weeks} weeks in {elapsed:.1f} s (not a benchmark: see "
+            f"benchmarks/viz_play.py), {len(frames)} distinct map frames seen"
+        )
         assert weeks >= MIN_PLAY_WEEKS, report[-1]
         assert len(frames) > 3, "the map did not change while playing"
         time.sleep(1.5)
@@ -288,8 +303,13 @@ def test_page_offline_step_scenario_slider_reset_save_play(browser, server, tmp_
         assert data["scenario"]["extends"].endswith("scenarios/defector_surge.toml")
         assert data["legitimacy"] == {"initial": 0.8}
         assert "isisk" not in data  # inherited from defector_surge, not repeated
-        check = subprocess.run([sys.executable, "-m", "simulation", "validate", str(saved[0])],
-                               cwd=REPO, capture_output=True, text=True, timeout=120)
+        check = subprocess.run(
+            [sys.executable, "-m", "simulation", "validate", str(saved[0])],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert check.returncode == 0, check.stderr
         assert check.stdout.startswith("OK ")
 
@@ -341,7 +361,8 @@ def test_other_origins_cannot_drive_the_app_but_its_page_can(browser, server, tm
     site.mkdir()
     (site / "index.html").write_text(OTHER_SITE_PAGE % json.dumps(f"ws://127.0.0.1:{port}"))
     other = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
+        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site))
+    )
     other_origin = f"http://127.0.0.1:{other.server_address[1]}"
     threading.Thread(target=other.serve_forever, daemon=True).start()
     ctx = browser.new_context()

@@ -37,13 +37,17 @@ EVIL = "http://evil.example.com"
 
 # --- the middlewares on their own ------------------------------------------------------
 
+
 def _call(app, scope: dict) -> tuple[list[dict], bool]:
     """Run one request through ``app``; what it sent, and whether the inner app saw it."""
     sent: list[dict] = []
 
     async def receive() -> dict:
-        return ({"type": "websocket.connect"} if scope["type"] == "websocket"
-                else {"type": "http.request", "body": b"", "more_body": False})
+        return (
+            {"type": "websocket.connect"}
+            if scope["type"] == "websocket"
+            else {"type": "http.request", "body": b"", "more_body": False}
+        )
 
     async def send(message: dict) -> None:
         sent.append(message)
@@ -60,9 +64,15 @@ async def _inner(scope, receive, send) -> None:
         await send({"type": "http.response.body", "body": b"ok"})
 
 
-def _scope(kind: str = "websocket", *, host: str | None = "127.0.0.1:8600",
-           origin: str | None = None, path: str = "/jupyter/api/kernels/k/channels",
-           method: str = "GET", server=("127.0.0.1", 8600)) -> dict:
+def _scope(
+    kind: str = "websocket",
+    *,
+    host: str | None = "127.0.0.1:8600",
+    origin: str | None = None,
+    path: str = "/jupyter/api/kernels/k/channels",
+    method: str = "GET",
+    server=("127.0.0.1", 8600),
+) -> dict:
     headers = [(b"host", host.encode())] if host is not None else []
     if origin is not None:
         headers.append((b"origin", origin.encode()))
@@ -80,24 +90,49 @@ def _status(sent: list[dict]) -> int | str:
 def test_origin_guard_lets_only_the_apps_own_page_through() -> None:
     lines: list[str] = []
     guard = OriginGuard(_inner, "127.0.0.1", 8600, log=lines.append)
-    own = ["http://127.0.0.1:8600", "http://localhost:8600", "http://[::1]:8600",
-           "HTTP://LOCALHOST:8600"]
+    own = [
+        "http://127.0.0.1:8600",
+        "http://localhost:8600",
+        "http://[::1]:8600",
+        "HTTP://LOCALHOST:8600",
+    ]
     for origin in [None, *own]:
         for host in ("127.0.0.1:8600", "localhost:8600", "[::1]:8600", "LocalHost:8600"):
             sent, passed = _call(guard, _scope(host=host, origin=origin))
             assert passed and _status(sent) == "websocket.accept", (host, origin)
-    foreign = [EVIL, "https://127.0.0.1:8600", "http://127.0.0.1:8601", "http://127.0.0.1",
-               "null", "file://", "http://127.0.0.1:8600.evil.com", "http://evil.com:8600",
-               "http://127.0.0.1:8600@evil.com", "127.0.0.1:8600", ""]
+    foreign = [
+        EVIL,
+        "https://127.0.0.1:8600",
+        "http://127.0.0.1:8601",
+        "http://127.0.0.1",
+        "null",
+        "file://",
+        "http://127.0.0.1:8600.evil.com",
+        "http://evil.com:8600",
+        "http://127.0.0.1:8600@evil.com",
+        "127.0.0.1:8600",
+        "",
+    ]
     for origin in foreign:
         sent, passed = _call(guard, _scope(origin=origin))
         assert not passed and sent == [{"type": "websocket.close", "code": 1008}], origin
-        sent, passed = _call(guard, _scope("http", origin=origin, method="POST",
-                                           path="/_solara/api/close/k"))
+        sent, passed = _call(
+            guard, _scope("http", origin=origin, method="POST", path="/_solara/api/close/k")
+        )
         assert not passed and _status(sent) == 403, origin
     # DNS rebinding: the page's own name, pointed at 127.0.0.1, is in its Host
-    for host in ("evil.example.com:8600", "evil.example.com", "127.0.0.1:8601", "127.0.0.1",
-                 "localhost", "127.0.0.1:8600:1", "::1:8600", "[::1", "", None):
+    for host in (
+        "evil.example.com:8600",
+        "evil.example.com",
+        "127.0.0.1:8601",
+        "127.0.0.1",
+        "localhost",
+        "127.0.0.1:8600:1",
+        "::1:8600",
+        "[::1",
+        "",
+        None,
+    ):
         for kind in ("websocket", "http"):
             sent, passed = _call(guard, _scope(kind, host=host))
             assert not passed, (kind, host)
@@ -154,27 +189,41 @@ def test_offline_cdn_serves_only_files_in_the_folder(tmp_path: Path) -> None:
     (cache / "pkg@1.0.0" / "out.js").symlink_to(tmp_path / "secret.txt")
     lines: list[str] = []
     cdn = OfflineCdn(_inner, cache, log=lines.append)
-    for path in ("/_solara/cdn/pkg@1.0.0/dist/a.js", "/_solara/cdn/pkg@1.0.0//dist/./a.js",
-                 "/_solara/cdn/one@2.0.0", "/index.html", "/_solara/cdnx/a.js"):
+    for path in (
+        "/_solara/cdn/pkg@1.0.0/dist/a.js",
+        "/_solara/cdn/pkg@1.0.0//dist/./a.js",
+        "/_solara/cdn/one@2.0.0",
+        "/index.html",
+        "/_solara/cdnx/a.js",
+    ):
         assert _call(cdn, _scope("http", path=path))[1], path
-    refused = ["/_solara/cdn/pkg@1.0.0/dist/b.js", "/_solara/cdn/pkg@1.0.0/dist",
-               "/_solara/cdn/pkg@1.0.0/out.js", "/_solara/cdn/../secret.txt",
-               "/_solara/cdn/pkg@1.0.0/../../secret.txt", "/_solara/cdn/pkg@1.0.0",
-               "/_solara/cdn", "/_solara/cdn/", "/_solara/cdn/pkg@1.0.0/dist/a.js\0"]
+    refused = [
+        "/_solara/cdn/pkg@1.0.0/dist/b.js",
+        "/_solara/cdn/pkg@1.0.0/dist",
+        "/_solara/cdn/pkg@1.0.0/out.js",
+        "/_solara/cdn/../secret.txt",
+        "/_solara/cdn/pkg@1.0.0/../../secret.txt",
+        "/_solara/cdn/pkg@1.0.0",
+        "/_solara/cdn",
+        "/_solara/cdn/",
+        "/_solara/cdn/pkg@1.0.0/dist/a.js\0",
+    ]
     for path in refused:
         sent, passed = _call(cdn, _scope("http", path=path))
         assert not passed and _status(sent) == 404, path
     assert len(lines) == len(refused)
     _call(cdn, _scope("http", path=refused[0]))  # once per path
     assert len(lines) == len(refused)
-    assert lines[0].startswith("khorasan viz: 404 for '/_solara/cdn/pkg@1.0.0/dist/b.js': "
-                               "not in the local asset folder")
+    assert lines[0].startswith(
+        "khorasan viz: 404 for '/_solara/cdn/pkg@1.0.0/dist/b.js': not in the local asset folder"
+    )
     assert (cache / "pkg@1.0.0" / "dist").is_dir()
     # WebSockets and lifespan pass untouched
     assert _call(cdn, _scope(path="/_solara/cdn/x"))[1]
 
 
 # --- a real server, raw clients ---------------------------------------------------------
+
 
 class Recorder:
     """A socket standing in for every outside server (HTTP(S)_PROXY): notes who connects."""
@@ -211,12 +260,25 @@ def served(tmp_path_factory):
     (cache / "requirejs@2.3.6" / "require.js").write_text("/* cached */ var requirejs;")
     (cache / "requirejs@2.3.6" / "bin" / "r.js").write_text("1;")
     recorder = Recorder()
-    env = viz_server.server_env(cache, scenario=REPO / "scenarios" / "baseline.toml",
-                                scenarios_dir=REPO / "scenarios", save_dir=tmp / "saved")
+    env = viz_server.server_env(
+        cache,
+        scenario=REPO / "scenarios" / "baseline.toml",
+        scenarios_dir=REPO / "scenarios",
+        save_dir=tmp / "saved",
+    )
     proxy = f"http://127.0.0.1:{recorder.port}"
-    env.update({"HTTP_PROXY": proxy, "HTTPS_PROXY": proxy, "ALL_PROXY": proxy,
-                "http_proxy": proxy, "https_proxy": proxy, "all_proxy": proxy,
-                "NO_PROXY": "", "no_proxy": ""})
+    env.update(
+        {
+            "HTTP_PROXY": proxy,
+            "HTTPS_PROXY": proxy,
+            "ALL_PROXY": proxy,
+            "http_proxy": proxy,
+            "https_proxy": proxy,
+            "all_proxy": proxy,
+            "NO_PROXY": "",
+            "no_proxy": "",
+        }
+    )
     srv = viz_server.start_server(env, tmp / "server.log")
     srv.cache = cache  # type: ignore[attr-defined]
     srv.recorder = recorder  # type: ignore[attr-defined]
@@ -231,8 +293,9 @@ def _port(srv) -> int:
     return int(srv.url.rsplit(":", 1)[1])
 
 
-def _http(srv, path: str, *, method: str = "GET", headers: dict | None = None,
-          via: str | None = None) -> tuple[int, bytes]:
+def _http(
+    srv, path: str, *, method: str = "GET", headers: dict | None = None, via: str | None = None
+) -> tuple[int, bytes]:
     """A request to the server; ``via`` replaces the host in the URL (the Host header)."""
     url = srv.url + path
     req = urllib.request.Request(url, method=method, headers=headers or {})
@@ -248,12 +311,13 @@ def _http(srv, path: str, *, method: str = "GET", headers: dict | None = None,
 
 def _ws(srv, *, origin: str | None, host: str | None = None) -> int:
     """Open the kernel WebSocket the page opens; the handshake's status (101: connected)."""
-    url = (f"ws://{host or srv.url.split('//', 1)[1]}/jupyter/api/kernels/{uuid.uuid4()}"
-           f"/channels?session_id={uuid.uuid4()}")
+    url = (
+        f"ws://{host or srv.url.split('//', 1)[1]}/jupyter/api/kernels/{uuid.uuid4()}"
+        f"/channels?session_id={uuid.uuid4()}"
+    )
     sock = socket.create_connection(("127.0.0.1", _port(srv)), timeout=30)
     try:
-        with ws_client.connect(url, sock=sock, origin=origin, open_timeout=30,
-                               proxy=None) as ws:
+        with ws_client.connect(url, sock=sock, origin=origin, open_timeout=30, proxy=None) as ws:
             status = ws.response.status_code
             ws.close()
             return status
@@ -271,8 +335,10 @@ def test_server_refuses_other_origins_and_hosts_and_serves_its_own(served) -> No
         assert _ws(served, origin=origin) == 403, origin
         assert _ws(served, origin=origin) == 403, origin
     # DNS rebinding: evil.example.com pointed at 127.0.0.1 is still evil.example.com
-    assert _ws(served, origin=f"http://evil.example.com:{port}",
-               host=f"evil.example.com:{port}") == 403
+    assert (
+        _ws(served, origin=f"http://evil.example.com:{port}", host=f"evil.example.com:{port}")
+        == 403
+    )
     assert _ws(served, origin=own, host=f"evil.example.com:{port}") == 403
     assert _http(served, "/", via=f"evil.example.com:{port}")[0] == 403
     # the app's HTTP API (the page's close beacon) from another Origin
@@ -298,8 +364,12 @@ def test_server_serves_cached_assets_and_fetches_nothing(served) -> None:
     assert (status, body) == (200, b"/* cached */ var requirejs;")
     missing = "/_solara/cdn/requirejs@2.3.7/require.js"
     t0 = time.monotonic()
-    for path in (missing, missing, "/_solara/cdn/requirejs@2.3.6/bin",
-                 "/_solara/cdn/leftpad@1.0.0"):
+    for path in (
+        missing,
+        missing,
+        "/_solara/cdn/requirejs@2.3.6/bin",
+        "/_solara/cdn/leftpad@1.0.0",
+    ):
         status, body = _http(served, path)
         assert status == 404, path
     waited = time.monotonic() - t0

@@ -56,9 +56,13 @@ def _is_run_dir(item: ScenarioLike) -> bool:
     return not isinstance(item, Scenario) and Path(item).is_dir()
 
 
-def _inputs(inputs: Sequence[ScenarioLike], set_: Sequence[str], replicates: int | None,
-            seed: int | None, steps: int | None
-            ) -> tuple[dict[int, RunData], dict[int, Scenario]]:
+def _inputs(
+    inputs: Sequence[ScenarioLike],
+    set_: Sequence[str],
+    replicates: int | None,
+    seed: int | None,
+    steps: int | None,
+) -> tuple[dict[int, RunData], dict[int, Scenario]]:
     """The saved runs and the scenarios to run (with the first input's seeds), by position."""
     from simulation.experiments.compare import Extent, check_comparable
     from simulation.experiments.loading import load_run
@@ -75,10 +79,12 @@ def _inputs(inputs: Sequence[ScenarioLike], set_: Sequence[str], replicates: int
     extra["scenario.seed"] = seed if seed is not None else first_seed
     extra["scenario.replicates"] = replicates if replicates is not None else first_reps
     files = {k: resolve(p, set_, extra) for k, p in enumerate(inputs) if k not in saved}
-    extents = [Extent(source_of(p), saved[k].start_date,
-                      int(saved[k].manifest["scenario"]["steps"]))
-               if k in saved else Extent(source_of(p), files[k].start_date, files[k].steps)
-               for k, p in enumerate(inputs)]
+    extents = [
+        Extent(source_of(p), saved[k].start_date, int(saved[k].manifest["scenario"]["steps"]))
+        if k in saved
+        else Extent(source_of(p), files[k].start_date, files[k].steps)
+        for k, p in enumerate(inputs)
+    ]
     try:
         check_comparable(extents)
     except ValueError as exc:
@@ -86,8 +92,9 @@ def _inputs(inputs: Sequence[ScenarioLike], set_: Sequence[str], replicates: int
     return saved, files
 
 
-def _check_targets(out: Path, inputs: Sequence[ScenarioLike], saved: dict[int, RunData],
-                   files: dict[int, Scenario]) -> None:
+def _check_targets(
+    out: Path, inputs: Sequence[ScenarioLike], saved: dict[int, RunData], files: dict[int, Scenario]
+) -> None:
     """Each scenario's run directory under ``out`` must be its own, and no compared run."""
     from simulation.experiments.compare import COMPARISON_FILES
     from simulation.experiments.rundir import run_dir_for
@@ -97,22 +104,46 @@ def _check_targets(out: Path, inputs: Sequence[ScenarioLike], saved: dict[int, R
     for k, sc in files.items():
         target, source = run_dir_for(out, sc), source_of(inputs[k])
         if target.name in COMPARISON_FILES:
-            raise InputError(f"{source}: scenario.name: {sc.name!r} would write its run "
-                             f"directory {target}, where the comparison goes; rename it")
+            raise InputError(
+                f"{source}: scenario.name: {sc.name!r} would write its run "
+                f"directory {target}, where the comparison goes; rename it"
+            )
         if target in targets:
-            raise InputError(f"{source}: scenario.name: {sc.name!r} is also the name of "
-                             f"{targets[target]}; both would write {target}")
+            raise InputError(
+                f"{source}: scenario.name: {sc.name!r} is also the name of "
+                f"{targets[target]}; both would write {target}"
+            )
         if target.resolve() in compared:
-            raise InputError(f"{source}: would write {target}, which is also compared "
-                             "as a run directory; use --out for another place")
+            raise InputError(
+                f"{source}: would write {target}, which is also compared "
+                "as a run directory; use --out for another place"
+            )
         targets[target] = source
 
 
-def compare(inputs: Sequence[ScenarioLike], *,
-            out: str | os.PathLike[str] = "runs/comparison",
-            metrics: str | Sequence[str] | None = None, replicates: int | None = None,
-            seed: int | None = None, steps: int | None = None, set: Sequence[str] = (),
-            **options: Any) -> Comparison:
+def _metric_specs(metrics: str | Sequence[str] | None) -> Any:
+    """The plotted metrics, from ``"a,b"`` or a list; a bad name is an :class:`InputError`."""
+    from simulation.experiments.compare import parse_metrics
+
+    try:
+        return parse_metrics(
+            metrics if metrics is None or isinstance(metrics, str) else ",".join(metrics)
+        )
+    except ValueError as exc:
+        raise InputError(f"--metrics: {exc}") from None
+
+
+def compare(
+    inputs: Sequence[ScenarioLike],
+    *,
+    out: str | os.PathLike[str] = "runs/comparison",
+    metrics: str | Sequence[str] | None = None,
+    replicates: int | None = None,
+    seed: int | None = None,
+    steps: int | None = None,
+    set: Sequence[str] = (),
+    **options: Any,
+) -> Comparison:
     """Compare two or more scenarios or saved run directories; the first is the reference.
 
     Scenarios (loaded, files or shipped names) are run first into
@@ -125,11 +156,7 @@ def compare(inputs: Sequence[ScenarioLike], *,
     ``progress``, ``command``, ``echo``, ``warn``) are those of
     :func:`~simulation.api.run`.
     """
-    from simulation.experiments.compare import (
-        check_comparison_out,
-        parse_metrics,
-        write_comparison,
-    )
+    from simulation.experiments.compare import check_comparison_out
     from simulation.experiments.loading import load_run
     from simulation.experiments.planning import plan_runs
 
@@ -137,18 +164,16 @@ def compare(inputs: Sequence[ScenarioLike], *,
     check_scheduler(opts.scheduler)
     if len(inputs) < 2:
         raise InputError("compare: give at least two scenario files or run directories")
-    try:
-        specs = parse_metrics(metrics if metrics is None or isinstance(metrics, str)
-                              else ",".join(metrics))
-    except ValueError as exc:
-        raise InputError(f"--metrics: {exc}") from None
+    specs = _metric_specs(metrics)
     saved, files = _inputs(inputs, set, replicates, seed, steps)
-    check_comparison_out(out, [run.path for run in saved.values()], force=opts.force,
-                         resume=opts.resume)
+    check_comparison_out(
+        out, [run.path for run in saved.values()], force=opts.force, resume=opts.resume
+    )
     _check_targets(out, inputs, saved, files)
     check_memory(list(files.values()), opts)
-    plans = plan_runs(list(files.values()), out, resume=opts.resume, force=opts.force,
-                      report=opts.warn)
+    plans = plan_runs(
+        list(files.values()), out, resume=opts.resume, force=opts.force, report=opts.warn
+    )
     for plan in plans:
         if not plan.pending:
             opts.say(f"{plan.target}/ is already complete (--resume); reusing it")
@@ -156,14 +181,24 @@ def compare(inputs: Sequence[ScenarioLike], *,
     pending = [p for p in plans if p.pending]
     with saving([p.workspace for p in pending], sum(len(p.jobs) for p in pending)):
         by_scenario = iter(plans)
-        runs = [saved[k] if k in saved else load_run(next(by_scenario).target)
-                for k in range(len(inputs))]
-        labels = unique_labels([r.name for r in runs])
-        figures = None
-        if opts.plots:
-            from simulation.plots import comparison_figures
+        runs = [
+            saved[k] if k in saved else load_run(next(by_scenario).target)
+            for k in range(len(inputs))
+        ]
+        return _write(runs, specs, out, opts)
 
-            figures = comparison_figures(runs, labels, specs)
-        table, paths = write_comparison(runs, labels, specs, out, figures=figures,
-                                        force=opts.force, resume=opts.resume)
+
+def _write(runs: list[RunData], specs: Any, out: Path, opts: Options) -> Comparison:
+    """The comparison of saved runs written into ``out`` (with figures if ``opts.plots``)."""
+    from simulation.experiments.compare import write_comparison
+
+    labels = unique_labels([r.name for r in runs])
+    figures = None
+    if opts.plots:
+        from simulation.plots import comparison_figures
+
+        figures = comparison_figures(runs, labels, specs)
+    table, paths = write_comparison(
+        runs, labels, specs, out, figures=figures, force=opts.force, resume=opts.resume
+    )
     return Comparison(out, table, labels, [r.path for r in runs], paths)

@@ -25,15 +25,22 @@ class ReplicatesFailed(RuntimeError):
     folders that keep what was saved, ``written`` the outputs completed.
     """
 
-    def __init__(self, failures: Sequence[Any], total: int, partials: Sequence[Path],
-                 written: Sequence[Path] = ()):
+    def __init__(
+        self,
+        failures: Sequence[Any],
+        total: int,
+        partials: Sequence[Path],
+        written: Sequence[Path] = (),
+    ):
         self.failures = list(failures)
         self.total = total
         self.partials = [Path(p) for p in partials]
         self.written = [Path(p) for p in written]
-        super().__init__(f"{len(self.failures)} of {total} replicates failed "
-                         f"(first: {self.first}); the others are saved in {self.kept}; "
-                         "fix the cause and call again with resume=True")
+        super().__init__(
+            f"{len(self.failures)} of {total} replicates failed "
+            f"(first: {self.first}); the others are saved in {self.kept}; "
+            "fix the cause and call again with resume=True"
+        )
 
     @property
     def first(self) -> str:

@@ -20,7 +20,14 @@ if TYPE_CHECKING:
     from simulation.experiments.loading import RunData
 
 __all__ = [
-    "ScenarioLike", "header", "headlines", "load", "open_run", "plot", "resolve", "scenarios_dir",
+    "ScenarioLike",
+    "header",
+    "headlines",
+    "load",
+    "open_run",
+    "plot",
+    "resolve",
+    "scenarios_dir",
 ]
 
 #: A scenario: a loaded one, a file, or the name of a shipped one (``"baseline"``).
@@ -40,8 +47,9 @@ def scenario_path(scenario: str | os.PathLike[str]) -> Path:
     return shipped_resolve(scenario)
 
 
-def header(replicates: int | None = None, seed: int | None = None,
-           steps: int | None = None) -> dict[str, Any]:
+def header(
+    replicates: int | None = None, seed: int | None = None, steps: int | None = None
+) -> dict[str, Any]:
     """``replicates``, ``seed`` and ``steps`` (those given) as ``scenario.*`` overrides."""
     given = {"scenario.replicates": replicates, "scenario.seed": seed, "scenario.steps": steps}
     return {name: value for name, value in given.items() if value is not None}
@@ -61,8 +69,7 @@ def overrides(where: str | os.PathLike[str], assignments: Sequence[str]) -> dict
     return out
 
 
-def load(scenario: str | os.PathLike[str], set: Sequence[str] = (),
-         **fields: Any) -> Scenario:
+def load(scenario: str | os.PathLike[str], set: Sequence[str] = (), **fields: Any) -> Scenario:
     """Load a scenario file, or a shipped scenario by name, with overrides.
 
     ``set`` are ``NAME=VALUE`` overrides as on the command line
@@ -86,8 +93,9 @@ def _with_header(sc: Scenario, changes: Mapping[str, Any]) -> Scenario:
         raise ScenarioError(sc.source or sc.name, "scenario", str(exc)) from None
 
 
-def resolve(scenario: ScenarioLike, set: Sequence[str] = (),
-            extra: Mapping[str, Any] | None = None) -> Scenario:
+def resolve(
+    scenario: ScenarioLike, set: Sequence[str] = (), extra: Mapping[str, Any] | None = None
+) -> Scenario:
     """A scenario from a file, a name or a loaded one, with ``set`` and ``extra`` overrides."""
     if not isinstance(scenario, Scenario):
         path = scenario_path(scenario)

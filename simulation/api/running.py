@@ -66,8 +66,10 @@ def workers_for(opts: Options, note: bool = False) -> int:
 
     n, asked = local_workers(opts.workers, opts.scheduler)
     if note and asked is not None:
-        opts.note(f"khorasan: note: --workers {asked} is more than the {n} CPU"
-                  f"{'s' if n != 1 else ''} available; using {n}")
+        opts.note(
+            f"khorasan: note: --workers {asked} is more than the {n} CPU"
+            f"{'s' if n != 1 else ''} available; using {n}"
+        )
     return n
 
 
@@ -78,8 +80,7 @@ def check_memory(scenarios: Sequence[Scenario], opts: Options, *, sweep: bool = 
 
     n_jobs = sum(sc.replicates for sc in scenarios)
     n = max(1, min(workers_for(opts), n_jobs))
-    check(scenarios, n, sweep=sweep,
-          remote=bool(opts.scheduler) and opts.scheduler != LOCAL_DASK)
+    check(scenarios, n, sweep=sweep, remote=bool(opts.scheduler) and opts.scheduler != LOCAL_DASK)
 
 
 def saved_state(workspaces: Sequence[Any], n_jobs: int) -> str:
@@ -115,8 +116,9 @@ def saving(workspaces: Sequence[Any], n_jobs: int) -> Iterator[None]:
         raise SaveError(exc, saved_state(workspaces, n_jobs)) from None
 
 
-def execute(batches: Sequence[Any], workspaces: Sequence[Any], opts: Options, desc: str
-            ) -> tuple[list[Any], dict[str, Any]]:
+def execute(
+    batches: Sequence[Any], workspaces: Sequence[Any], opts: Options, desc: str
+) -> tuple[list[Any], dict[str, Any]]:
     """Run every batch's unsaved jobs (saving each); the failures and the timings."""
     from simulation.experiments import execution
     from simulation.experiments.cluster import DaskUnavailable
@@ -128,8 +130,14 @@ def execute(batches: Sequence[Any], workspaces: Sequence[Any], opts: Options, de
     started = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
     try:
-        failures = execution.run_saved(batches, n_workers, progress=opts.progress, desc=desc,
-                                       scheduler=opts.scheduler, report=opts.warn)
+        failures = execution.run_saved(
+            batches,
+            n_workers,
+            progress=opts.progress,
+            desc=desc,
+            scheduler=opts.scheduler,
+            report=opts.warn,
+        )
     except DaskUnavailable as exc:
         for ws in workspaces:
             ws.close()
@@ -173,8 +181,10 @@ def finish(plan: Any, timings: dict[str, Any], opts: Options, failed: bool) -> P
         return None
     run_dir = finish_run(plan, timings=timings, command=opts.command, force=opts.force)
     reused = f", {plan.reused} saved earlier" if plan.reused else ""
-    opts.say(f"wrote {run_dir}/  ({len(plan.jobs)} replicates x {plan.scenario.steps} weeks"
-             f"{reused}, {timings['simulate_seconds']:.1f} s {where(timings)})")
+    opts.say(
+        f"wrote {run_dir}/  ({len(plan.jobs)} replicates x {plan.scenario.steps} weeks"
+        f"{reused}, {timings['simulate_seconds']:.1f} s {where(timings)})"
+    )
     if opts.plots:
         from simulation.plots import plot_run
 
@@ -196,8 +206,9 @@ def complete_already(run_dir: Path, opts: Options) -> None:
         opts.say(f"  plot {png}")
 
 
-def run_plans(plans: Sequence[Any], opts: Options, desc: str,
-              complete: Callable[[Path], None]) -> list[Path]:
+def run_plans(
+    plans: Sequence[Any], opts: Options, desc: str, complete: Callable[[Path], None]
+) -> list[Path]:
     """Run the pending plans, write their run directories; ``complete`` for the others.
 
     Raises :class:`ReplicatesFailed` (after writing the runs that finished)
@@ -212,8 +223,12 @@ def run_plans(plans: Sequence[Any], opts: Options, desc: str,
             if not plan.pending:
                 complete(plan.target)
         if pending:
-            failures, timings = execute([(p.workspace.store, p.jobs) for p in pending],
-                                        [p.workspace for p in pending], opts, desc)
+            failures, timings = execute(
+                [(p.workspace.store, p.jobs) for p in pending],
+                [p.workspace for p in pending],
+                opts,
+                desc,
+            )
             for plan in pending:
                 failed = any(f.job.scenario is plan.scenario for f in failures)
                 if (run_dir := finish(plan, timings, opts, failed)) is not None:
@@ -230,9 +245,16 @@ def source_of(scenario: ScenarioLike) -> str:
     return str(scenario)
 
 
-def run_many(scenarios: Sequence[ScenarioLike], *, out: str | os.PathLike[str] = "runs",
-             replicates: int | None = None, steps: int | None = None, seed: int | None = None,
-             set: Sequence[str] = (), **options: Any) -> list[Path]:
+def run_many(
+    scenarios: Sequence[ScenarioLike],
+    *,
+    out: str | os.PathLike[str] = "runs",
+    replicates: int | None = None,
+    steps: int | None = None,
+    seed: int | None = None,
+    set: Sequence[str] = (),
+    **options: Any,
+) -> list[Path]:
     """Run several scenarios in one go (one pool of workers); their run directories.
 
     The keywords are those of :func:`run`. Every target is checked before
@@ -249,23 +271,38 @@ def run_many(scenarios: Sequence[ScenarioLike], *, out: str | os.PathLike[str] =
     for source, sc in loaded:
         target = run_dir_for(out, sc)
         if target in seen:
-            raise InputError(f"{source}: scenario.name: {sc.name!r} is also the name of "
-                             f"{seen[target]}; both would write {target}")
+            raise InputError(
+                f"{source}: scenario.name: {sc.name!r} is also the name of "
+                f"{seen[target]}; both would write {target}"
+            )
         seen[target] = source
     check_memory([sc for _, sc in loaded], opts)
-    plans = plan_runs([sc for _, sc in loaded], out, resume=opts.resume, force=opts.force,
-                      report=opts.warn)
+    plans = plan_runs(
+        [sc for _, sc in loaded], out, resume=opts.resume, force=opts.force, report=opts.warn
+    )
     pending = [p for p in plans if p.pending]
     desc = pending[0].scenario.name if len(pending) == 1 else "run"
     return run_plans(plans, opts, desc, lambda target: complete_already(target, opts))
 
 
-def run(scenario: ScenarioLike, *, out: str | os.PathLike[str] = "runs",
-        replicates: int | None = None, steps: int | None = None, seed: int | None = None,
-        set: Sequence[str] = (), workers: int = 1, scheduler: str | None = None,
-        force: bool = False, resume: bool = False, plots: bool = True,
-        progress: bool = False, command: Sequence[str] | None = None,
-        echo: Echo | None = None, warn: Echo | None = None) -> Path:
+def run(
+    scenario: ScenarioLike,
+    *,
+    out: str | os.PathLike[str] = "runs",
+    replicates: int | None = None,
+    steps: int | None = None,
+    seed: int | None = None,
+    set: Sequence[str] = (),
+    workers: int = 1,
+    scheduler: str | None = None,
+    force: bool = False,
+    resume: bool = False,
+    plots: bool = True,
+    progress: bool = False,
+    command: Sequence[str] | None = None,
+    echo: Echo | None = None,
+    warn: Echo | None = None,
+) -> Path:
     """Run a scenario's seeded replicates and save them into ``OUT/<name>/``; that folder.
 
     ``scenario`` is a :class:`Scenario`, a file or a shipped name;
@@ -277,7 +314,20 @@ def run(scenario: ScenarioLike, *, out: str | os.PathLike[str] = "runs",
     given each line of what was done. Raises ScenarioError, ResultsError,
     InputError, ReplicatesFailed, RunInterrupted or SaveError.
     """
-    return run_many([scenario], out=out, replicates=replicates, steps=steps, seed=seed,
-                    set=set, workers=workers, scheduler=scheduler, force=force,
-                    resume=resume, plots=plots, progress=progress, command=command,
-                    echo=echo, warn=warn)[0]
+    return run_many(
+        [scenario],
+        out=out,
+        replicates=replicates,
+        steps=steps,
+        seed=seed,
+        set=set,
+        workers=workers,
+        scheduler=scheduler,
+        force=force,
+        resume=resume,
+        plots=plots,
+        progress=progress,
+        command=command,
+        echo=echo,
+        warn=warn,
+    )[0]

@@ -47,9 +47,16 @@ def parse_axes(source: str, axes: Sequence[str]) -> list[Any]:
     return parsed
 
 
-def _write(target: Path, base: Any, axes: Sequence[Any], points: Sequence[Any],
-           batches: Sequence[Any], seeds: Sequence[int], ws: Any, opts: Options
-           ) -> dict[str, Any]:
+def _write(
+    target: Path,
+    base: Any,
+    axes: Sequence[Any],
+    points: Sequence[Any],
+    batches: Sequence[Any],
+    seeds: Sequence[int],
+    ws: Any,
+    opts: Options,
+) -> dict[str, Any]:
     """Run the grid's unsaved replicates, then write the sweep directory; the timings."""
     from simulation.experiments.execution import load_saved
     from simulation.experiments.rundir import publish_dir
@@ -69,8 +76,9 @@ def _write(target: Path, base: Any, axes: Sequence[Any], points: Sequence[Any],
                 from simulation.plots import sweep_figure
 
                 figure = sweep_figure(base, axes, table)
-            files = sweep_files(base, axes, table, seeds=seeds,
-                                figure=figure, timings=timings, command=opts.command)
+            files = sweep_files(
+                base, axes, table, seeds=seeds, figure=figure, timings=timings, command=opts.command
+            )
             publish_dir(target, files, force=opts.force)
         except BaseException:
             ws.close()  # the saved replicates stay for resume; the lock goes
@@ -79,10 +87,18 @@ def _write(target: Path, base: Any, axes: Sequence[Any], points: Sequence[Any],
     return timings
 
 
-def sweep(scenario: ScenarioLike, axes: Sequence[str], *,
-          out: str | os.PathLike[str] | None = None, root: str | os.PathLike[str] = "runs",
-          replicates: int | None = None, seed: int | None = None, steps: int | None = None,
-          set: Sequence[str] = (), **options: Any) -> Path:
+def sweep(
+    scenario: ScenarioLike,
+    axes: Sequence[str],
+    *,
+    out: str | os.PathLike[str] | None = None,
+    root: str | os.PathLike[str] = "runs",
+    replicates: int | None = None,
+    seed: int | None = None,
+    steps: int | None = None,
+    set: Sequence[str] = (),
+    **options: Any,
+) -> Path:
     """Sweep one or two parameters over a grid; the sweep directory.
 
     ``axes`` are ``NAME=START:STOP:NUM`` (evenly spaced) or ``NAME=A,B,...``
@@ -93,14 +109,31 @@ def sweep(scenario: ScenarioLike, axes: Sequence[str], *,
     ``progress``, ``command``, ``echo``, ``warn``) are those of
     :func:`~simulation.api.run`.
     """
-    return run_sweep(scenario, axes, out=out, root=root, replicates=replicates, seed=seed,
-                     steps=steps, set=set, **options)[0]
+    return run_sweep(
+        scenario,
+        axes,
+        out=out,
+        root=root,
+        replicates=replicates,
+        seed=seed,
+        steps=steps,
+        set=set,
+        **options,
+    )[0]
 
 
-def run_sweep(scenario: ScenarioLike, axes: Sequence[str], *,
-              out: str | os.PathLike[str] | None = None, root: str | os.PathLike[str] = "runs",
-              replicates: int | None = None, seed: int | None = None, steps: int | None = None,
-              set: Sequence[str] = (), **options: Any) -> tuple[Path, bool]:
+def run_sweep(
+    scenario: ScenarioLike,
+    axes: Sequence[str],
+    *,
+    out: str | os.PathLike[str] | None = None,
+    root: str | os.PathLike[str] = "runs",
+    replicates: int | None = None,
+    seed: int | None = None,
+    steps: int | None = None,
+    set: Sequence[str] = (),
+    **options: Any,
+) -> tuple[Path, bool]:
     """:func:`sweep`, and whether it ran (False: ``resume`` found it complete)."""
     from simulation.experiments.jobs import make_jobs
     from simulation.experiments.rundir import prepare_target, slug
@@ -119,8 +152,11 @@ def run_sweep(scenario: ScenarioLike, axes: Sequence[str], *,
         raise ScenarioError(source, "--param", str(exc)) from None
     scenarios = [resolve(scenario, set, {**extra, **dict(point)}) for point in points]
     check_memory(scenarios, opts, sweep=True)
-    target = Path(out) if out is not None else Path(root) / slug(
-        "-".join(["sweep", base.name, *(a.name for a in grid)]))
+    target = (
+        Path(out)
+        if out is not None
+        else Path(root) / slug("-".join(["sweep", base.name, *(a.name for a in grid)]))
+    )
     seeds = [j.seed for j in make_jobs(base)]
     complete = opts.resume and sweep_is_complete(target, base, grid, seeds)
     if not prepare_target(target, resume=opts.resume, force=opts.force, complete=complete):
@@ -128,9 +164,12 @@ def run_sweep(scenario: ScenarioLike, axes: Sequence[str], *,
         return target, False
     settings = resume_settings(base, {"sweep.axes": axes_record(grid)})
     ws = Workspace(target).open(resume=opts.resume, force=opts.force, settings=settings)
-    batches = [(ws.store, make_jobs(sc, point=point))
-               for sc, point in zip(scenarios, points, strict=True)]
+    batches = [
+        (ws.store, make_jobs(sc, point=point)) for sc, point in zip(scenarios, points, strict=True)
+    ]
     timings = _write(target, base, grid, points, batches, seeds, ws, opts)
-    opts.say(f"wrote {target}/  ({len(points)} points x {len(seeds)} replicates x "
-             f"{base.steps} weeks, {timings['simulate_seconds']:.1f} s {where(timings)})")
+    opts.say(
+        f"wrote {target}/  ({len(points)} points x {len(seeds)} replicates x "
+        f"{base.steps} weeks, {timings['simulate_seconds']:.1f} s {where(timings)})"
+    )
     return target, True

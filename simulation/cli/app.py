@@ -19,14 +19,15 @@ def examples(*lines: tuple[str, str], note: str = "") -> str:
     body = "\n".join(
         f"  [cyan]{escape(cmd)}[/cyan]"
         + (f"{' ' * max(2, width - len(cmd))}{what}" if what else "")
-        for cmd, what in lines)
+        for cmd, what in lines
+    )
     return f"[bold]Examples[/bold]\n{body}" + (f"\n\n{note}" if note else "")
 
 
 app = typer.Typer(
     name="khorasan",
     help="Agent-based simulation of ISIS-K, the Taliban and Afghan civilians: "
-         "violence and thermostatic repression.",
+    "violence and thermostatic repression.",
     epilog=examples(
         ("khorasan list", "the shipped scenarios"),
         ("khorasan validate scenarios/*.toml", "check scenario files"),
@@ -37,7 +38,7 @@ app = typer.Typer(
         ("khorasan show scenarios/baseline.toml --changed", "the resolved scenario"),
         ("khorasan params --section isisk", "the parameter table"),
         note="Every command has --help with examples. The scenario format and the "
-             "parameter reference are in docs/scenarios.md.",
+        "parameter reference are in docs/scenarios.md.",
     ),
     rich_markup_mode="rich",
     no_args_is_help=True,
@@ -49,34 +50,45 @@ app = typer.Typer(
 
 SetOption = Annotated[
     list[str] | None,
-    typer.Option("--set", "-s", metavar="NAME=VALUE",
-                 help="Override a parameter (dotted name; value read as TOML), e.g. "
-                      "[cyan]--set isisk.initial_fighters=3000[/cyan] or "
-                      "[cyan]--set civilians.movement=static[/cyan]. Header fields too: "
-                      "[cyan]--set scenario.start_date=2021-09-01[/cyan]. Repeatable."),
+    typer.Option(
+        "--set",
+        "-s",
+        metavar="NAME=VALUE",
+        help="Override a parameter (dotted name; value read as TOML), e.g. "
+        "[cyan]--set isisk.initial_fighters=3000[/cyan] or "
+        "[cyan]--set civilians.movement=static[/cyan]. Header fields too: "
+        "[cyan]--set scenario.start_date=2021-09-01[/cyan]. Repeatable.",
+    ),
 ]
 
 ResumeOption = Annotated[
     bool,
-    typer.Option("--resume",
-                 help="Finish an interrupted run: keep the replicates it saved (in the hidden "
-                      "OUT/.NAME.partial/) and run only the missing or failed ones; the "
-                      "results are identical to an uninterrupted run. Refused if the saved "
-                      "replicates were made with other settings or by other khorasan code "
-                      "(the message says what differs; --force discards them). Complete "
-                      "outputs of the same settings are kept as they are (missing plots "
-                      "are drawn)."),
+    typer.Option(
+        "--resume",
+        help="Finish an interrupted run: keep the replicates it saved (in the hidden "
+        "OUT/.NAME.partial/) and run only the missing or failed ones; the "
+        "results are identical to an uninterrupted run. Refused if the saved "
+        "replicates were made with other settings or by other khorasan code "
+        "(the message says what differs; --force discards them). Complete "
+        "outputs of the same settings are kept as they are (missing plots "
+        "are drawn).",
+    ),
 ]
 SchedulerOption = Annotated[
     str | None,
-    typer.Option("--scheduler", metavar="ADDRESS", envvar="KHORASAN_SCHEDULER",
-                 help="Run the replicates on a Dask cluster: [cyan]tcp://HOST:8786[/cyan] "
-                      "(a running dask-scheduler), or [cyan]local-dask[/cyan] for a "
-                      "LocalCluster on this machine (2 workers unless --workers). Same results "
-                      "as local runs. Needs khorasan\\[distributed]; see docs/distributed.md.",
-                 show_default=False),
+    typer.Option(
+        "--scheduler",
+        metavar="ADDRESS",
+        envvar="KHORASAN_SCHEDULER",
+        help="Run the replicates on a Dask cluster: [cyan]tcp://HOST:8786[/cyan] "
+        "(a running dask-scheduler), or [cyan]local-dask[/cyan] for a "
+        "LocalCluster on this machine (2 workers unless --workers). Same results "
+        "as local runs. Needs khorasan\\[distributed]; see docs/distributed.md.",
+        show_default=False,
+    ),
 ]
 WorkersOption = Annotated[
-    int, typer.Option("--workers", "-j", min=0, help="Worker processes; 0 = one per CPU."),
+    int,
+    typer.Option("--workers", "-j", min=0, help="Worker processes; 0 = one per CPU."),
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]

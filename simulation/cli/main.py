@@ -51,8 +51,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         if os.environ.get("KHORASAN_DEBUG"):
             raise
         message = " ".join(str(exc).split()) or type(exc).__name__
-        typer.echo(f"khorasan: internal error: {type(exc).__name__}: {message} "
-                   "(set KHORASAN_DEBUG=1 to see the traceback)", err=True)
+        typer.echo(
+            f"khorasan: internal error: {type(exc).__name__}: {message} "
+            "(set KHORASAN_DEBUG=1 to see the traceback)",
+            err=True,
+        )
         sys.exit(1)
     sys.exit(rc if isinstance(rc, int) else 0)
 

@@ -25,17 +25,21 @@ def console(width: int = 140) -> Console:
     return Console(width=None if sys.stdout.isatty() else width, highlight=False)
 
 
-def print_comparison(table: pd.DataFrame, labels: Sequence[str], con: Console | None = None
-                     ) -> None:
+def print_comparison(
+    table: pd.DataFrame, labels: Sequence[str], con: Console | None = None
+) -> None:
     """Print the comparison as a rich table: one row per headline metric and scenario."""
     import pandas as pd
 
     from simulation.plots.style import format_number as _num
 
     con = con if con is not None else Console(highlight=False)
-    t = Table(title=f"Headline metrics: median [10–90%] and mean difference from {labels[0]} "
-                    "[bootstrap 90% CI]",
-              title_justify="left", header_style="bold")
+    t = Table(
+        title=f"Headline metrics: median [10–90%] and mean difference from {labels[0]} "
+        "[bootstrap 90% CI]",
+        title_justify="left",
+        header_style="bold",
+    )
     t.add_column("metric", style="cyan", no_wrap=True)
     t.add_column("scenario", no_wrap=True)
     t.add_column("median", justify="right")
@@ -48,11 +52,14 @@ def print_comparison(table: pd.DataFrame, labels: Sequence[str], con: Console | 
         first = row.scenario == labels[0] and pd.isna(row.diff_mean)
         t.add_row(
             f"{row.label} ({row.unit})" if row.metric != previous else "",
-            str(row.scenario), _num(row.median), f"{_num(row.q10)} – {_num(row.q90)}",
+            str(row.scenario),
+            _num(row.median),
+            f"{_num(row.q10)} – {_num(row.q90)}",
             "" if first else ("+" if row.diff_mean >= 0 else "-") + _num(abs(row.diff_mean)),
             "" if first else f"{_num(row.diff_ci_low)} – {_num(row.diff_ci_high)}",
             "" if first else ("[bold]yes[/bold]" if row.ci_excludes_zero else "no"),
-            end_section=False)
+            end_section=False,
+        )
         previous = row.metric
     con.print(t)
 
@@ -71,17 +78,23 @@ def print_sweep(summary_csv: Path, names: Sequence[str]) -> None:
     df = pd.read_csv(summary_csv)
     wide = df.pivot(index="point", columns="metric", values="median")
     params_at = df.drop_duplicates("point").set_index("point")[list(names)]
-    table = Table(title="Median over replicates per grid point", title_justify="left",
-                  header_style="bold")
+    table = Table(
+        title="Median over replicates per grid point", title_justify="left", header_style="bold"
+    )
     for name in names:
         table.add_column(name, style="cyan", justify="right", overflow="fold")
     for h in HEADLINES:
         table.add_column(h.label, justify="right")
     for point in wide.index:
-        table.add_row(*(f"{params_at.loc[point, n]:g}" if isinstance(
-                          params_at.loc[point, n], float) else str(params_at.loc[point, n])
-                        for n in names),
-                      *(_number_text(wide.loc[point, h.name]) for h in HEADLINES))
+        table.add_row(
+            *(
+                f"{params_at.loc[point, n]:g}"
+                if isinstance(params_at.loc[point, n], float)
+                else str(params_at.loc[point, n])
+                for n in names
+            ),
+            *(_number_text(wide.loc[point, h.name]) for h in HEADLINES),
+        )
     console(160).print(table)
 
 
@@ -97,8 +110,13 @@ def print_params(section: str | None = None) -> None:
     for name, title in ptable.SECTIONS.items():
         if section is not None and name != section:
             continue
-        table = Table(title=f"[{name}] {title}", title_justify="left", show_lines=False,
-                      header_style="bold", expand=False)
+        table = Table(
+            title=f"[{name}] {title}",
+            title_justify="left",
+            show_lines=False,
+            header_style="bold",
+            expand=False,
+        )
         table.add_column("name", style="cyan", no_wrap=True)
         table.add_column("default", justify="right")
         table.add_column("unit")
@@ -115,8 +133,7 @@ def print_scenarios(folder: Path, files: Sequence[Path]) -> None:
     """The scenario files of ``folder``: name, weeks and description (or why invalid)."""
     shipped = folder.resolve() == shipped_dir().resolve()
     title = "Shipped scenarios" if shipped else f"Scenarios in {display_path(folder)}"
-    table = Table(title=title, title_justify="left",
-                  header_style="bold")
+    table = Table(title=title, title_justify="left", header_style="bold")
     table.add_column("file", style="cyan", no_wrap=True)
     table.add_column("name", no_wrap=True)
     table.add_column("weeks", justify="right")
@@ -125,10 +142,13 @@ def print_scenarios(folder: Path, files: Sequence[Path]) -> None:
         try:
             sc = load_scenario(path)
         except ScenarioError as exc:
-            table.add_row(escape(path.stem if shipped else display_path(path)), "", "",
-                          f"[red]invalid: {escape(f'{exc.key}: {exc.reason}')}[/red]")
+            table.add_row(
+                escape(path.stem if shipped else display_path(path)),
+                "",
+                "",
+                f"[red]invalid: {escape(f'{exc.key}: {exc.reason}')}[/red]",
+            )
             continue
         label = path.stem if shipped else display_path(path)
-        table.add_row(escape(label), escape(sc.name), str(sc.steps),
-                      escape(sc.description))
+        table.add_row(escape(label), escape(sc.name), str(sc.steps), escape(sc.description))
     console().print(table)

@@ -28,14 +28,22 @@ def _load(path: Path, assignments: Sequence[str] | None) -> Scenario:
 
 # --- plot ----------------------------------------------------------------------
 
-@app.command(epilog=examples(
-    ("khorasan plot results/baseline", ""),
-    note="Reads only the saved files of the run directory and rewrites its plots/*.png.",
-))
+
+@app.command(
+    epilog=examples(
+        ("khorasan plot results/baseline", ""),
+        note="Reads only the saved files of the run directory and rewrites its plots/*.png.",
+    )
+)
 def plot(
-    run_dirs: Annotated[list[Path], typer.Argument(
-        metavar="RUN_DIR", help="Run directories written by [cyan]khorasan run[/cyan].",
-        show_default=False)],
+    run_dirs: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="RUN_DIR",
+            help="Run directories written by [cyan]khorasan run[/cyan].",
+            show_default=False,
+        ),
+    ],
 ) -> None:
     """Redraw the plots of saved runs."""
     from simulation.api import plot as plot_run
@@ -48,15 +56,20 @@ def plot(
 
 # --- validate ------------------------------------------------------------------
 
-@app.command(epilog=examples(
-    ("khorasan validate scenarios/*.toml", ""),
-    ("khorasan validate my.toml --set isisk.attack_rate=5", "with an override"),
-    note="Prints 'OK path' for each valid file and one 'file: key: reason' line on stderr "
-         "for each invalid one; exits with status 2 if any is invalid.",
-))
+
+@app.command(
+    epilog=examples(
+        ("khorasan validate scenarios/*.toml", ""),
+        ("khorasan validate my.toml --set isisk.attack_rate=5", "with an override"),
+        note="Prints 'OK path' for each valid file and one 'file: key: reason' line on stderr "
+        "for each invalid one; exits with status 2 if any is invalid.",
+    )
+)
 def validate(
-    scenarios: Annotated[list[Path], typer.Argument(
-        metavar="SCENARIO", help="Scenario TOML files.", show_default=False)],
+    scenarios: Annotated[
+        list[Path],
+        typer.Argument(metavar="SCENARIO", help="Scenario TOML files.", show_default=False),
+    ],
     set_: SetOption = None,
 ) -> None:
     """Check scenario files (and overrides) without running them."""
@@ -75,17 +88,21 @@ def validate(
 
 # --- show ----------------------------------------------------------------------
 
-@app.command(epilog=examples(
-    ("khorasan show scenarios/baseline.toml", "every parameter"),
-    ("khorasan show scenarios/baseline.toml --changed", "only non-default parameters"),
-    ("khorasan show child.toml --set surveillance.us_level=0.3 > resolved.toml", ""),
-    note="The output is itself a valid scenario file, with extends resolved.",
-))
+
+@app.command(
+    epilog=examples(
+        ("khorasan show scenarios/baseline.toml", "every parameter"),
+        ("khorasan show scenarios/baseline.toml --changed", "only non-default parameters"),
+        ("khorasan show child.toml --set surveillance.us_level=0.3 > resolved.toml", ""),
+        note="The output is itself a valid scenario file, with extends resolved.",
+    )
+)
 def show(
     scenario: Annotated[Path, typer.Argument(help="A scenario TOML file.", show_default=False)],
     set_: SetOption = None,
-    changed: Annotated[bool, typer.Option(
-        "--changed", help="Only parameters that differ from their defaults.")] = False,
+    changed: Annotated[
+        bool, typer.Option("--changed", help="Only parameters that differ from their defaults.")
+    ] = False,
 ) -> None:
     """Print the fully resolved scenario as TOML."""
     with one_line_errors():
@@ -98,17 +115,23 @@ def show(
 
 # --- params --------------------------------------------------------------------
 
-@app.command(epilog=examples(
-    ("khorasan params", "every section"),
-    ("khorasan params --section isisk", "one section"),
-    ("khorasan params --markdown > reference.md", "the reference in docs/scenarios.md"),
-    note="Sections: " + ", ".join(ptable.SECTIONS) + ".",
-))
+
+@app.command(
+    epilog=examples(
+        ("khorasan params", "every section"),
+        ("khorasan params --section isisk", "one section"),
+        ("khorasan params --markdown > reference.md", "the reference in docs/scenarios.md"),
+        note="Sections: " + ", ".join(ptable.SECTIONS) + ".",
+    )
+)
 def params(
-    section: Annotated[str | None, typer.Option(
-        "--section", help="Only this section.", show_default=False)] = None,
-    markdown: Annotated[bool, typer.Option(
-        "--markdown", help="Print the Markdown reference used in docs/scenarios.md.")] = False,
+    section: Annotated[
+        str | None, typer.Option("--section", help="Only this section.", show_default=False)
+    ] = None,
+    markdown: Annotated[
+        bool,
+        typer.Option("--markdown", help="Print the Markdown reference used in docs/scenarios.md."),
+    ] = False,
 ) -> None:
     """Print the parameter table: name, default, unit, range and description."""
     from simulation.cli.docs import param_reference_markdown
@@ -116,8 +139,11 @@ def params(
 
     if section is not None and section not in ptable.SECTIONS:
         hint = did_you_mean(section, ptable.SECTIONS)
-        typer.echo(f"--section: unknown section {section!r}{hint}; sections are "
-                   + ", ".join(ptable.SECTIONS), err=True)
+        typer.echo(
+            f"--section: unknown section {section!r}{hint}; sections are "
+            + ", ".join(ptable.SECTIONS),
+            err=True,
+        )
         raise typer.Exit(EXIT_BAD_INPUT)
     if markdown:
         typer.echo(param_reference_markdown(section), nl=False)
@@ -127,14 +153,20 @@ def params(
 
 # --- list ----------------------------------------------------------------------
 
-@app.command("list", epilog=examples(
-    ("khorasan list", ""),
-    ("khorasan list --dir my-scenarios", "another folder"),
-    note="Looks in ./scenarios, or else in the scenarios folder next to the package.",
-))
+
+@app.command(
+    "list",
+    epilog=examples(
+        ("khorasan list", ""),
+        ("khorasan list --dir my-scenarios", "another folder"),
+        note="Looks in ./scenarios, or else in the scenarios folder next to the package.",
+    ),
+)
 def list_(
-    directory: Annotated[Path | None, typer.Option(
-        "--dir", help="Folder to list instead of scenarios/.", show_default=False)] = None,
+    directory: Annotated[
+        Path | None,
+        typer.Option("--dir", help="Folder to list instead of scenarios/.", show_default=False),
+    ] = None,
 ) -> None:
     """List the shipped scenarios with their descriptions."""
     from simulation.cli.output import print_scenarios
@@ -152,23 +184,36 @@ def list_(
 
 # --- viz -----------------------------------------------------------------------
 
-@app.command(epilog=examples(
-    ("khorasan viz", "baseline, on port 8521"),
-    ("khorasan viz scenarios/defector_surge.toml", "another scenario"),
-    ("khorasan viz --port 8600 --save-dir my-scenarios", ""),
-    note="Needs the \\[viz] extra. The first start fetches the page's JavaScript with npm "
-         "into ~/.cache/khorasan/solara-cdn ($KHORASAN_ASSETS_DIR); after that it runs "
-         "offline. 'Save as scenario' writes to scenarios/user/ (--save-dir).",
-))
+
+@app.command(
+    epilog=examples(
+        ("khorasan viz", "baseline, on port 8521"),
+        ("khorasan viz scenarios/defector_surge.toml", "another scenario"),
+        ("khorasan viz --port 8600 --save-dir my-scenarios", ""),
+        note="Needs the \\[viz] extra. The first start fetches the page's JavaScript with npm "
+        "into ~/.cache/khorasan/solara-cdn ($KHORASAN_ASSETS_DIR); after that it runs "
+        "offline. 'Save as scenario' writes to scenarios/user/ (--save-dir).",
+    )
+)
 def viz(
-    scenario: Annotated[Path | None, typer.Argument(
-        metavar="[SCENARIO]", help="Scenario shown first (default: scenarios/baseline.toml).",
-        show_default=False)] = None,
+    scenario: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="[SCENARIO]",
+            help="Scenario shown first (default: scenarios/baseline.toml).",
+            show_default=False,
+        ),
+    ] = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8521,
-    save_dir: Annotated[Path | None, typer.Option(
-        "--save-dir", help="Folder for 'Save as scenario' (default: scenarios/user).",
-        show_default=False)] = None,
+    save_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--save-dir",
+            help="Folder for 'Save as scenario' (default: scenarios/user).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Explore the model in the browser: map, live plots, sliders (Mesa's controls, on Solara)."""
     from simulation.viz.server import VizError, run_viz

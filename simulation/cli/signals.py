@@ -48,8 +48,11 @@ def _one_line(text: str) -> str:
 
 
 def _interrupted(exc: RunInterrupted) -> typer.Exit:
-    what, code = (("terminated", EXIT_TERMINATED) if isinstance(exc.__cause__, Terminated)
-                  else ("interrupted", EXIT_INTERRUPTED))
+    what, code = (
+        ("terminated", EXIT_TERMINATED)
+        if isinstance(exc.__cause__, Terminated)
+        else ("interrupted", EXIT_INTERRUPTED)
+    )
     typer.echo(f"khorasan: {what}; {exc.state}; {RESUME} to finish", err=True)
     return typer.Exit(code)
 
@@ -60,9 +63,12 @@ def _save_error(exc: SaveError) -> str:
 
 
 def _failed(exc: ReplicatesFailed) -> typer.Exit:
-    typer.echo(f"khorasan: {len(exc.failures)} of {exc.total} replicates failed (first: "
-               f"{exc.first}); the others are saved in {exc.kept}; fix the cause and "
-               f"{RESUME} to retry only the failed ones", err=True)
+    typer.echo(
+        f"khorasan: {len(exc.failures)} of {exc.total} replicates failed (first: "
+        f"{exc.first}); the others are saved in {exc.kept}; fix the cause and "
+        f"{RESUME} to retry only the failed ones",
+        err=True,
+    )
     return typer.Exit(EXIT_FAILED)
 
 

@@ -34,8 +34,9 @@ def _mean_difference(other: np.ndarray, base: np.ndarray, axis: int = -1) -> np.
     return np.mean(other, axis=axis) - np.mean(base, axis=axis)
 
 
-def mean_difference_interval(base: np.ndarray, other: np.ndarray, paired: bool, level: float,
-                             resamples: int, seed: int) -> tuple[float, float, float]:
+def mean_difference_interval(
+    base: np.ndarray, other: np.ndarray, paired: bool, level: float, resamples: int, seed: int
+) -> tuple[float, float, float]:
     """Mean of ``other - base`` and its bootstrap ``level`` interval ``(mean, low, high)``.
 
     ``paired``: ``base[i]`` and ``other[i]`` share a seed, so pairs are resampled
@@ -56,9 +57,15 @@ def mean_difference_interval(base: np.ndarray, other: np.ndarray, paired: bool, 
         constant = np.ptp(other) == 0 and np.ptp(base) == 0
     if constant:
         return estimate, estimate, estimate
-    res = stats.bootstrap((other, base), _paired_mean if paired else _mean_difference,
-                          paired=paired, vectorized=True, confidence_level=level,
-                          n_resamples=resamples, method="BCa" if paired else "percentile",
-                          rng=np.random.default_rng(seed))
+    res = stats.bootstrap(
+        (other, base),
+        _paired_mean if paired else _mean_difference,
+        paired=paired,
+        vectorized=True,
+        confidence_level=level,
+        n_resamples=resamples,
+        method="BCa" if paired else "percentile",
+        rng=np.random.default_rng(seed),
+    )
     ci = res.confidence_interval
     return estimate, float(ci.low), float(ci.high)

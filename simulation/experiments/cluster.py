@@ -41,7 +41,8 @@ def _import_distributed() -> Any:
         import distributed
     except ImportError:
         raise DaskUnavailable(
-            "--scheduler needs Dask: pip install 'khorasan[distributed]'") from None
+            "--scheduler needs Dask: pip install 'khorasan[distributed]'"
+        ) from None
     return distributed
 
 
@@ -58,28 +59,42 @@ def _check_workers(client: Any) -> None:
     except Exception as exc:  # e.g. khorasan not installed on a worker
         raise DaskUnavailable(
             f"Dask workers cannot run khorasan ({type(exc).__name__}: {exc}); install the "
-            "same khorasan version on every worker") from None
+            "same khorasan version on every worker"
+        ) from None
     bad = sorted(w for w, fp in theirs.items() if fp != ours)
     if bad:
         raise DaskUnavailable(
             f"Dask worker {bad[0]} runs other khorasan code (fingerprint "
             f"{theirs[bad[0]]}, here {ours}); install the same khorasan version on every "
-            "worker")
+            "worker"
+        )
 
 
-def run_on_dask(fn: Runner, jobs: Sequence[Job], workers: int, address: str = LOCAL_DASK
-          ) -> Iterator[tuple[int, Any]]:
+def run_on_dask(
+    fn: Runner, jobs: Sequence[Job], workers: int, address: str = LOCAL_DASK
+) -> Iterator[tuple[int, Any]]:
     """Run the jobs on a Dask cluster: ``address`` or a LocalCluster (``local-dask``)."""
     distributed = _import_distributed()
     cluster = None
-    for name in ("distributed", "distributed.worker", "distributed.nanny",
-                 "distributed.scheduler", "distributed.core", "distributed.comm"):
+    for name in (
+        "distributed",
+        "distributed.worker",
+        "distributed.nanny",
+        "distributed.scheduler",
+        "distributed.core",
+        "distributed.comm",
+    ):
         logging.getLogger(name).setLevel(logging.ERROR)
     try:
         if address == LOCAL_DASK:
             cluster = distributed.LocalCluster(
-                n_workers=max(1, workers), threads_per_worker=1, processes=True,
-                host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR)
+                n_workers=max(1, workers),
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
             client = distributed.Client(cluster)
         else:
             client = distributed.Client(address, timeout="30s")
@@ -124,8 +139,10 @@ def check_scheduler(address: str) -> None:
     """
     if address == LOCAL_DASK:
         return
-    usage = ("give tcp://HOST:PORT (a running dask-scheduler, often port 8786), "
-             "tls://HOST:PORT, inproc://NAME or local-dask")
+    usage = (
+        "give tcp://HOST:PORT (a running dask-scheduler, often port 8786), "
+        "tls://HOST:PORT, inproc://NAME or local-dask"
+    )
     scheme, sep, rest = address.partition("://")
     if not sep:
         scheme, rest = "tcp", address
@@ -138,8 +155,13 @@ def check_scheduler(address: str) -> None:
     host, colon, port = rest.rpartition(":")
     if host.startswith("[") and host.endswith("]"):  # IPv6: [::1]:8786
         host = host[1:-1]
-    if not colon or not host or any(c in host for c in "/ ") or not port.isdigit() \
-            or not 0 < int(port) < 65536:
+    if (
+        not colon
+        or not host
+        or any(c in host for c in "/ ")
+        or not port.isdigit()
+        or not 0 < int(port) < 65536
+    ):
         raise ValueError(f"{address!r} is not a Dask scheduler address; {usage}")
 
 

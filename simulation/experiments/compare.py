@@ -61,8 +61,12 @@ __all__ = [
 
 #: Panels of comparison.png unless ``--metrics`` says otherwise: violence and repression.
 DEFAULT_METRICS: tuple[str, ...] = (
-    "attack_deaths", "cum_attack_deaths", "attacks",
-    "repression", "arrests", "isisk_fighters",
+    "attack_deaths",
+    "cum_attack_deaths",
+    "attacks",
+    "repression",
+    "arrests",
+    "isisk_fighters",
 )
 #: The bootstrap always uses this seed, so the same runs give the same CSV.
 BOOTSTRAP_SEED = 20210815
@@ -101,19 +105,24 @@ def parse_metrics(text: str | None) -> list[MetricSpec]:
     for name in names:
         if name in METRIC_INDEX:
             specs.append(MetricSpec(name, name))
-        elif name.startswith(CUMULATIVE) and name[len(CUMULATIVE):] in METRIC_INDEX:
-            base = name[len(CUMULATIVE):]
+        elif name.startswith(CUMULATIVE) and name[len(CUMULATIVE) :] in METRIC_INDEX:
+            base = name[len(CUMULATIVE) :]
             if not METRIC_INDEX[base].flow:
-                raise ValueError(f"{name!r}: {base} is a level, not a weekly flow; "
-                                 "only flows have running totals")
+                raise ValueError(
+                    f"{name!r}: {base} is a level, not a weekly flow; "
+                    "only flows have running totals"
+                )
             specs.append(MetricSpec(name, base, cumulative=True))
         else:
-            raise ValueError(f"unknown metric {name!r}{did_you_mean(name, known)}; "
-                             "'khorasan compare --help' lists them")
+            raise ValueError(
+                f"unknown metric {name!r}{did_you_mean(name, known)}; "
+                "'khorasan compare --help' lists them"
+            )
     return list(dict.fromkeys(specs))
 
 
 # --- checks ----------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Extent:
@@ -132,14 +141,21 @@ def check_comparable(extents: Sequence[Extent]) -> None:
             raise ValueError(
                 f"cannot compare {first.source} (starts {first.start_date}, {first.steps} "
                 f"weeks) with {other.source} (starts {other.start_date}, {other.steps} weeks): "
-                "compared scenarios must have the same start date and length")
+                "compared scenarios must have the same start date and length"
+            )
 
 
 # --- statistics ------------------------------------------------------------------
 
-def bootstrap_difference(base: np.ndarray, other: np.ndarray, paired: bool,
-                         level: float = CI_LEVEL, resamples: int = BOOTSTRAP_RESAMPLES,
-                         seed: int = BOOTSTRAP_SEED) -> tuple[float, float, float]:
+
+def bootstrap_difference(
+    base: np.ndarray,
+    other: np.ndarray,
+    paired: bool,
+    level: float = CI_LEVEL,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> tuple[float, float, float]:
     """Mean of ``other - base`` and its bootstrap ``level`` interval (BCa when paired).
 
     ``paired`` resamples the pairs together (``base[i]`` and ``other[i]`` share
@@ -177,25 +193,39 @@ def comparison_table(runs: Sequence[RunData], labels: Sequence[str]) -> pd.DataF
         for k, (label, table) in enumerate(zip(labels, tables, strict=True)):
             values = table[h.name].to_numpy(dtype=float)
             row = {
-                "scenario": label, "metric": h.name, "label": h.label, "unit": h.unit,
-                "replicates": len(values), "median": float(np.median(values)),
-                "q10": float(np.quantile(values, 0.1)), "q90": float(np.quantile(values, 0.9)),
-                "diff_mean": np.nan, "diff_ci_low": np.nan, "diff_ci_high": np.nan,
-                "ci_excludes_zero": pd.NA, "paired": pd.NA,
+                "scenario": label,
+                "metric": h.name,
+                "label": h.label,
+                "unit": h.unit,
+                "replicates": len(values),
+                "median": float(np.median(values)),
+                "q10": float(np.quantile(values, 0.1)),
+                "q90": float(np.quantile(values, 0.9)),
+                "diff_mean": np.nan,
+                "diff_ci_low": np.nan,
+                "diff_ci_high": np.nan,
+                "ci_excludes_zero": pd.NA,
+                "paired": pd.NA,
             }
             if k > 0:
                 paired = _pairing(list(base.index), list(table.index))
                 a = base[h.name].to_numpy(dtype=float)
                 b = table.loc[base.index, h.name].to_numpy(dtype=float) if paired else values
                 diff, lo, hi = bootstrap_difference(a, b, paired)
-                row.update(diff_mean=diff, diff_ci_low=lo, diff_ci_high=hi,
-                           ci_excludes_zero=excludes_zero(lo, hi), paired=paired)
+                row.update(
+                    diff_mean=diff,
+                    diff_ci_low=lo,
+                    diff_ci_high=hi,
+                    ci_excludes_zero=excludes_zero(lo, hi),
+                    paired=paired,
+                )
             rows.append(row)
     df = pd.DataFrame(rows)
     return df.astype({"ci_excludes_zero": "boolean", "paired": "boolean"})
 
 
 # --- output ----------------------------------------------------------------------
+
 
 def _csv_bytes(df: pd.DataFrame) -> bytes:
     buf = io.StringIO()
@@ -204,8 +234,12 @@ def _csv_bytes(df: pd.DataFrame) -> bytes:
 
 
 #: The files :func:`write_comparison` writes into its folder, its manifest last.
-COMPARISON_FILES: tuple[str, ...] = ("comparison.png", "difference.png", "comparison.csv",
-                                     "comparison.json")
+COMPARISON_FILES: tuple[str, ...] = (
+    "comparison.png",
+    "difference.png",
+    "comparison.csv",
+    "comparison.json",
+)
 COMPARISON_FORMAT = "khorasan-comparison"
 
 
@@ -227,9 +261,14 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def check_comparison_out(out: str | os.PathLike[str], run_dirs: Sequence[str | os.PathLike[str]],
-                         *, force: bool, new: dict[str, bytes] | None = None,
-                         resume: bool = False) -> None:
+def check_comparison_out(
+    out: str | os.PathLike[str],
+    run_dirs: Sequence[str | os.PathLike[str]],
+    *,
+    force: bool,
+    new: dict[str, bytes] | None = None,
+    resume: bool = False,
+) -> None:
     """Raise ResultsError (one line) if the comparison may not be written into ``out``.
 
     ``out`` must not be (or be inside) a compared run directory, nor any run
@@ -240,17 +279,7 @@ def check_comparison_out(out: str | os.PathLike[str], run_dirs: Sequence[str | o
     (its sha256 is in ``comparison.json``): a user's file is never replaced.
     """
     out = Path(out)
-    where = out.resolve()
-    for run_dir in run_dirs:
-        if _inside(where, Path(run_dir).resolve()):
-            raise ResultsError(out, f"is {'' if where == Path(run_dir).resolve() else 'inside '}"
-                               f"the compared run directory {run_dir}; writing the comparison "
-                               "there would change that run: use --out for another place")
-    for folder in (where, *where.parents):
-        if (_khorasan_format(folder / "manifest.json", FORMAT)
-                or _khorasan_format(folder / "sweep.json", SWEEP_FORMAT)):
-            raise ResultsError(out, f"is {'' if folder == where else 'inside '}the khorasan "
-                               f"run directory {folder}; use --out for another place")
+    _check_not_in_a_run(out, run_dirs)
     hashes = _recorded_hashes(out) if force else None
     for name in COMPARISON_FILES:
         path = out / name
@@ -264,23 +293,59 @@ def check_comparison_out(out: str | os.PathLike[str], run_dirs: Sequence[str | o
                     continue  # nothing would change
             except OSError:
                 pass
-        if not force:
-            raise ResultsError(path, "already exists (use --force to replace it, or --out for "
-                               "another place)")
-        if path.is_symlink() or not path.is_file():
-            raise ResultsError(path, "is not a file khorasan wrote; --force replaces only "
-                               "khorasan's own comparison files: move it away first")
-        if name == COMPARISON_FILES[-1]:
-            ok = hashes is not None
-        else:
-            try:
-                ok = hashes is not None and hashes.get(name) == _sha256(path.read_bytes())
-            except OSError:
-                ok = False
-        if not ok:
-            raise ResultsError(path, "was not written by khorasan, or was changed since (it is "
-                               "not as comparison.json records); --force replaces only "
-                               "khorasan's own comparison files: move it away first")
+        _check_replaceable_file(path, name, force, hashes)
+
+
+def _check_not_in_a_run(out: Path, run_dirs: Sequence[str | os.PathLike[str]]) -> None:
+    """``out`` is neither a compared run directory nor inside any run khorasan wrote."""
+    where = out.resolve()
+    for run_dir in run_dirs:
+        if _inside(where, Path(run_dir).resolve()):
+            raise ResultsError(
+                out,
+                f"is {'' if where == Path(run_dir).resolve() else 'inside '}"
+                f"the compared run directory {run_dir}; writing the comparison "
+                "there would change that run: use --out for another place",
+            )
+    for folder in (where, *where.parents):
+        if _khorasan_format(folder / "manifest.json", FORMAT) or _khorasan_format(
+            folder / "sweep.json", SWEEP_FORMAT
+        ):
+            raise ResultsError(
+                out,
+                f"is {'' if folder == where else 'inside '}the khorasan "
+                f"run directory {folder}; use --out for another place",
+            )
+
+
+def _check_replaceable_file(
+    path: Path, name: str, force: bool, hashes: dict[str, str] | None
+) -> None:
+    """An existing comparison file may be replaced only with ``force``, if khorasan wrote it."""
+    if not force:
+        raise ResultsError(
+            path, "already exists (use --force to replace it, or --out for another place)"
+        )
+    if path.is_symlink() or not path.is_file():
+        raise ResultsError(
+            path,
+            "is not a file khorasan wrote; --force replaces only "
+            "khorasan's own comparison files: move it away first",
+        )
+    if name == COMPARISON_FILES[-1]:
+        ok = hashes is not None
+    else:
+        try:
+            ok = hashes is not None and hashes.get(name) == _sha256(path.read_bytes())
+        except OSError:
+            ok = False
+    if not ok:
+        raise ResultsError(
+            path,
+            "was not written by khorasan, or was changed since (it is "
+            "not as comparison.json records); --force replaces only "
+            "khorasan's own comparison files: move it away first",
+        )
 
 
 def _khorasan_format(path: Path, kind: str) -> bool:
@@ -290,11 +355,16 @@ def _khorasan_format(path: Path, kind: str) -> bool:
         return False
 
 
-def write_comparison(runs: Sequence[RunData], labels: Sequence[str],
-                     specs: Sequence[MetricSpec], out: str | os.PathLike[str], *,
-                     figures: Mapping[str, bytes] | None = None,
-                     force: bool = False, resume: bool = False
-                     ) -> tuple[pd.DataFrame, list[Path]]:
+def write_comparison(
+    runs: Sequence[RunData],
+    labels: Sequence[str],
+    specs: Sequence[MetricSpec],
+    out: str | os.PathLike[str],
+    *,
+    figures: Mapping[str, bytes] | None = None,
+    force: bool = False,
+    resume: bool = False,
+) -> tuple[pd.DataFrame, list[Path]]:
     """Write the comparison files (figures, comparison.csv, comparison.json) into ``out``.
 
     ``figures`` maps ``comparison.png`` and ``difference.png`` to their PNG
@@ -306,8 +376,9 @@ def write_comparison(runs: Sequence[RunData], labels: Sequence[str],
     """
     out = Path(out)
     table = comparison_table(runs, labels)
-    files = {name: bytes(data) for name, data in (figures or {}).items()
-             if name in COMPARISON_FILES[:2]}
+    files = {
+        name: bytes(data) for name, data in (figures or {}).items() if name in COMPARISON_FILES[:2]
+    }
     files["comparison.csv"] = _csv_bytes(table)
     manifest = {
         "format": COMPARISON_FORMAT,
@@ -315,8 +386,9 @@ def write_comparison(runs: Sequence[RunData], labels: Sequence[str],
         "scenarios": list(labels),
         "runs": [str(r.path) for r in runs],
         "metrics": [spec.name for spec in specs],
-        "files": {name: {"bytes": len(data), "sha256": _sha256(data)}
-                  for name, data in files.items()},
+        "files": {
+            name: {"bytes": len(data), "sha256": _sha256(data)} for name, data in files.items()
+        },
     }
     files["comparison.json"] = (json.dumps(manifest, indent=2) + "\n").encode()
     check_comparison_out(out, [r.path for r in runs], force=force, new=files, resume=resume)

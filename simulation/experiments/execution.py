@@ -39,11 +39,19 @@ __all__ = ["EXECUTORS", "execute", "load_saved", "run_ensemble", "run_saved"]
 EXECUTORS: dict[str, Executor] = {"serial": run_serial, "process": run_on_pool, "dask": run_on_dask}
 
 
-def execute(jobs: Sequence[Job], workers: int = 1, progress: bool = True,
-            fn: Runner = run_job, executor: str | None = None,
-            desc: str = "replicates", *, scheduler: str | None = None,
-            on_result: Callable[[int, Any], None] | None = None,
-            keep_going: bool = False, done: int = 0) -> list[Any]:
+def execute(
+    jobs: Sequence[Job],
+    workers: int = 1,
+    progress: bool = True,
+    fn: Runner = run_job,
+    executor: str | None = None,
+    desc: str = "replicates",
+    *,
+    scheduler: str | None = None,
+    on_result: Callable[[int, Any], None] | None = None,
+    keep_going: bool = False,
+    done: int = 0,
+) -> list[Any]:
     """Run ``fn`` on every job and return the results in job order.
 
     ``workers=1`` (or a single job) runs serially in this process, otherwise
@@ -66,8 +74,15 @@ def execute(jobs: Sequence[Job], workers: int = 1, progress: bool = True,
     results: list[Any] = [None] * len(jobs)
     if not jobs:
         return results
-    bar = tqdm(total=len(jobs) + done, initial=done, desc=desc, unit="run", file=sys.stderr,
-               disable=not progress, dynamic_ncols=True)
+    bar = tqdm(
+        total=len(jobs) + done,
+        initial=done,
+        desc=desc,
+        unit="run",
+        file=sys.stderr,
+        disable=not progress,
+        dynamic_ncols=True,
+    )
     with bar:
         for i, result in runner(call, jobs, workers):
             results[i] = result
@@ -77,10 +92,14 @@ def execute(jobs: Sequence[Job], workers: int = 1, progress: bool = True,
     return results
 
 
-def run_saved(batches: Sequence[tuple[ReplicateStore, Sequence[Job]]], workers: int = 1,
-              progress: bool = True, desc: str = "replicates",
-              scheduler: str | None = None,
-              report: Callable[[str], None] | None = None) -> list[Failure]:
+def run_saved(
+    batches: Sequence[tuple[ReplicateStore, Sequence[Job]]],
+    workers: int = 1,
+    progress: bool = True,
+    desc: str = "replicates",
+    scheduler: str | None = None,
+    report: Callable[[str], None] | None = None,
+) -> list[Failure]:
     """Run every job not yet saved in its store, saving each result as it arrives.
 
     ``batches`` pairs a :class:`~simulation.experiments.store.ReplicateStore` with
@@ -88,8 +107,12 @@ def run_saved(batches: Sequence[tuple[ReplicateStore, Sequence[Job]]], workers: 
     above the progress bar) and its traceback saved next to where its result
     would be; the others still run. Returns the failures, in job order.
     """
-    todo = [(store, job) for store, jobs in batches for job in jobs
-            if not store.has(job.scenario, job.seed)]
+    todo = [
+        (store, job)
+        for store, jobs in batches
+        for job in jobs
+        if not store.has(job.scenario, job.seed)
+    ]
     total = sum(len(jobs) for _, jobs in batches)
     failures: dict[int, Failure] = {}
     say = report or (lambda text: tqdm.write(text, file=sys.stderr))
@@ -107,8 +130,16 @@ def run_saved(batches: Sequence[tuple[ReplicateStore, Sequence[Job]]], workers: 
         else:
             store.save(job.scenario, job.seed, result)
 
-    execute([job for _, job in todo], workers, progress, desc=desc, scheduler=scheduler,
-            on_result=save, keep_going=True, done=total - len(todo))
+    execute(
+        [job for _, job in todo],
+        workers,
+        progress,
+        desc=desc,
+        scheduler=scheduler,
+        on_result=save,
+        keep_going=True,
+        done=total - len(todo),
+    )
     return [failures[i] for i in sorted(failures)]
 
 
@@ -122,9 +153,14 @@ def load_saved(store: ReplicateStore, jobs: Sequence[Job]) -> pd.DataFrame:
     return concat_results(frames)
 
 
-def run_ensemble(scenario: Scenario, replicates: int | None = None, seed: int | None = None,
-                 workers: int = 1, progress: bool = True,
-                 scheduler: str | None = None) -> pd.DataFrame:
+def run_ensemble(
+    scenario: Scenario,
+    replicates: int | None = None,
+    seed: int | None = None,
+    workers: int = 1,
+    progress: bool = True,
+    scheduler: str | None = None,
+) -> pd.DataFrame:
     """Run ``replicates`` seeded replicates (defaults from the scenario) and stack them.
 
     The result has columns ``replicate``, ``seed``, ``step``, ``date`` and
@@ -132,5 +168,4 @@ def run_ensemble(scenario: Scenario, replicates: int | None = None, seed: int | 
     ``workers`` or ``scheduler`` is.
     """
     jobs = make_jobs(scenario, replicates, seed)
-    return concat_results(execute(jobs, workers, progress, desc=scenario.name,
-                                  scheduler=scheduler))
+    return concat_results(execute(jobs, workers, progress, desc=scenario.name, scheduler=scheduler))

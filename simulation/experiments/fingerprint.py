@@ -39,6 +39,7 @@ FINGERPRINT_MODULES: tuple[str, ...] = (
     "experiments/workspace.py",
     "model/",
     "scenario/",
+    "scenario/table/",
 )
 
 

@@ -57,8 +57,12 @@ class Job:
         return text
 
 
-def make_jobs(scenario: Scenario, replicates: int | None = None,
-              seed: int | None = None, point: tuple[tuple[str, Any], ...] = ()) -> list[Job]:
+def make_jobs(
+    scenario: Scenario,
+    replicates: int | None = None,
+    seed: int | None = None,
+    point: tuple[tuple[str, Any], ...] = (),
+) -> list[Job]:
     """Jobs for replicates ``0..n-1`` with seeds ``seed, seed+1, ...``."""
     from simulation.scenario.core import seed_problem
 

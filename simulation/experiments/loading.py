@@ -97,11 +97,15 @@ def _read_bytes(path: Path, limit: int | None = None) -> bytes:
 def _verify(path: Path, data: bytes, entry: Mapping[str, Any]) -> None:
     """Refuse ``data`` unless it has the size and sha256 recorded in the manifest."""
     if len(data) != entry["bytes"]:
-        raise ResultsError(path, f"{len(data):,} bytes, but the manifest recorded "
-                           f"{entry['bytes']:,}; the file is damaged or was changed")
+        raise ResultsError(
+            path,
+            f"{len(data):,} bytes, but the manifest recorded "
+            f"{entry['bytes']:,}; the file is damaged or was changed",
+        )
     if hashlib.sha256(data).hexdigest() != entry["sha256"]:
-        raise ResultsError(path, "does not match its sha256 in the manifest; "
-                           "the file is damaged or was changed")
+        raise ResultsError(
+            path, "does not match its sha256 in the manifest; the file is damaged or was changed"
+        )
 
 
 def _read_table(path: Path, data: bytes, dtype: Mapping[str, Any]) -> pd.DataFrame:
@@ -136,8 +140,7 @@ def _integers(path: Path, df: pd.DataFrame, column: str) -> None:
     if not pd.api.types.is_integer_dtype(col) or pd.api.types.is_bool_dtype(col):
         bad = col[pd.to_numeric(col, errors="coerce").isna()]
         shown = f"{bad.iloc[0]!r}" if len(bad) else "a non-integer value"
-        raise ResultsError(path, f"{column}: expected whole numbers in every row, "
-                           f"found {shown}")
+        raise ResultsError(path, f"{column}: expected whole numbers in every row, found {shown}")
 
 
 def _numbers(path: Path, df: pd.DataFrame, column: str) -> None:
@@ -162,15 +165,21 @@ def _check_timeseries(path: Path, df: pd.DataFrame, manifest: Mapping[str, Any])
     seeds = [int(s) for s in manifest["seeds"]]
     want = len(seeds) * (steps + 1)
     if len(df) != want:
-        raise ResultsError(path, f"{len(df)} rows, expected {want} (steps 0 to {steps} of "
-                           f"{len(seeds)} replicates); the file is incomplete")
+        raise ResultsError(
+            path,
+            f"{len(df)} rows, expected {want} (steps 0 to {steps} of "
+            f"{len(seeds)} replicates); the file is incomplete",
+        )
     if set(df["seed"]) != set(seeds):
-        raise ResultsError(path, f"seed: the seeds {sorted(set(df['seed']))[:5]} are not the "
-                           f"manifest's {seeds[:5]}")
+        raise ResultsError(
+            path,
+            f"seed: the seeds {sorted(set(df['seed']))[:5]} are not the manifest's {seeds[:5]}",
+        )
     pairs = df[["replicate", "seed"]].drop_duplicates()
     if len(pairs) != len(seeds) or pairs["replicate"].nunique() != len(seeds):
-        raise ResultsError(path, "replicate: expected one seed per replicate, "
-                           f"{len(seeds)} replicates")
+        raise ResultsError(
+            path, f"replicate: expected one seed per replicate, {len(seeds)} replicates"
+        )
     if df.duplicated(["replicate", "step"]).any() or not df["step"].between(0, steps).all():
         raise ResultsError(path, f"step: expected steps 0 to {steps} once per replicate")
     start = dt.date.fromisoformat(manifest["scenario"]["start_date"])
@@ -178,8 +187,11 @@ def _check_timeseries(path: Path, df: pd.DataFrame, manifest: Mapping[str, Any])
     wrong = df["date"].astype(object).ne(expected.astype(object))
     if wrong.any():
         row = df[wrong].iloc[0]
-        raise ResultsError(path, f"date: {row['date']!r} at step {row['step']}, expected "
-                           f"{expected[wrong].iloc[0]} (weeks from the start date)")
+        raise ResultsError(
+            path,
+            f"date: {row['date']!r} at step {row['step']}, expected "
+            f"{expected[wrong].iloc[0]} (weeks from the start date)",
+        )
 
 
 def _check_summary(path: Path, df: pd.DataFrame, manifest: Mapping[str, Any]) -> None:
@@ -212,13 +224,17 @@ def load_run(path: str | os.PathLike[str]) -> RunData:
         _verify(path / name, data[name], manifest["files"][name])
     timeseries = _read_table(path / "timeseries.csv", data["timeseries.csv"], {"date": str})
     _check_timeseries(path / "timeseries.csv", timeseries, manifest)
-    summary = _read_table(path / "summary.csv", data["summary.csv"],
-                          {"date": str, "metric": str})
+    summary = _read_table(path / "summary.csv", data["summary.csv"], {"date": str, "metric": str})
     _check_summary(path / "summary.csv", summary, manifest)
     events = tuple(
-        Event(step=int(e["step"]), label=str(e["label"]), set=dict(e.get("set") or {}),
-              add_isisk_fighters=int(e.get("add_isisk_fighters") or 0),
-              region=e.get("region"), ramp_steps=int(e.get("ramp_steps") or 0))
+        Event(
+            step=int(e["step"]),
+            label=str(e["label"]),
+            set=dict(e.get("set") or {}),
+            add_isisk_fighters=int(e.get("add_isisk_fighters") or 0),
+            region=e.get("region"),
+            ramp_steps=int(e.get("ramp_steps") or 0),
+        )
         for e in manifest["events"]
     )
     return RunData(path, timeseries, summary, manifest, events)

@@ -83,11 +83,20 @@ def git_info(path: str | os.PathLike[str] | None = None) -> dict[str, Any] | Non
     """Commit and dirty flag of the git work tree holding the package, or None."""
     where = Path(path) if path else Path(__file__).resolve().parent
     try:
-        commit = subprocess.run(["git", "-C", str(where), "rev-parse", "HEAD"],
-                                capture_output=True, text=True, timeout=10, check=True)
-        status = subprocess.run(["git", "-C", str(where), "status", "--porcelain",
-                                 "--untracked-files=no"],
-                                capture_output=True, text=True, timeout=10, check=True)
+        commit = subprocess.run(
+            ["git", "-C", str(where), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+        status = subprocess.run(
+            ["git", "-C", str(where), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
@@ -106,13 +115,16 @@ def event_record(scenario: Scenario, ev: Event) -> dict[str, Any]:
     }
 
 
-def build_manifest(scenario: Scenario, timeseries: pd.DataFrame, *,
-                   timings: Mapping[str, Any] | None = None,
-                   command: Sequence[str] | None = None,
-                   files: Mapping[str, bytes] | None = None) -> dict[str, Any]:
+def build_manifest(
+    scenario: Scenario,
+    timeseries: pd.DataFrame,
+    *,
+    timings: Mapping[str, Any] | None = None,
+    command: Sequence[str] | None = None,
+    files: Mapping[str, bytes] | None = None,
+) -> dict[str, Any]:
     """The manifest of a run: everything needed to understand and repeat it."""
-    seeds = (timeseries[["replicate", "seed"]].drop_duplicates()
-             .sort_values("replicate"))
+    seeds = timeseries[["replicate", "seed"]].drop_duplicates().sort_values("replicate")
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -133,8 +145,10 @@ def build_manifest(scenario: Scenario, timeseries: pd.DataFrame, *,
         "regions": [vars(r).copy() for r in scenario.regions],
         "metrics": metric_columns(timeseries),
         "quantiles": list(QUANTILES),
-        "files": {name: {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-                  for name, data in (files or {}).items()},
+        "files": {
+            name: {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+            for name, data in (files or {}).items()
+        },
         "versions": package_versions(),
         "git": git_info(),
         "timings": dict(timings or {}),
@@ -143,9 +157,15 @@ def build_manifest(scenario: Scenario, timeseries: pd.DataFrame, *,
     }
 
 
-def write_run(out: str | os.PathLike[str], scenario: Scenario, timeseries: pd.DataFrame, *,
-              timings: Mapping[str, Any] | None = None,
-              command: Sequence[str] | None = None, force: bool = False) -> Path:
+def write_run(
+    out: str | os.PathLike[str],
+    scenario: Scenario,
+    timeseries: pd.DataFrame,
+    *,
+    timings: Mapping[str, Any] | None = None,
+    command: Sequence[str] | None = None,
+    force: bool = False,
+) -> Path:
     """Write the run directory ``out/<scenario name>/`` and return its path.
 
     Refuses (RunExistsError) if it exists, unless ``force``; the old

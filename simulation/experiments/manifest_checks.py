@@ -33,9 +33,12 @@ class _Manifest:
         except UnicodeDecodeError:
             raise ResultsError(path, "not UTF-8 text") from None
         except (json.JSONDecodeError, RecursionError) as exc:
-            raise ResultsError(path, f"not valid JSON: {exc}"
-                               if isinstance(exc, json.JSONDecodeError)
-                               else "not valid JSON: nested too deeply") from None
+            raise ResultsError(
+                path,
+                f"not valid JSON: {exc}"
+                if isinstance(exc, json.JSONDecodeError)
+                else "not valid JSON: nested too deeply",
+            ) from None
         if not isinstance(value, dict):
             raise ResultsError(path, f"expected a JSON object, not {_json_type(value)}")
         self.data: dict[str, Any] = value
@@ -51,8 +54,9 @@ class _Manifest:
             raise self.fail(prefix + key, "missing")
         return table[key]
 
-    def integer(self, key: str, within: dict[str, Any] | None = None, prefix: str = "",
-                minimum: int = 0) -> int:
+    def integer(
+        self, key: str, within: dict[str, Any] | None = None, prefix: str = "", minimum: int = 0
+    ) -> int:
         """``key``, which must be an integer >= ``minimum``."""
         value = self.get(key, within, prefix)
         if not is_int(value) or value < minimum:
@@ -66,8 +70,9 @@ class _Manifest:
             raise self.fail(prefix + key, f"expected a string, not {_shown(value)}")
         return value
 
-    def table(self, key: str, within: dict[str, Any] | None = None, prefix: str = ""
-              ) -> dict[str, Any]:
+    def table(
+        self, key: str, within: dict[str, Any] | None = None, prefix: str = ""
+    ) -> dict[str, Any]:
         """``key``, which must be a JSON object."""
         value = self.get(key, within, prefix)
         if not isinstance(value, dict):
@@ -84,8 +89,15 @@ class _Manifest:
 
 def _json_type(value: Any) -> str:
     """What kind of JSON value ``value`` is, for an error message."""
-    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
-             int: "a number", float: "a number", type(None): "null"}
+    names = {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }
     return names.get(type(value), type(value).__name__)
 
 
@@ -116,8 +128,10 @@ def _check_format(m: _Manifest) -> None:
     if not is_int(version) or version < 1:
         raise m.fail("format_version", f"expected an integer, not {_shown(version)}")
     if version > FORMAT_VERSION:
-        raise m.fail("format_version", f"{version} is newer than this khorasan reads "
-                     f"({FORMAT_VERSION}); upgrade khorasan")
+        raise m.fail(
+            "format_version",
+            f"{version} is newer than this khorasan reads ({FORMAT_VERSION}); upgrade khorasan",
+        )
 
 
 def _check_scenario(m: _Manifest) -> None:
@@ -128,14 +142,16 @@ def _check_scenario(m: _Manifest) -> None:
     try:
         start_date = dt.date.fromisoformat(start)
     except ValueError:
-        raise m.fail("scenario.start_date", f"expected a date YYYY-MM-DD, not {_shown(start)}"
-                     ) from None
+        raise m.fail(
+            "scenario.start_date", f"expected a date YYYY-MM-DD, not {_shown(start)}"
+        ) from None
     steps = m.integer("steps", sc, "scenario.", minimum=1)
     try:
         start_date + dt.timedelta(days=7 * steps)
     except OverflowError:
-        raise m.fail("scenario.steps", f"{steps} weeks after {start} is past the year 9999"
-                     ) from None
+        raise m.fail(
+            "scenario.steps", f"{steps} weeks after {start} is past the year 9999"
+        ) from None
     m.integer("seed", sc, "scenario.")
 
 
@@ -146,15 +162,16 @@ def _check_seeds(m: _Manifest) -> None:
     if not all(is_int(s) and s >= 0 for s in seeds):
         raise m.fail("seeds", "expected a list of integers >= 0")
     if len(seeds) != replicates or len(set(seeds)) != len(seeds):
-        raise m.fail("seeds", f"expected {replicates} different seeds (replicates), "
-                     f"not {len(seeds)}")
+        raise m.fail(
+            "seeds", f"expected {replicates} different seeds (replicates), not {len(seeds)}"
+        )
 
 
 def _check_events(m: _Manifest) -> None:
     """``params`` (the one the plots read) and each of the ``events``."""
     params = m.table("params")
     if "surveillance.withdrawal_week" in params:
-        m.integer("surveillance.withdrawal_week", params, "params.", minimum=-2**63)
+        m.integer("surveillance.withdrawal_week", params, "params.", minimum=-(2**63))
     for i, ev in enumerate(m.array("events")):
         where = f"events[{i}]."
         if not isinstance(ev, dict):

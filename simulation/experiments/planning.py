@@ -47,9 +47,14 @@ class RunPlan:
         return self.workspace is not None
 
 
-def plan_runs(scenarios: Sequence[Scenario], out: str | os.PathLike[str], *,
-              resume: bool = False, force: bool = False,
-              report: Callable[[str], None] | None = None) -> list[RunPlan]:
+def plan_runs(
+    scenarios: Sequence[Scenario],
+    out: str | os.PathLike[str],
+    *,
+    resume: bool = False,
+    force: bool = False,
+    report: Callable[[str], None] | None = None,
+) -> list[RunPlan]:
     """Check every run directory first, then open (and lock) their workspaces.
 
     Raises :class:`~simulation.experiments.files.ResultsError` (one line) before
@@ -66,8 +71,9 @@ def plan_runs(scenarios: Sequence[Scenario], out: str | os.PathLike[str], *,
         damage = run_damage(target, sc) if resume and not complete and not force else None
         if damage is not None:
             damaged.append((target, damage))
-        todo = damage is not None or prepare_target(target, resume=resume, force=force,
-                                                    complete=complete)
+        todo = damage is not None or prepare_target(
+            target, resume=resume, force=force, complete=complete
+        )
         targets.append((sc, target, todo))
     say = report or (lambda text: print(text, file=sys.stderr))
     for target, damage in damaged:
@@ -77,13 +83,17 @@ def plan_runs(scenarios: Sequence[Scenario], out: str | os.PathLike[str], *,
             # killed after writing the run but before dropping its workspace: the saved
             # replicates (same code and settings, else they stay) are in the run already
             with contextlib.suppress(ResultsError):
-                Workspace(target).open(resume=True, force=False,
-                                       settings=resume_settings(sc)).remove()
+                Workspace(target).open(
+                    resume=True, force=False, settings=resume_settings(sc)
+                ).remove()
     plans: list[RunPlan] = []
     try:
         for sc, target, todo in targets:
-            ws = (Workspace(target).open(resume=resume, force=force,
-                                         settings=resume_settings(sc)) if todo else None)
+            ws = (
+                Workspace(target).open(resume=resume, force=force, settings=resume_settings(sc))
+                if todo
+                else None
+            )
             jobs = make_jobs(sc)
             reused = sum(ws.store.has(sc, j.seed) for j in jobs) if ws is not None else 0
             plans.append(RunPlan(sc, target, jobs, ws, reused))
@@ -95,13 +105,19 @@ def plan_runs(scenarios: Sequence[Scenario], out: str | os.PathLike[str], *,
     return plans
 
 
-def finish_run(plan: RunPlan, *, timings: Mapping[str, Any] | None = None,
-               command: Sequence[str] | None = None, force: bool = False) -> Path:
+def finish_run(
+    plan: RunPlan,
+    *,
+    timings: Mapping[str, Any] | None = None,
+    command: Sequence[str] | None = None,
+    force: bool = False,
+) -> Path:
     """Write the run directory from the saved replicates, then drop the workspace."""
     assert plan.workspace is not None
     ts = load_saved(plan.workspace.store, plan.jobs)
     timings = {**(timings or {}), "replicates_reused": plan.reused}
-    run_dir = write_run(plan.target.parent, plan.scenario, ts, timings=timings,
-                        command=command, force=force)
+    run_dir = write_run(
+        plan.target.parent, plan.scenario, ts, timings=timings, command=command, force=force
+    )
     plan.workspace.remove()
     return run_dir

@@ -66,8 +66,9 @@ def _worker_init(parent: int) -> None:
         except (OSError, AttributeError):
             pass
     _exit_if_orphaned(parent)  # the parent may have died before prctl
-    threading.Thread(target=_watch_parent, args=(parent,), name="khorasan-parent-watch",
-                     daemon=True).start()
+    threading.Thread(
+        target=_watch_parent, args=(parent,), name="khorasan-parent-watch", daemon=True
+    ).start()
 
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
@@ -86,8 +87,9 @@ def run_on_pool(fn: Runner, jobs: Sequence[Job], workers: int) -> Iterator[tuple
     they die with this process if it is killed (:func:`_worker_init`).
     """
     ctx = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                               initializer=_worker_init, initargs=(os.getpid(),))
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),)
+    )
     finished = False
     try:
         pending: dict[Future[Any], int] = {pool.submit(fn, job): i for i, job in enumerate(jobs)}

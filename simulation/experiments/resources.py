@@ -39,8 +39,13 @@ from pathlib import Path
 
 from simulation.scenario.core import Scenario
 
-__all__ = ["MemoryEstimate", "available_memory", "check_memory", "estimate_memory",
-           "replicate_bytes"]
+__all__ = [
+    "MemoryEstimate",
+    "available_memory",
+    "check_memory",
+    "estimate_memory",
+    "replicate_bytes",
+]
 
 # Bytes per item, measured as described in the module docstring.
 PROCESS_BYTES = 225 * 2**20  # a worker process: interpreter, libraries, compiled kernel
@@ -99,8 +104,11 @@ def _event_key(sc: Scenario, k: int) -> tuple[str, str]:
     try:
         raw = tomllib.loads(Path(sc.source).read_text(encoding="utf-8")) if sc.source else {}
         for i, entry in enumerate(raw.get("events") or []):
-            if (isinstance(entry, dict) and entry.get("label") == ev.label
-                    and entry.get("add_isisk_fighters") == ev.add_isisk_fighters):
+            if (
+                isinstance(entry, dict)
+                and entry.get("label") == ev.label
+                and entry.get("add_isisk_fighters") == ev.add_isisk_fighters
+            ):
                 return file, f"events[{i}].add_isisk_fighters"
     except (OSError, ValueError, AttributeError):
         pass
@@ -127,9 +135,13 @@ def replicate_bytes(sc: Scenario, into: MemoryEstimate | None = None, times: int
 
     # ISIS-K cells: the initial ones and those added by events (growth is not foreseen).
     size = max(1, int(p["isisk.fighters_per_cell"]))
-    per_cell = ISISK_CELL_BYTES + WINDOW_BYTES * _window(max(
-        int(p["taliban.hunt_radius"]), int(p["isisk.recruit_radius"]),
-        int(p["taliban.collateral_radius"])))
+    per_cell = ISISK_CELL_BYTES + WINDOW_BYTES * _window(
+        max(
+            int(p["taliban.hunt_radius"]),
+            int(p["isisk.recruit_radius"]),
+            int(p["taliban.collateral_radius"]),
+        )
+    )
     fighters = int(p["isisk.initial_fighters"])
     est.add(file, "isisk.initial_fighters", math.ceil(fighters / size) * per_cell)
     for k, ev in enumerate(sc.events):
@@ -138,12 +150,21 @@ def replicate_bytes(sc: Scenario, into: MemoryEstimate | None = None, times: int
             where, key = _event_key(sc, k)
             est.add(where, key, math.ceil(ev.add_isisk_fighters / size) * per_cell)
     # Attacks in the busiest week: plots at the attack rate, those that get through.
-    us = min(float(p["surveillance.us_level"]), float(p["surveillance.us_level_after"])) \
-        if int(p["surveillance.withdrawal_week"]) >= 0 else float(p["surveillance.us_level"])
+    us = (
+        min(float(p["surveillance.us_level"]), float(p["surveillance.us_level_after"]))
+        if int(p["surveillance.withdrawal_week"]) >= 0
+        else float(p["surveillance.us_level"])
+    )
     through = (1 - us) * (1 - float(p["surveillance.taliban_intel"]))
     plots = float(p["isisk.attack_rate"]) * fighters / 1000
-    est.add(file, "isisk.attack_rate", plots * (32 + through * (
-        ATTACK_BYTES + WINDOW_BYTES * _window(int(p["civilians.shock_radius"])))))
+    est.add(
+        file,
+        "isisk.attack_rate",
+        plots
+        * (
+            32 + through * (ATTACK_BYTES + WINDOW_BYTES * _window(int(p["civilians.shock_radius"])))
+        ),
+    )
     est.add(file, "scenario.steps", (sc.steps + 1) * STEP_BYTES)
     if into is not None:
         for (f, key), nbytes in est.parts.items():
@@ -151,8 +172,9 @@ def replicate_bytes(sc: Scenario, into: MemoryEstimate | None = None, times: int
     return est.total
 
 
-def estimate_memory(scenarios: Sequence[Scenario], workers: int, *, sweep: bool = False,
-                    remote: bool = False) -> MemoryEstimate:
+def estimate_memory(
+    scenarios: Sequence[Scenario], workers: int, *, sweep: bool = False, remote: bool = False
+) -> MemoryEstimate:
     """Bytes that running ``scenarios`` on ``workers`` needs, beyond this process.
 
     ``workers`` replicates run at once (1: in this process; more: each in
@@ -174,8 +196,11 @@ def estimate_memory(scenarios: Sequence[Scenario], workers: int, *, sweep: bool 
         rows = sum(sc.replicates * (sc.steps + 1) for sc in scenarios)
         est.add(_source(scenarios[0]), "scenario.replicates", rows * SWEEP_ROW_BYTES)
     biggest_run = max(scenarios, key=lambda sc: sc.replicates * (sc.steps + 1))
-    est.add(_source(biggest_run), "scenario.replicates",
-            biggest_run.replicates * (biggest_run.steps + 1) * RUN_ROW_BYTES)
+    est.add(
+        _source(biggest_run),
+        "scenario.replicates",
+        biggest_run.replicates * (biggest_run.steps + 1) * RUN_ROW_BYTES,
+    )
     return est
 
 
@@ -207,12 +232,19 @@ def available_memory() -> int | None:
 
 def _gib(nbytes: float) -> str:
     g = nbytes / 2**30
-    return f"{g:.0f} GiB" if g >= 10 else f"{g:.1f} GiB" if g >= 0.1 else \
-        f"{nbytes / 2**20:.0f} MiB"
+    return (
+        f"{g:.0f} GiB" if g >= 10 else f"{g:.1f} GiB" if g >= 0.1 else f"{nbytes / 2**20:.0f} MiB"
+    )
 
 
-def check_memory(scenarios: Sequence[Scenario], workers: int, *, sweep: bool = False,
-                 remote: bool = False, available: int | None = None) -> MemoryEstimate:
+def check_memory(
+    scenarios: Sequence[Scenario],
+    workers: int,
+    *,
+    sweep: bool = False,
+    remote: bool = False,
+    available: int | None = None,
+) -> MemoryEstimate:
     """Refuse (ScenarioError, one line) a run that needs more memory than is available."""
     from simulation.scenario.errors import ScenarioError
 
@@ -226,6 +258,8 @@ def check_memory(scenarios: Sequence[Scenario], workers: int, *, sweep: bool = F
         one = estimate_memory(scenarios, 1, sweep=sweep, remote=remote).total
         if one <= have:
             hint = f" (with --workers 1 it needs about {_gib(one)})"
-    reason = (f"this run needs about {_gib(est.total)} of memory, the machine has "
-                   f"{_gib(have)} available{hint}")
+    reason = (
+        f"this run needs about {_gib(est.total)} of memory, the machine has "
+        f"{_gib(have)} available{hint}"
+    )
     raise ScenarioError(file, key, reason)

@@ -64,8 +64,13 @@ def run_dir_for(out: str | os.PathLike[str], scenario: Scenario) -> Path:
 
 #: Files of a run directory (``manifest.json``) and of a sweep directory (``sweep.json``).
 RUN_FILES: tuple[str, ...] = ("manifest.json", "timeseries.csv", "summary.csv", "scenario.toml")
-SWEEP_FILES: tuple[str, ...] = ("sweep.json", "sweep.csv", "summary.csv", "sweep.png",
-                                "scenario.toml")
+SWEEP_FILES: tuple[str, ...] = (
+    "sweep.json",
+    "sweep.csv",
+    "summary.csv",
+    "sweep.png",
+    "scenario.toml",
+)
 #: The ``format`` of a sweep directory's ``sweep.json`` (see :mod:`simulation.experiments.sweep`).
 SWEEP_FORMAT = "khorasan-sweep"
 #: The files of a run directory whose sizes and hashes its manifest holds.
@@ -95,31 +100,44 @@ def check_replaceable(path: str | os.PathLike[str]) -> None:
     """
     path = Path(path)
     if path.is_symlink():
-        raise ResultsError(path, "is a symbolic link; --force replaces only directories "
-                           "khorasan wrote")
+        raise ResultsError(
+            path, "is a symbolic link; --force replaces only directories khorasan wrote"
+        )
     if not path.is_dir():
         raise ResultsError(path, "exists and is not a directory")
     found = _khorasan_manifest(path)
     if found is None:
-        raise ResultsError(path, "not a directory khorasan wrote (it holds no khorasan "
-                           "manifest.json or sweep.json); --force replaces only those: move it "
-                           "away or use --out for another place")
+        raise ResultsError(
+            path,
+            "not a directory khorasan wrote (it holds no khorasan "
+            "manifest.json or sweep.json); --force replaces only those: move it "
+            "away or use --out for another place",
+        )
     name, manifest = found
     listed = manifest.get("files")
-    allowed = {*(listed if isinstance(listed, dict) else ()),
-               *(RUN_FILES if name == RUN_FILES[0] else SWEEP_FILES)}
+    allowed = {
+        *(listed if isinstance(listed, dict) else ()),
+        *(RUN_FILES if name == RUN_FILES[0] else SWEEP_FILES),
+    }
     foreign: list[str] = []
     for entry in sorted(path.iterdir()):
         real_dir = entry.is_dir() and not entry.is_symlink()
         if entry.name == "plots" and real_dir and name == RUN_FILES[0]:
-            foreign += [f"plots/{p.name}" for p in sorted(entry.iterdir())
-                        if p.is_symlink() or not p.is_file()
-                        or not (p.suffix == ".png" or TEMP_FILE.fullmatch(p.name))]
+            foreign += [
+                f"plots/{p.name}"
+                for p in sorted(entry.iterdir())
+                if p.is_symlink()
+                or not p.is_file()
+                or not (p.suffix == ".png" or TEMP_FILE.fullmatch(p.name))
+            ]
         elif entry.name not in allowed or entry.is_symlink() or not entry.is_file():
             foreign.append(entry.name + ("/" if real_dir else ""))
     if foreign:
-        raise ResultsError(path, f"holds files khorasan did not write ({listing(foreign)}); "
-                           "--force replaces only what khorasan wrote: move them away first")
+        raise ResultsError(
+            path,
+            f"holds files khorasan did not write ({listing(foreign)}); "
+            "--force replaces only what khorasan wrote: move them away first",
+        )
 
 
 def check_run_dir(run_dir: str | os.PathLike[str], force: bool = False) -> None:
@@ -137,13 +155,16 @@ def check_run_dir(run_dir: str | os.PathLike[str], force: bool = False) -> None:
     if not run_dir.exists() and not run_dir.is_symlink():
         return
     if not force:
-        raise RunExistsError(run_dir, "run directory already exists "
-                             "(use --force to replace it, or --out for another place)")
+        raise RunExistsError(
+            run_dir,
+            "run directory already exists (use --force to replace it, or --out for another place)",
+        )
     check_replaceable(run_dir)
 
 
-def publish_dir(target: str | os.PathLike[str], files: Mapping[str, bytes],
-                force: bool = False) -> Path:
+def publish_dir(
+    target: str | os.PathLike[str], files: Mapping[str, bytes], force: bool = False
+) -> Path:
     """Write ``files`` into a new directory ``target``, all or nothing.
 
     The files are written into a hidden ``.NAME.partial-TAG`` folder next to
@@ -181,8 +202,11 @@ def publish_dir(target: str | os.PathLike[str], files: Mapping[str, bytes],
     shutil.rmtree(old, ignore_errors=True)
     # what an earlier publish of ``target``, killed half-way, left behind
     for stale in run_dir.parent.glob(f".{glob.escape(run_dir.name)}.*-*"):
-        if (re.fullmatch(rf"\.{re.escape(run_dir.name)}\.(partial|old)-[0-9a-f]{{8}}", stale.name)
-                and stale.is_dir() and not stale.is_symlink()):
+        if (
+            re.fullmatch(rf"\.{re.escape(run_dir.name)}\.(partial|old)-[0-9a-f]{{8}}", stale.name)
+            and stale.is_dir()
+            and not stale.is_symlink()
+        ):
             shutil.rmtree(stale, ignore_errors=True)
     return run_dir
 
@@ -195,8 +219,9 @@ def set_aside(run_dir: str | os.PathLike[str]) -> Path:
     return kept
 
 
-def prepare_target(target: str | os.PathLike[str], *, resume: bool, force: bool,
-                   complete: bool) -> bool:
+def prepare_target(
+    target: str | os.PathLike[str], *, resume: bool, force: bool, complete: bool
+) -> bool:
     """Check that ``target`` may be written; False if ``resume`` finds it already done.
 
     ``complete`` says whether the existing ``target`` holds exactly what
@@ -207,7 +232,10 @@ def prepare_target(target: str | os.PathLike[str], *, resume: bool, force: bool,
     if target.exists() and resume and not force:
         if complete:
             return False
-        raise RunExistsError(target, "already exists with other settings "
-                             "(use --force to replace it, or --out for another place)")
+        raise RunExistsError(
+            target,
+            "already exists with other settings "
+            "(use --force to replace it, or --out for another place)",
+        )
     check_run_dir(target, force)
     return True

@@ -117,8 +117,11 @@ class ReplicateStore:
             if not (folder / "scenario.toml").is_file():
                 atomic_write_text(folder / "scenario.toml", scenario_to_toml(scenario))
             data = csv_text(frame).encode()
-            check = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
-                     "rows": len(frame)}
+            check = {
+                "bytes": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "rows": len(frame),
+            }
             atomic_write_text(self.check_path(scenario, seed), json.dumps(check) + "\n")
             atomic_write_bytes(path, data)
         except OSError as exc:  # e.g. a full disk: say which replicate could not be saved
@@ -135,16 +138,24 @@ class ReplicateStore:
             data = path.read_bytes()
             check = json.loads(check_path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
-            raise ResultsError(path, "its check file is missing" if exc.filename
-                               == str(check_path) else "missing") from None
+            raise ResultsError(
+                path, "its check file is missing" if exc.filename == str(check_path) else "missing"
+            ) from None
         except (OSError, ValueError) as exc:  # ValueError: not UTF-8 or not JSON
             raise ResultsError(path, f"its check file is unreadable: {exc}") from None
-        if not (isinstance(check, dict) and is_int(check.get("bytes"))
-                and is_int(check.get("rows")) and isinstance(check.get("sha256"), str)):
+        if not (
+            isinstance(check, dict)
+            and is_int(check.get("bytes"))
+            and is_int(check.get("rows"))
+            and isinstance(check.get("sha256"), str)
+        ):
             raise ResultsError(path, "its check file is damaged")
         if len(data) != check["bytes"] or hashlib.sha256(data).hexdigest() != check["sha256"]:
-            raise ResultsError(path, f"{len(data):,} bytes that do not match the "
-                               f"{check['bytes']:,} bytes saved; the file is damaged")
+            raise ResultsError(
+                path,
+                f"{len(data):,} bytes that do not match the "
+                f"{check['bytes']:,} bytes saved; the file is damaged",
+            )
         return data, check["rows"]
 
     def load(self, scenario: Scenario, seed: int) -> pd.DataFrame:

@@ -46,12 +46,10 @@ def tidy_timeseries(df: pd.DataFrame) -> pd.DataFrame:
         raise ValueError(f"time series lacks columns {missing}")
     out = df[[*ID_COLUMNS, *metric_columns(df)]]
     out = out.sort_values(["replicate", "step"], kind="stable").reset_index(drop=True)
-    return out.astype({"replicate": "int64", "seed": "int64", "step": "int64",
-                       "date": "string"})
+    return out.astype({"replicate": "int64", "seed": "int64", "step": "int64", "date": "string"})
 
 
-def summarize(timeseries: pd.DataFrame, quantiles: tuple[float, float] = QUANTILES
-              ) -> pd.DataFrame:
+def summarize(timeseries: pd.DataFrame, quantiles: tuple[float, float] = QUANTILES) -> pd.DataFrame:
     """Per step and metric: median, low and high quantiles and mean over replicates."""
     lo, hi = quantiles
     dates = timeseries.groupby("step", sort=True)["date"].first()
@@ -60,15 +58,19 @@ def summarize(timeseries: pd.DataFrame, quantiles: tuple[float, float] = QUANTIL
     for metric in metric_columns(timeseries):
         wide = timeseries.pivot(index="step", columns="replicate", values=metric)
         values = wide.reindex(steps).to_numpy(dtype=float)
-        parts.append(pd.DataFrame({
-            "step": steps,
-            "date": dates.to_numpy(),
-            "metric": metric,
-            "median": np.nanmedian(values, axis=1),
-            f"q{round(lo * 100)}": np.nanquantile(values, lo, axis=1),
-            f"q{round(hi * 100)}": np.nanquantile(values, hi, axis=1),
-            "mean": np.nanmean(values, axis=1),
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "step": steps,
+                    "date": dates.to_numpy(),
+                    "metric": metric,
+                    "median": np.nanmedian(values, axis=1),
+                    f"q{round(lo * 100)}": np.nanquantile(values, lo, axis=1),
+                    f"q{round(hi * 100)}": np.nanquantile(values, hi, axis=1),
+                    "mean": np.nanmean(values, axis=1),
+                }
+            )
+        )
     return pd.concat(parts, ignore_index=True)
 
 
@@ -98,8 +100,7 @@ class Headline:
 HEADLINES: tuple[Headline, ...] = (
     Headline("cum_attack_deaths", "Cumulative attack deaths", "deaths", "attack_deaths", "sum"),
     Headline("peak_isisk_fighters", "Peak ISIS-K fighters", "fighters", "isisk_fighters", "max"),
-    Headline("final_isisk_fighters", "Final ISIS-K fighters", "fighters", "isisk_fighters",
-             "last"),
+    Headline("final_isisk_fighters", "Final ISIS-K fighters", "fighters", "isisk_fighters", "last"),
     Headline("mean_repression", "Mean repression", "0-1", "repression", "mean"),
     Headline("total_arrests", "Total arrests", "people", "arrests", "sum"),
 )

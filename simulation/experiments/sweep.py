@@ -102,8 +102,7 @@ def parse_axis(text: str) -> SweepAxis:
         if num < 1:
             raise ValueError(f"NUM must be at least 1, got {num}")
         if num > MAX_POINTS:  # checked before the grid is made
-            raise ValueError(f"NUM {num:,} is more than the {MAX_POINTS:,} points a sweep "
-                             "may have")
+            raise ValueError(f"NUM {num:,} is more than the {MAX_POINTS:,} points a sweep may have")
         grid = np.linspace(start, stop, num) if num > 1 else np.array([start])
         if param.kind is int:
             values = [int(round(v)) for v in grid]
@@ -112,8 +111,9 @@ def parse_axis(text: str) -> SweepAxis:
     else:
         parts = [part for part in spec.split(",") if part.strip()]
         if len(parts) > MAX_POINTS:
-            raise ValueError(f"{len(parts):,} values are more than the {MAX_POINTS:,} points "
-                             "a sweep may have")
+            raise ValueError(
+                f"{len(parts):,} values are more than the {MAX_POINTS:,} points a sweep may have"
+            )
         values = [parse_assignment(f"v={part}")[1] for part in parts]
         if not values:
             raise ValueError(f"no values in {spec!r}")
@@ -134,14 +134,18 @@ def sweep_points(axes: Sequence[SweepAxis]) -> list[tuple[tuple[str, Any], ...]]
     n = math.prod(len(a.values) for a in axes)
     if n > MAX_POINTS:
         sizes = " x ".join(f"{len(a.values):,}" for a in axes)
-        raise ValueError(f"the grid has {sizes} = {n:,} points, more than the "
-                         f"{MAX_POINTS:,} a sweep may have")
-    return [tuple(zip((a.name for a in axes), combo, strict=True))
-            for combo in itertools.product(*(a.values for a in axes))]
+        raise ValueError(
+            f"the grid has {sizes} = {n:,} points, more than the {MAX_POINTS:,} a sweep may have"
+        )
+    return [
+        tuple(zip((a.name for a in axes), combo, strict=True))
+        for combo in itertools.product(*(a.values for a in axes))
+    ]
 
 
-def sweep_table(points: Sequence[tuple[tuple[str, Any], ...]],
-                frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+def sweep_table(
+    points: Sequence[tuple[tuple[str, Any], ...]], frames: Sequence[pd.DataFrame]
+) -> pd.DataFrame:
     """Tidy table: one row per point and replicate with the parameters and headline metrics."""
     parts = []
     for k, (point, frame) in enumerate(zip(points, frames, strict=True)):
@@ -159,10 +163,17 @@ def sweep_summary(table: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
     for point, g in table.groupby("point", sort=True):
         for h in HEADLINES:
             v = g[h.name].to_numpy(dtype=float)
-            rows.append({"point": point, **{n: g[n].iloc[0] for n in names},
-                         "metric": h.name, "median": float(np.median(v)),
-                         "q10": float(np.quantile(v, 0.1)), "q90": float(np.quantile(v, 0.9)),
-                         "mean": float(v.mean())})
+            rows.append(
+                {
+                    "point": point,
+                    **{n: g[n].iloc[0] for n in names},
+                    "metric": h.name,
+                    "median": float(np.median(v)),
+                    "q10": float(np.quantile(v, 0.1)),
+                    "q90": float(np.quantile(v, 0.9)),
+                    "mean": float(v.mean()),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -177,10 +188,16 @@ def axes_record(axes: Sequence[SweepAxis]) -> list[dict[str, Any]]:
     return [{"name": a.name, "values": list(a.values)} for a in axes]
 
 
-def sweep_files(scenario: Scenario, axes: Sequence[SweepAxis], table: pd.DataFrame,
-                *, seeds: Sequence[int], figure: bytes | None = None,
-                timings: Mapping[str, Any] | None = None,
-                command: Sequence[str] | None = None) -> dict[str, bytes]:
+def sweep_files(
+    scenario: Scenario,
+    axes: Sequence[SweepAxis],
+    table: pd.DataFrame,
+    *,
+    seeds: Sequence[int],
+    figure: bytes | None = None,
+    timings: Mapping[str, Any] | None = None,
+    command: Sequence[str] | None = None,
+) -> dict[str, bytes]:
     """A sweep directory's files, for :func:`~simulation.experiments.rundir.publish_dir`.
 
     ``table`` is :func:`sweep_table` of the points' results; ``figure`` the
@@ -195,15 +212,21 @@ def sweep_files(scenario: Scenario, axes: Sequence[SweepAxis], table: pd.DataFra
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "scenario": {"name": scenario.name, "start_date": scenario.start_date.isoformat(),
-                     "steps": scenario.steps, "seed": scenario.seed,
-                     "source": str(scenario.source) if scenario.source else None},
+        "scenario": {
+            "name": scenario.name,
+            "start_date": scenario.start_date.isoformat(),
+            "steps": scenario.steps,
+            "seed": scenario.seed,
+            "source": str(scenario.source) if scenario.source else None,
+        },
         "axes": axes_record(axes),
         "points": int(table["point"].nunique()),
         "replicates": len(seeds),
         "seeds": [int(s) for s in seeds],
-        "headlines": {h.name: {"label": h.label, "unit": h.unit, "metric": h.metric,
-                               "how": h.how} for h in HEADLINES},
+        "headlines": {
+            h.name: {"label": h.label, "unit": h.unit, "metric": h.metric, "how": h.how}
+            for h in HEADLINES
+        },
         "files": {n: {"bytes": len(d)} for n, d in files.items()},
         "versions": package_versions(),
         "git": git_info(),
@@ -215,8 +238,9 @@ def sweep_files(scenario: Scenario, axes: Sequence[SweepAxis], table: pd.DataFra
     return files
 
 
-def sweep_is_complete(sweep_dir: str | Path, scenario: Scenario,
-                      axes: Sequence[SweepAxis], seeds: Sequence[int]) -> bool:
+def sweep_is_complete(
+    sweep_dir: str | Path, scenario: Scenario, axes: Sequence[SweepAxis], seeds: Sequence[int]
+) -> bool:
     """Whether ``sweep_dir`` is a finished sweep of exactly this scenario, grid and seeds."""
     sweep_dir = Path(sweep_dir)
     try:
@@ -225,6 +249,9 @@ def sweep_is_complete(sweep_dir: str | Path, scenario: Scenario,
         (sweep_dir / "sweep.csv").stat()
     except (OSError, json.JSONDecodeError):
         return False
-    return (manifest.get("format") == FORMAT and saved == scenario_to_toml(scenario)
-            and manifest.get("axes") == json.loads(json.dumps(axes_record(axes)))
-            and manifest.get("seeds") == [int(s) for s in seeds])
+    return (
+        manifest.get("format") == FORMAT
+        and saved == scenario_to_toml(scenario)
+        and manifest.get("axes") == json.loads(json.dumps(axes_record(axes)))
+        and manifest.get("seeds") == [int(s) for s in seeds]
+    )

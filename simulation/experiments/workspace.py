@@ -59,22 +59,31 @@ def _mismatch(saved: int, old: str | None, new: str) -> str:
     except ValueError:
         before = None
     if not isinstance(before, dict):
-        return (f"{what} have no record of the code and settings that made them (an older "
-                "khorasan?); resuming could mix them with other results: add --force to "
-                "discard them and start over")
+        return (
+            f"{what} have no record of the code and settings that made them (an older "
+            "khorasan?); resuming could mix them with other results: add --force to "
+            "discard them and start over"
+        )
     after = json.loads(new)
     if before.get("code") != after.get("code"):
-        return (f"{what} were made by other khorasan code (fingerprint {before.get('code')}, "
-                f"now {after.get('code')}); resuming would mix results of two code versions: "
-                "add --force to discard them and start over")
+        return (
+            f"{what} were made by other khorasan code (fingerprint {before.get('code')}, "
+            f"now {after.get('code')}); resuming would mix results of two code versions: "
+            "add --force to discard them and start over"
+        )
     missing = object()
-    diffs = [f"{key} {_brief(before.get(key))} -> {_brief(after.get(key))}"
-             if key in before and key in after else f"{key} {'added' if key in after else 'gone'}"
-             for key in sorted({*after, *before}, key=lambda k: (not k.startswith("scenario."), k))
-             if before.get(key, missing) != after.get(key, missing)]
-    return (f"{what} were made with other settings ({listing(diffs)}); resuming would mix "
-            "them: run with the settings they were made with, or add --force to discard them "
-            "and start over")
+    diffs = [
+        f"{key} {_brief(before.get(key))} -> {_brief(after.get(key))}"
+        if key in before and key in after
+        else f"{key} {'added' if key in after else 'gone'}"
+        for key in sorted({*after, *before}, key=lambda k: (not k.startswith("scenario."), k))
+        if before.get(key, missing) != after.get(key, missing)
+    ]
+    return (
+        f"{what} were made with other settings ({listing(diffs)}); resuming would mix "
+        "them: run with the settings they were made with, or add --force to discard them "
+        "and start over"
+    )
 
 
 def partial_dir_for(target: str | os.PathLike[str]) -> Path:
@@ -100,8 +109,9 @@ class Workspace:
         self._lock: int | None = None
         self._made_parent = False
 
-    def open(self, *, resume: bool, force: bool,
-             settings: Mapping[str, Any] | None = None) -> Workspace:
+    def open(
+        self, *, resume: bool, force: bool, settings: Mapping[str, Any] | None = None
+    ) -> Workspace:
         """Create (or, with ``resume``, reuse) the workspace and lock it.
 
         Saved replicates of an earlier run are kept only with ``resume``;
@@ -131,17 +141,19 @@ class Workspace:
             raise
         return self
 
-    def _check_saved(self, resume: bool, force: bool,
-                     settings: Mapping[str, Any] | None) -> None:
+    def _check_saved(self, resume: bool, force: bool, settings: Mapping[str, Any] | None) -> None:
         """Keep, refuse or (with ``force``) discard what an earlier run saved."""
         saved = self.store.count()
         new = None if settings is None else _canonical(settings)
         old = self._recorded()
         if saved and not resume:
             if not force:
-                raise ResultsError(self.target, f"an interrupted run saved {saved} replicate"
-                                   f"{'s' if saved != 1 else ''} in {self.partial}; add --resume "
-                                   "to finish it, or --force to start over")
+                raise ResultsError(
+                    self.target,
+                    f"an interrupted run saved {saved} replicate"
+                    f"{'s' if saved != 1 else ''} in {self.partial}; add --resume "
+                    "to finish it, or --force to start over",
+                )
             self._clear()
         elif saved and new is not None and old != new:
             if not force:
@@ -164,17 +176,25 @@ class Workspace:
             if child.name in (".lock", SETTINGS_FILE) or TEMP_FILE.fullmatch(child.name):
                 ok = child.is_file() and not child.is_symlink()
             elif re.fullmatch(r"[0-9a-f]{12}", child.name):
-                ok = child.is_dir() and not child.is_symlink() and all(
-                    f.is_file() and not f.is_symlink() and _SAVED_FILE.fullmatch(f.name)
-                    for f in child.iterdir())
+                ok = (
+                    child.is_dir()
+                    and not child.is_symlink()
+                    and all(
+                        f.is_file() and not f.is_symlink() and _SAVED_FILE.fullmatch(f.name)
+                        for f in child.iterdir()
+                    )
+                )
             else:
                 ok = False
             if not ok:
                 foreign.append(child.name)
         if foreign:
-            raise ResultsError(self.partial, f"holds files khorasan did not write "
-                               f"({listing(foreign)}); --force discards only khorasan's saved "
-                               "replicates: move them away first")
+            raise ResultsError(
+                self.partial,
+                f"holds files khorasan did not write "
+                f"({listing(foreign)}); --force discards only khorasan's saved "
+                "replicates: move them away first",
+            )
         for child in self.partial.iterdir():
             if child.name != ".lock":
                 shutil.rmtree(child) if child.is_dir() else child.unlink()
@@ -196,8 +216,7 @@ class Workspace:
         self.close()
 
 
-def resume_settings(scenario: Scenario, extra: Mapping[str, Any] | None = None
-                    ) -> dict[str, Any]:
+def resume_settings(scenario: Scenario, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """What saved replicates must share to be resumed: code, scenario, seeds (and ``extra``).
 
     Recorded in the workspace (:meth:`~simulation.experiments.workspace.Workspace.open`),

@@ -70,7 +70,14 @@ def batched_step(
         if len(enf):
             r = rules
             arrests += _enforcers_act(
-                pop, enf, rng, r.enforcer_vision, r.shape, r.patrol, r.jail_max, r.jailed_block,
+                pop,
+                enf,
+                rng,
+                r.enforcer_vision,
+                r.shape,
+                r.patrol,
+                r.jail_max,
+                r.jailed_block,
                 flat_occ,
             )
     return arrests

@@ -99,8 +99,9 @@ SMOOTH = 4
 def _smooth(spec: MetricSpec, steps: int) -> int:
     """Weeks to average a panel over: weekly flows of long runs are too jagged to read."""
     m = METRIC_INDEX.get(spec.metric)
-    return SMOOTH if (m is not None and m.flow and not spec.cumulative
-                      and steps > SMOOTH_AFTER) else 1
+    return (
+        SMOOTH if (m is not None and m.flow and not spec.cumulative and steps > SMOOTH_AFTER) else 1
+    )
 
 
 def _smoothed_title(title: str, smooth: int) -> str:
@@ -124,12 +125,16 @@ def _wide(run: RunData, spec: MetricSpec, smooth: int = 1) -> pd.DataFrame:
 
 
 def _band(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return (np.nanmedian(values, axis=1), np.nanquantile(values, 0.1, axis=1),
-            np.nanquantile(values, 0.9, axis=1))
+    return (
+        np.nanmedian(values, axis=1),
+        np.nanquantile(values, 0.1, axis=1),
+        np.nanquantile(values, 0.9, axis=1),
+    )
 
 
-def paired_difference(base: RunData, other: RunData, spec: MetricSpec, smooth: int = 1
-                      ) -> tuple[np.ndarray, bool]:
+def paired_difference(
+    base: RunData, other: RunData, spec: MetricSpec, smooth: int = 1
+) -> tuple[np.ndarray, bool]:
     """Steps x pairs of ``other - base``; True if paired by seed.
 
     Pairs share a seed when the runs have seeds in common; otherwise (runs
@@ -144,8 +149,9 @@ def paired_difference(base: RunData, other: RunData, spec: MetricSpec, smooth: i
     return b.iloc[:, :n].to_numpy() - a.iloc[:, :n].to_numpy(), False
 
 
-def comparison_figures(runs: Sequence[RunData], labels: Sequence[str],
-                       specs: Sequence[MetricSpec]) -> dict[str, bytes]:
+def comparison_figures(
+    runs: Sequence[RunData], labels: Sequence[str], specs: Sequence[MetricSpec]
+) -> dict[str, bytes]:
     """``comparison.png`` and ``difference.png`` of saved runs, as PNG bytes by file name.
 
     One panel per metric: each scenario's median and 10-90% band, then each
@@ -161,13 +167,17 @@ def comparison_figures(runs: Sequence[RunData], labels: Sequence[str],
     titles = {spec: _smoothed_title(spec.title, smooth[spec]) for spec in specs}
     panels = []
     for spec in specs:
-        bands = [Band(label, style.scenario_colour(k),
-                      *_band(_wide(run, spec, smooth[spec]).to_numpy()))
-                 for k, (label, run) in enumerate(zip(labels, runs, strict=True))]
+        bands = [
+            Band(label, style.scenario_colour(k), *_band(_wide(run, spec, smooth[spec]).to_numpy()))
+            for k, (label, run) in enumerate(zip(labels, runs, strict=True))
+        ]
         panels.append((titles[spec], bands))
     comparison = render_bands(
-        f"{' vs '.join(labels)}: median and 10–90% range of {n_text} replicates", panels,
-        dates, marks)
+        f"{' vs '.join(labels)}: median and 10–90% range of {n_text} replicates",
+        panels,
+        dates,
+        marks,
+    )
 
     panels = []
     all_paired = True
@@ -180,7 +190,11 @@ def comparison_figures(runs: Sequence[RunData], labels: Sequence[str],
         panels.append((titles[spec], bands))
     how = "paired by seed" if all_paired else "paired by replicate order (seeds differ)"
     difference = render_bands(
-        f"Difference from {labels[0]} (scenario − {labels[0]}, {how}): median and 10–90% "
-        "range", panels, dates, marks,
-        zero_line=True, band_text="10–90% of paired differences")
+        f"Difference from {labels[0]} (scenario − {labels[0]}, {how}): median and 10–90% range",
+        panels,
+        dates,
+        marks,
+        zero_line=True,
+        band_text="10–90% of paired differences",
+    )
     return {"comparison.png": figure_png(comparison), "difference.png": figure_png(difference)}

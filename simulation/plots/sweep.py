@@ -143,22 +143,38 @@ def sweep_figure(scenario: Scenario, axes: Sequence[SweepAxis], table: pd.DataFr
         panels = []
         for h in HEADLINES:
             g = table.groupby(a.name, sort=False)[h.name]
-            panels.append((titles[h.name], g.median().to_numpy(), g.quantile(0.1).to_numpy(),
-                           g.quantile(0.9).to_numpy()))
+            panels.append(
+                (
+                    titles[h.name],
+                    g.median().to_numpy(),
+                    g.quantile(0.1).to_numpy(),
+                    g.quantile(0.9).to_numpy(),
+                )
+            )
         x = list(table.drop_duplicates(a.name)[a.name])
         fig = render_sweep_lines(
             f"{scenario.name}: sweep of {a.name} — median and 10–90% range, {reps}",
-            _label(a.name), x, panels, integer_x=a.kind is int,
-            categorical=a.kind in (str, bool))
+            _label(a.name),
+            x,
+            panels,
+            integer_x=a.kind is int,
+            categorical=a.kind in (str, bool),
+        )
     else:
         ya, xa = axes  # first parameter on rows
         panels = []
         for h in HEADLINES:
             med = table.groupby([ya.name, xa.name], sort=False)[h.name].median()
-            grid = np.array([[med.get((yv, xv), np.nan) for xv in xa.values]
-                             for yv in ya.values], dtype=float)
+            grid = np.array(
+                [[med.get((yv, xv), np.nan) for xv in xa.values] for yv in ya.values], dtype=float
+            )
             panels.append((f"{titles[h.name]}, median", grid))
         fig = render_sweep_heatmaps(
             f"{scenario.name}: sweep of {ya.name} and {xa.name} — {reps}",
-            _label(xa.name), _label(ya.name), list(xa.values), list(ya.values), panels)
+            _label(xa.name),
+            _label(ya.name),
+            list(xa.values),
+            list(ya.values),
+            panels,
+        )
     return figure_png(fig)

@@ -25,8 +25,12 @@ def check_calendar(file: str, key: str, header: Mapping[str, Any]) -> None:
     """The run's last week must be a date the calendar holds (at most 9999-12-31)."""
     start, steps = header["start_date"], header["steps"]
     if (dt.date.max - start).days < DAYS_PER_STEP * steps:
-        raise ScenarioError(file, key, f"{steps} weeks from {start.isoformat()} end after "
-                            f"{dt.date.max.isoformat()}, the last date the calendar holds")
+        raise ScenarioError(
+            file,
+            key,
+            f"{steps} weeks from {start.isoformat()} end after "
+            f"{dt.date.max.isoformat()}, the last date the calendar holds",
+        )
 
 
 def _empty_box(region: Region, width: int, height: int) -> bool:
@@ -36,9 +40,11 @@ def _empty_box(region: Region, width: int, height: int) -> bool:
 
 def _box_text(scenario: Scenario, region: Region) -> str:
     w, h = scenario.params["world.width"], scenario.params["world.height"]
-    return (f"region {region.name!r} holds no cell of the {w}x{h} world "
-            f"(x {region.x0:g}-{region.x1:g}, y {region.y0:g}-{region.y1:g} round to an "
-            "empty box)")
+    return (
+        f"region {region.name!r} holds no cell of the {w}x{h} world "
+        f"(x {region.x0:g}-{region.x1:g}, y {region.y0:g}-{region.y1:g} round to an "
+        "empty box)"
+    )
 
 
 def check_regions(file: str, scenario: Scenario) -> None:
@@ -48,11 +54,17 @@ def check_regions(file: str, scenario: Scenario) -> None:
         if not _empty_box(r, w, h):
             continue
         if r.isisk_share > 0:
-            raise ScenarioError(file, f"regions[{i}].isisk_share",
-                                f"{_box_text(scenario, r)} but is given ISIS-K fighters")
+            raise ScenarioError(
+                file,
+                f"regions[{i}].isisk_share",
+                f"{_box_text(scenario, r)} but is given ISIS-K fighters",
+            )
         if r.capital:
-            raise ScenarioError(file, f"regions[{i}].capital",
-                                f"{_box_text(scenario, r)}, so it cannot be the capital")
+            raise ScenarioError(
+                file,
+                f"regions[{i}].capital",
+                f"{_box_text(scenario, r)}, so it cannot be the capital",
+            )
 
 
 def check_events(scenario: Scenario, sources: list[EventSource]) -> None:
@@ -68,9 +80,11 @@ def check_events(scenario: Scenario, sources: list[EventSource]) -> None:
             continue  # dropped: after a shortened end
         region = regions.get(ev.region) if ev.region is not None else None
         if ev.add_isisk_fighters and region is not None and _empty_box(region, w, h):
-            raise ScenarioError(src.file, f"{key}.region",
-                                f"{_box_text(scenario, region)} but the event adds "
-                                "fighters to it")
+            raise ScenarioError(
+                src.file,
+                f"{key}.region",
+                f"{_box_text(scenario, region)} but the event adds fighters to it",
+            )
         values.update(src.set)
         for name, reason in ptable.cross_check(values):
             if name in src.set:
@@ -83,8 +97,9 @@ def _event_step(scenario: Scenario, ev: EventModel) -> int:
     return int(ev.step)  # type: ignore[arg-type]
 
 
-def resolve_events(scenario: Scenario, sources: list[EventSource], drop_late: bool
-                    ) -> tuple[Event, ...]:
+def resolve_events(
+    scenario: Scenario, sources: list[EventSource], drop_late: bool
+) -> tuple[Event, ...]:
     names = [r.name for r in scenario.regions]
     events: list[Event] = []
     for src in sources:
@@ -98,19 +113,36 @@ def resolve_events(scenario: Scenario, sources: list[EventSource], drop_late: bo
             where = f"{key}.step"
             what = f"step {show(step)}"
         if step < 0:
-            raise ScenarioError(src.file, where, f"{what} is before the start date "
-                                f"{scenario.start_date.isoformat()}")
+            raise ScenarioError(
+                src.file,
+                where,
+                f"{what} is before the start date {scenario.start_date.isoformat()}",
+            )
         if step > scenario.steps:
             if drop_late:
                 continue
             last = scenario.date_of(scenario.steps).isoformat()
-            raise ScenarioError(src.file, where, f"{what} is after the end of the run "
-                                f"(step {scenario.steps}, {last})")
+            raise ScenarioError(
+                src.file,
+                where,
+                f"{what} is after the end of the run (step {scenario.steps}, {last})",
+            )
         if ev.region is not None and ev.region not in names:
             defined = ", ".join(names) if names else "none"
-            raise ScenarioError(src.file, f"{key}.region", f"unknown region {ev.region!r}"
-                                f"{did_you_mean(ev.region, names)}; defined regions: {defined}")
-        events.append(Event(step=step, label=ev.label, set=src.set,
-                            add_isisk_fighters=ev.add_isisk_fighters, region=ev.region,
-                            ramp_steps=ev.ramp_steps))
+            raise ScenarioError(
+                src.file,
+                f"{key}.region",
+                f"unknown region {ev.region!r}"
+                f"{did_you_mean(ev.region, names)}; defined regions: {defined}",
+            )
+        events.append(
+            Event(
+                step=step,
+                label=ev.label,
+                set=src.set,
+                add_isisk_fighters=ev.add_isisk_fighters,
+                region=ev.region,
+                ramp_steps=ev.ramp_steps,
+            )
+        )
     return tuple(sorted(events, key=lambda e: e.step))

@@ -26,9 +26,11 @@ def seed_problem(seed: int, replicates: int) -> str | None:
         return f"must be at least 0, got {seed}"
     last = seed + replicates - 1
     if last > MAX_SEED:
-        return (f"{seed} with {replicates} replicates needs seeds up to {last}, past the "
-                f"largest the result files hold ({MAX_SEED}, 2**63 - 1); use a seed of at "
-                f"most {MAX_SEED - replicates + 1}")
+        return (
+            f"{seed} with {replicates} replicates needs seeds up to {last}, past the "
+            f"largest the result files hold ({MAX_SEED}, 2**63 - 1); use a seed of at "
+            f"most {MAX_SEED - replicates + 1}"
+        )
     return None
 
 
@@ -118,5 +120,6 @@ class Scenario:
 
 def make_scenario(overrides: Mapping[str, Any] | None = None, **header: Any) -> Scenario:
     """Build a scenario in code from parameter overrides and header fields."""
-    return replace(Scenario(**header), params=ptable.resolve(overrides),
-                   overrides=dict(overrides or {}))
+    return replace(
+        Scenario(**header), params=ptable.resolve(overrides), overrides=dict(overrides or {})
+    )

@@ -60,8 +60,9 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     return name, value
 
 
-def load_scenario(path: str | os.PathLike[str],
-                  overrides: Mapping[str, Any] | None = None) -> Scenario:
+def load_scenario(
+    path: str | os.PathLike[str], overrides: Mapping[str, Any] | None = None
+) -> Scenario:
     """Load, merge (``extends``) and validate a scenario file.
 
     Header fields are inherited from ``extends`` parents except ``name``,
@@ -74,8 +75,11 @@ def load_scenario(path: str | os.PathLike[str],
     path = Path(path)
     file = str(path)
     if overrides is not None and not isinstance(overrides, Mapping):
-        raise ScenarioError(file, "overrides", f"expected a mapping of parameter names to "
-                            f"values, got {type(overrides).__name__}")
+        raise ScenarioError(
+            file,
+            "overrides",
+            f"expected a mapping of parameter names to values, got {type(overrides).__name__}",
+        )
     try:
         return _load_scenario(path, file, overrides or {})
     except RecursionError:  # a last resort: the reading and the checks avoid recursion
@@ -127,8 +131,14 @@ def _load_scenario(path: Path, file: str, overrides: Mapping[str, Any]) -> Scena
     if seeds is not None:
         raise ScenarioError(file, "scenario.seed", seeds)
     if len(overrides):
-        check_calendar(file, next((n for n in ("scenario.steps", "scenario.start_date")
-                                   if n in overrides), "scenario.steps"), header)
+        check_calendar(
+            file,
+            next(
+                (n for n in ("scenario.steps", "scenario.start_date") if n in overrides),
+                "scenario.steps",
+            ),
+            header,
+        )
     scenario = Scenario(
         **header,
         params=values,
@@ -142,14 +152,19 @@ def _load_scenario(path: Path, file: str, overrides: Mapping[str, Any]) -> Scena
     return dataclasses.replace(scenario, events=events)
 
 
-def _apply_overrides(file: str, overrides: Mapping[str, Any], header: dict[str, Any],
-                     values: dict[str, Any]) -> bool:
+def _apply_overrides(
+    file: str, overrides: Mapping[str, Any], header: dict[str, Any], values: dict[str, Any]
+) -> bool:
     """Checked ``overrides`` written into ``header`` and ``values``; True if they set the steps."""
     steps_overridden = False
     for name, value in overrides.items():
         if not isinstance(name, str):
-            raise ScenarioError(file, show(name), "parameter names are text such as "
-                                f"'isisk.attack_rate', got {type(name).__name__} {show(name)}")
+            raise ScenarioError(
+                file,
+                show(name),
+                "parameter names are text such as "
+                f"'isisk.attack_rate', got {type(name).__name__} {show(name)}",
+            )
         if name.startswith("scenario."):
             header[name.split(".", 1)[1]] = _header_override(file, name, value)
             steps_overridden |= name == "scenario.steps"

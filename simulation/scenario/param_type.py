@@ -95,15 +95,18 @@ class Param:
                 raise ValueError(f"expected a string, got {show(value)}")
             if self.choices and value not in self.choices:
                 hint = did_you_mean(value, self.choices)
-                raise ValueError(f"must be one of {', '.join(self.choices)}, got "
-                                 f"{show(value)}{hint}")
+                raise ValueError(
+                    f"must be one of {', '.join(self.choices)}, got {show(value)}{hint}"
+                )
             return value
         if self.min is not None and value < self.min:
-            raise ValueError(f"{show(value)} is below the minimum {_fmt(self.min)} "
-                             f"(range {self.range_text})")
+            raise ValueError(
+                f"{show(value)} is below the minimum {_fmt(self.min)} (range {self.range_text})"
+            )
         if self.max is not None and value > self.max:
-            raise ValueError(f"{show(value)} is above the maximum {_fmt(self.max)} "
-                             f"(range {self.range_text})")
+            raise ValueError(
+                f"{show(value)} is above the maximum {_fmt(self.max)} (range {self.range_text})"
+            )
         return value
 
 

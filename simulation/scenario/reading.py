@@ -95,8 +95,11 @@ def _read_bytes(path: Path, file: str) -> bytes:
     if not stat.S_ISREG(info.st_mode):
         raise ScenarioError(file, "file", "not a regular file (a device, FIFO or socket)")
     if info.st_size > MAX_FILE_BYTES:
-        raise ScenarioError(file, "file", f"too large for a scenario file ({info.st_size} "
-                            f"bytes; at most {MAX_FILE_BYTES})")
+        raise ScenarioError(
+            file,
+            "file",
+            f"too large for a scenario file ({info.st_size} bytes; at most {MAX_FILE_BYTES})",
+        )
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         with os.fdopen(fd, "rb") as f:
@@ -104,8 +107,9 @@ def _read_bytes(path: Path, file: str) -> bytes:
     except OSError as exc:
         raise ScenarioError(file, "file", exc.strerror or str(exc)) from None
     if len(data) > MAX_FILE_BYTES:  # it grew after the stat
-        raise ScenarioError(file, "file", f"too large for a scenario file (more than "
-                            f"{MAX_FILE_BYTES} bytes)")
+        raise ScenarioError(
+            file, "file", f"too large for a scenario file (more than {MAX_FILE_BYTES} bytes)"
+        )
     return data
 
 
@@ -133,21 +137,25 @@ def _read_toml(path: Path, file: str) -> dict[str, Any]:
         # a UTF-8 byte order mark (some Windows editors write one) is skipped
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ScenarioError(file, "toml", f"not UTF-8 text ({exc.reason} at byte {exc.start})"
-                            ) from None
+        raise ScenarioError(
+            file, "toml", f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(file, "toml", f"invalid TOML: {exc}") from None
     except RecursionError:
-        raise ScenarioError(file, "toml", f"values nested too deeply (at most {MAX_DEPTH} "
-                            "levels)") from None
+        raise ScenarioError(
+            file, "toml", f"values nested too deeply (at most {MAX_DEPTH} levels)"
+        ) from None
     if not raw:
-        raise ScenarioError(file, "file", "empty file (no tables or keys): a scenario has at "
-                            "least a [scenario] table")
+        raise ScenarioError(
+            file,
+            "file",
+            "empty file (no tables or keys): a scenario has at least a [scenario] table",
+        )
     if _depth(raw) > MAX_DEPTH:
-        raise ScenarioError(file, "toml", f"values nested too deeply (at most {MAX_DEPTH} "
-                            "levels)")
+        raise ScenarioError(file, "toml", f"values nested too deeply (at most {MAX_DEPTH} levels)")
     return raw
 
 
@@ -171,8 +179,9 @@ def _load_layer(path: Path, file: str) -> Layer:
             key = f"events[{i}].set.{name}"
             checked[name] = check_param(file, key, name, value)
             if ptable.PARAM_INDEX[name].start_only:
-                raise ScenarioError(file, key, "cannot be changed by an event: it is read "
-                                    "only when the run starts")
+                raise ScenarioError(
+                    file, key, "cannot be changed by an event: it is read only when the run starts"
+                )
         events.append(EventSource(file, i, ev, checked))
     regions = None
     if model.regions is not None:  # type: ignore[attr-defined]
@@ -205,23 +214,28 @@ def load_chain(path: Path, file: str) -> list[Layer]:
             here = path.resolve()
             parent = (path.parent / target).resolve()
         except (OSError, RuntimeError) as exc:  # a symlink loop (RuntimeError before 3.13)
-            raise ScenarioError(file, "extends", f"{show(target)} cannot be resolved: "
-                                f"{getattr(exc, 'strerror', None) or exc}") from None
+            raise ScenarioError(
+                file,
+                "extends",
+                f"{show(target)} cannot be resolved: {getattr(exc, 'strerror', None) or exc}",
+            ) from None
         seen.append(here)
         if parent in seen:
-            cycle = " -> ".join(display_path(p) for p in (*seen[seen.index(parent):], parent))
+            cycle = " -> ".join(display_path(p) for p in (*seen[seen.index(parent) :], parent))
             raise ScenarioError(file, "extends", f"cycle: {cycle}")
         if len(seen) >= MAX_EXTENDS:
-            raise ScenarioError(first, "extends", f"the extends chain is longer than "
-                                f"{MAX_EXTENDS} files (it reaches {display_path(parent)})")
+            raise ScenarioError(
+                first,
+                "extends",
+                f"the extends chain is longer than "
+                f"{MAX_EXTENDS} files (it reaches {display_path(parent)})",
+            )
         try:
             is_file = parent.is_file()
             exists = is_file or parent.exists()
         except OSError as exc:
-            raise ScenarioError(file, "extends", f"{show(target)}: {exc.strerror or exc}"
-                                ) from None
+            raise ScenarioError(file, "extends", f"{show(target)}: {exc.strerror or exc}") from None
         if not is_file:
             what = "is not a file" if exists else "does not exist"
-            raise ScenarioError(file, "extends", f"{show(target)} ({display_path(parent)}) "
-                                f"{what}")
+            raise ScenarioError(file, "extends", f"{show(target)} ({display_path(parent)}) {what}")
         path, file = parent, display_path(parent)

@@ -86,7 +86,12 @@ class HeaderModel(BaseModel):
 
 #: Header fields a scenario can set (``extends`` excluded).
 HEADER_FIELDS: tuple[str, ...] = (
-    "name", "description", "start_date", "steps", "seed", "replicates",
+    "name",
+    "description",
+    "start_date",
+    "steps",
+    "seed",
+    "replicates",
 )
 
 

@@ -65,8 +65,7 @@ def _unknown_key_reason(loc: tuple[Any, ...]) -> str:
         if homes:
             return f"unknown section {name!r} (did you mean {name} in [{homes[0]}]?)"
         options = list(FileModel.model_fields)
-        return f"unknown section{did_you_mean(name, options)}; sections are " + ", ".join(
-            options)
+        return f"unknown section{did_you_mean(name, options)}; sections are " + ", ".join(options)
     if parent[0] in SECTION_MODELS and len(parent) == 1:
         dotted = f"{parent[0]}.{name}"
         reason = str(ptable.UnknownParameter(dotted))
@@ -76,9 +75,7 @@ def _unknown_key_reason(loc: tuple[Any, ...]) -> str:
                 reason += f" ({name} is in [{homes[0].split('.')[0]}])"
         return reason
     model = _model_at(parent)
-    options = [
-        f.alias or n for n, f in model.model_fields.items()
-    ] if model else []
+    options = [f.alias or n for n, f in model.model_fields.items()] if model else []
     return f"unknown key{did_you_mean(name, options)}; keys are " + ", ".join(options)
 
 
@@ -104,8 +101,9 @@ _BOUND_WORDS = {
 }
 
 
-def error_from_pydantic(file: str, exc: ValidationError, prefix: tuple[Any, ...] = ()
-                         ) -> ScenarioError:
+def error_from_pydantic(
+    file: str, exc: ValidationError, prefix: tuple[Any, ...] = ()
+) -> ScenarioError:
     """The most telling pydantic error (unknown keys first) as a one-line ScenarioError."""
     errors = exc.errors()
     err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
@@ -123,8 +121,10 @@ def error_from_pydantic(file: str, exc: ValidationError, prefix: tuple[Any, ...]
         reason = "must not be empty"
     elif etype == "string_too_long":
         limit = err.get("ctx", {}).get("max_length", "?")
-        reason = (f"too long: {len(value)} characters, at most {limit} "
-                  "(the name becomes a directory name)")
+        reason = (
+            f"too long: {len(value)} characters, at most {limit} "
+            "(the name becomes a directory name)"
+        )
     elif etype == "list_type" and loc and loc[-1] in ("events", "regions"):
         reason = f"expected an array of tables (write [[{loc[-1]}]]), got {_show(value)}"
     elif etype in _TYPE_WORDS:

@@ -53,8 +53,9 @@ def _toml_key(key: str) -> str:
     return key if bare else format_toml_value(key)
 
 
-def scenario_to_toml(scenario: Scenario, extends: str | None = None,
-                     only: Mapping[str, Any] | None = None) -> str:
+def scenario_to_toml(
+    scenario: Scenario, extends: str | None = None, only: Mapping[str, Any] | None = None
+) -> str:
     """Write ``scenario`` as a TOML scenario file.
 
     Without ``extends`` the file is self-contained: every header field,
@@ -73,13 +74,15 @@ def scenario_to_toml(scenario: Scenario, extends: str | None = None,
     return "\n".join(lines) + "\n"
 
 
-def _header_lines(scenario: Scenario, extends: str | None,
-                  selected: dict[str, Any] | None) -> list[str]:
+def _header_lines(
+    scenario: Scenario, extends: str | None, selected: dict[str, Any] | None
+) -> list[str]:
     """The ``[scenario]`` table (with ``extends`` after the description)."""
     header_keys = list(HEADER_FIELDS)
     if extends is not None and selected is not None:
         header_keys = ["name", "description"] + [
-            f for f in HEADER_FIELDS[2:] if f"scenario.{f}" in selected]
+            f for f in HEADER_FIELDS[2:] if f"scenario.{f}" in selected
+        ]
     lines = ["[scenario]"]
     for f in header_keys:
         value = (selected or {}).get(f"scenario.{f}", getattr(scenario, f))
@@ -97,8 +100,7 @@ def _param_values(scenario: Scenario, selected: dict[str, Any] | None) -> dict[s
     for name, value in selected.items():
         if name.startswith("scenario."):
             continue
-        param_values[name] = check_param(str(scenario.source or scenario.name), name,
-                                         name, value)
+        param_values[name] = check_param(str(scenario.source or scenario.name), name, name, value)
     return param_values
 
 
@@ -132,9 +134,12 @@ def _event_lines(scenario: Scenario) -> list[str]:
     """The ``[[events]]`` entries, by step (with the date as a comment)."""
     lines: list[str] = []
     for ev in scenario.events:
-        lines += ["", "[[events]]",
-                  f"step = {ev.step:<10} # {scenario.date_of(ev.step).isoformat()}",
-                  f"label = {format_toml_value(ev.label)}"]
+        lines += [
+            "",
+            "[[events]]",
+            f"step = {ev.step:<10} # {scenario.date_of(ev.step).isoformat()}",
+            f"label = {format_toml_value(ev.label)}",
+        ]
         if ev.set:
             lines.append(f"set = {format_toml_value(_typed_set(ev.set))}")
         if ev.add_isisk_fighters:

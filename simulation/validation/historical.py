@@ -80,7 +80,6 @@ def historical_runs(
 def checkpoint_table(
     targets: Sequence[Target], runs: Sequence[pd.DataFrame]
 ) -> list[dict[str, Any]]:
-
     """Each target over the replicates: median, 10-90%, and whether it is in range."""
     rows = []
     for t in targets:

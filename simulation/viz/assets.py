@@ -109,8 +109,7 @@ def required_assets() -> list[NpmPackage]:
     return out
 
 
-def missing_assets(cache_dir: Path, packages: list[NpmPackage] | None = None
-                   ) -> list[NpmPackage]:
+def missing_assets(cache_dir: Path, packages: list[NpmPackage] | None = None) -> list[NpmPackage]:
     """The packages not yet unpacked in ``cache_dir``."""
     packages = required_assets() if packages is None else packages
     return [p for p in packages if not (p.folder(cache_dir) / "package.json").is_file()]
@@ -123,7 +122,12 @@ def _npm_pack(npm: str, package: NpmPackage, dest: Path) -> None:
         try:
             done = subprocess.run(
                 [npm, "pack", package.spec, "--json", "--silent", "--ignore-scripts"],
-                cwd=tmp, check=True, capture_output=True, text=True, timeout=300)
+                cwd=tmp,
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
         except subprocess.CalledProcessError as exc:
             last = (exc.stderr or exc.stdout or "").strip().splitlines()[-1:] or ["failed"]
             raise AssetsError(f"npm pack {package.spec}: {last[0]}") from None
@@ -132,8 +136,9 @@ def _npm_pack(npm: str, package: NpmPackage, dest: Path) -> None:
         try:
             tarball = Path(tmp) / json.loads(done.stdout)[0]["filename"]
         except (ValueError, LookupError, TypeError):
-            raise AssetsError(f"npm pack {package.spec}: unexpected output "
-                              f"{done.stdout.strip()[:80]!r}") from None
+            raise AssetsError(
+                f"npm pack {package.spec}: unexpected output {done.stdout.strip()[:80]!r}"
+            ) from None
         unpacked = Path(tmp) / "unpacked"
         with tarfile.open(tarball) as tf:
             tf.extractall(unpacked, filter="data")  # refuses absolute paths and ".."
@@ -148,8 +153,12 @@ def _npm_pack(npm: str, package: NpmPackage, dest: Path) -> None:
         os.replace(root, dest)
 
 
-def ensure_assets(cache_dir: Path | None = None, *, npm: str | None = None,
-                  log: Callable[[str], None] | None = None) -> Path:
+def ensure_assets(
+    cache_dir: Path | None = None,
+    *,
+    npm: str | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Path:
     """Make sure ``cache_dir`` holds every asset the page loads; return the folder.
 
     Idempotent: only missing packages are fetched, so after the first call it
@@ -165,7 +174,8 @@ def ensure_assets(cache_dir: Path | None = None, *, npm: str | None = None,
         raise AssetsError(
             f"npm not found: it is needed once to fetch the page's JavaScript "
             f"({', '.join(p.spec for p in missing)}) into {cache_dir} "
-            f"(Debian: apt-get install -y npm)")
+            f"(Debian: apt-get install -y npm)"
+        )
     for package in missing:
         if log is not None:
             log(f"fetching {package.spec} with npm into {cache_dir}")

@@ -46,8 +46,10 @@ class _Notes:
             return
         self.seen.add(key)
         if len(self.seen) > _MAX_NOTES:
-            message = (f"khorasan viz: more than {_MAX_NOTES} different requests refused; "
-                       f"no more are noted")
+            message = (
+                f"khorasan viz: more than {_MAX_NOTES} different requests refused; "
+                f"no more are noted"
+            )
         self.log(message)
 
 
@@ -93,10 +95,17 @@ def _is_ip(host: str) -> bool:
 
 async def _plain(send: Send, status: int, text: str) -> None:
     body = text.encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                            (b"content-length", str(len(body)).encode()),
-                            (b"cache-control", b"no-store")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"cache-control", b"no-store"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -120,8 +129,9 @@ class OriginGuard:
     noted in the log once.
     """
 
-    def __init__(self, app: ASGIApp, host: str, port: int, *,
-                 log: Callable[[str], None] = _stderr) -> None:
+    def __init__(
+        self, app: ASGIApp, host: str, port: int, *, log: Callable[[str], None] = _stderr
+    ) -> None:
         self.app = app
         self.port = port
         self.wildcard = host.strip("[]") in _WILDCARD
@@ -143,8 +153,12 @@ class OriginGuard:
             return True
         # listening on every interface: the address this connection reached is ours too
         server = scope.get("server")
-        return bool(self.wildcard and server and _is_ip(str(server[0]))
-                    and _authority(name, port) == _authority(str(server[0]), self.port))
+        return bool(
+            self.wildcard
+            and server
+            and _is_ip(str(server[0]))
+            and _authority(name, port) == _authority(str(server[0]), self.port)
+        )
 
     def refusal(self, scope: Scope) -> tuple[str, str] | None:
         """``(key, line for the log)`` if the request is refused, else None."""
@@ -152,20 +166,24 @@ class OriginGuard:
         path = scope.get("path", "")
         host = _header(scope, b"host")
         if host is None or not self._own_host(host, scope):
-            return (f"host {host}",
-                    f"khorasan viz: refused {what} {_shown(path)} for Host {_shown(host)}: "
-                    f"not this server's name ({self.home}); other requests for that Host "
-                    f"are refused without a note")
+            return (
+                f"host {host}",
+                f"khorasan viz: refused {what} {_shown(path)} for Host {_shown(host)}: "
+                f"not this server's name ({self.home}); other requests for that Host "
+                f"are refused without a note",
+            )
         origin = _header(scope, b"origin")
         if origin is None and any(k.lower() == b"origin" for k, _ in scope.get("headers", ())):
             origin = "(several)"
         if origin is not None:
             scheme, sep, rest = origin.partition("://")
             if not (sep and scheme.lower() == "http" and self._own_host(rest, scope)):
-                return (f"origin {origin}",
-                        f"khorasan viz: refused {what} {_shown(path)} from Origin "
-                        f"{_shown(origin)}: not this app's page ({self.home}); other requests "
-                        f"from that Origin are refused without a note")
+                return (
+                    f"origin {origin}",
+                    f"khorasan viz: refused {what} {_shown(path)} from Origin "
+                    f"{_shown(origin)}: not this app's page ({self.home}); other requests "
+                    f"from that Origin are refused without a note",
+                )
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -190,8 +208,9 @@ class OfflineCdn:
     reaches Solara; the files that are there are served by Solara as before.
     """
 
-    def __init__(self, app: ASGIApp, cache_dir: Path, *,
-                 log: Callable[[str], None] = _stderr) -> None:
+    def __init__(
+        self, app: ASGIApp, cache_dir: Path, *, log: Callable[[str], None] = _stderr
+    ) -> None:
         self.app = app
         self.cache_dir = Path(os.path.realpath(cache_dir))
         self.notes = _Notes(log)
@@ -211,11 +230,14 @@ class OfflineCdn:
         if path != CDN_PATH and not path.startswith(CDN_PATH + "/"):
             await self.app(scope, receive, send)
             return
-        if self.cached(path[len(CDN_PATH) + 1:]):
+        if self.cached(path[len(CDN_PATH) + 1 :]):
             await self.app(scope, receive, send)
             return
-        self.notes.once(path, f"khorasan viz: 404 for {_shown(path)}: not in the local asset "
-                              f"folder {self.cache_dir}; nothing is fetched while the app runs")
+        self.notes.once(
+            path,
+            f"khorasan viz: 404 for {_shown(path)}: not in the local asset "
+            f"folder {self.cache_dir}; nothing is fetched while the app runs",
+        )
         await _plain(send, 404, "404 Not Found: not in the local asset folder\n")
 
 

@@ -120,28 +120,40 @@ def _check_port(host: str, port: int) -> None:
         try:
             s.bind((host, port))
         except OSError as exc:
-            raise VizError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; "
-                           f"choose another port with --port") from None
+            raise VizError(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}; "
+                f"choose another port with --port"
+            ) from None
 
 
-def server_env(assets_dir: Path, *, scenario: Path | None = None,
-               scenarios_dir: Path | None = None, save_dir: Path | None = None,
-               base: dict[str, str] | None = None) -> dict[str, str]:
+def server_env(
+    assets_dir: Path,
+    *,
+    scenario: Path | None = None,
+    scenarios_dir: Path | None = None,
+    save_dir: Path | None = None,
+    base: dict[str, str] | None = None,
+) -> dict[str, str]:
     """The environment for ``solara run``: local assets, no telemetry, the app's settings."""
     env = dict(os.environ if base is None else base)
-    env.update({
-        "SOLARA_ASSETS_PROXY": "True",
-        "SOLARA_ASSETS_PROXY_CACHE_DIR": str(assets_dir),
-        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
-        "SOLARA_THEME_SHOW_BANNER": "False",  # no "runs on Solara" over the page's corner
-        "MPLBACKEND": "Agg",
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "SOLARA_ASSETS_PROXY": "True",
+            "SOLARA_ASSETS_PROXY_CACHE_DIR": str(assets_dir),
+            "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+            "SOLARA_THEME_SHOW_BANNER": "False",  # no "runs on Solara" over the page's corner
+            "MPLBACKEND": "Agg",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     # importable even when the package is not installed (a plain checkout)
     paths = [str(PACKAGE_PARENT), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
-    for name, value in ((ENV_SCENARIO, scenario), (ENV_SCENARIOS_DIR, scenarios_dir),
-                        (ENV_SAVE_DIR, save_dir)):
+    for name, value in (
+        (ENV_SCENARIO, scenario),
+        (ENV_SCENARIOS_DIR, scenarios_dir),
+        (ENV_SAVE_DIR, save_dir),
+    ):
         if value is not None:
             env[name] = str(Path(value).resolve())
     return env
@@ -149,8 +161,20 @@ def server_env(assets_dir: Path, *, scenario: Path | None = None,
 
 def solara_command(host: str, port: int) -> list[str]:
     """``solara run simulation.viz.page`` via :func:`serve`, with the flags that keep it local."""
-    return [sys.executable, "-m", "simulation.viz.server", "run", APP_MODULE, "--host", host,
-            "--port", str(port), "--production", "--no-open", "--no-check-version"]
+    return [
+        sys.executable,
+        "-m",
+        "simulation.viz.server",
+        "run",
+        APP_MODULE,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--production",
+        "--no-open",
+        "--no-check-version",
+    ]
 
 
 @dataclass
@@ -173,8 +197,9 @@ def _wait_ready(server: Server, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.proc.poll() is not None:
-            raise VizError(f"the server exited with status {server.proc.returncode}; "
-                           f"see {server.log_path}")
+            raise VizError(
+                f"the server exited with status {server.proc.returncode}; see {server.log_path}"
+            )
         try:
             with urllib.request.urlopen(server.url + "/readyz", timeout=2) as r:
                 if r.status == 200:
@@ -185,17 +210,28 @@ def _wait_ready(server: Server, timeout: float) -> None:
     raise VizError(f"{server.url}/readyz not ready after {timeout:.0f} s; see {server.log_path}")
 
 
-def start_server(env: dict[str, str], log_path: Path, *, host: str = DEFAULT_HOST,
-                 port: int | None = None, ready_timeout: float = 90.0) -> Server:
+def start_server(
+    env: dict[str, str],
+    log_path: Path,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int | None = None,
+    ready_timeout: float = 90.0,
+) -> Server:
     """Start the app in its own process group and wait until ``/readyz`` answers.
 
     Always pair with :func:`stop_server` (it is called here if start-up fails).
     """
     port = port or free_port(host)
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(solara_command(host, port), env=env, stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            solara_command(host, port),
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     server = Server(proc, f"http://{host}:{port}", log_path)
     try:
         _wait_ready(server, ready_timeout)
@@ -224,9 +260,15 @@ def stop_server(server: Server, timeout: float = 10.0) -> None:
     proc.wait()
 
 
-def run_viz(scenario: Path | None, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-            save_dir: Path | None = None, assets_dir: Path | None = None,
-            echo=print) -> int:
+def run_viz(
+    scenario: Path | None,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    save_dir: Path | None = None,
+    assets_dir: Path | None = None,
+    echo=print,
+) -> int:
     """``khorasan viz``: check the scenario, fetch the assets once, serve until Ctrl-C.
 
     Raises :class:`VizError` (one-line message) for problems found before the
@@ -247,8 +289,12 @@ def run_viz(scenario: Path | None, *, host: str = DEFAULT_HOST, port: int = DEFA
     except ImportError as exc:
         raise VizError(f"{exc.name} is missing: pip install -e '.[viz]'") from None
     _check_port(host, port)
-    env = server_env(assets, scenario=scenario, scenarios_dir=folder,
-                     save_dir=save_dir if save_dir is not None else default_save_dir(folder))
+    env = server_env(
+        assets,
+        scenario=scenario,
+        scenarios_dir=folder,
+        save_dir=save_dir if save_dir is not None else default_save_dir(folder),
+    )
     shown = f"[{host}]" if ":" in host else host
     echo(f"khorasan viz: {scenario} at http://{shown}:{port}  (Ctrl-C to stop)")
     if host not in ("127.0.0.1", "localhost", "::1"):
@@ -305,13 +351,16 @@ def serve(argv: list[str]) -> None:
         from solara.server import cdn_helper, settings
 
         if not solara.settings.assets.proxy:  # the page would load its JavaScript from a CDN
-            raise SystemExit(f"khorasan viz: cannot use the asset folder "
-                             f"{settings.assets.proxy_cache_dir} (SOLARA_ASSETS_PROXY is off)")
+            raise SystemExit(
+                f"khorasan viz: cannot use the asset folder "
+                f"{settings.assets.proxy_cache_dir} (SOLARA_ASSETS_PROXY is off)"
+            )
         # belt and braces: should a request get past OfflineCdn, Solara's proxy fetches
         # nothing (its StaticCdn turns the error into a 404)
         cdn_helper.fetch_from_cdn = no_fetch
         config.loaded_app = OriginGuard(
-            OfflineCdn(config.loaded_app, settings.assets.proxy_cache_dir), host, int(port))
+            OfflineCdn(config.loaded_app, settings.assets.proxy_cache_dir), host, int(port)
+        )
 
     uvicorn.Config.load = load_guarded  # type: ignore[method-assign]
     cli(argv, prog_name="khorasan viz")

@@ -44,8 +44,9 @@ def run_case(case: tuple[str, int, int, dict[str, Any]]) -> dict[str, list[Any]]
     from simulation.scenario.loader import load_scenario
 
     name, seed, steps, overrides = case
-    scenario = load_scenario(REPO / "scenarios" / name,
-                             overrides={"scenario.steps": steps, **overrides})
+    scenario = load_scenario(
+        REPO / "scenarios" / name, overrides={"scenario.steps": steps, **overrides}
+    )
     df = simulate(scenario, seed, make_views=False)
     out: dict[str, list[Any]] = {}
     for column in df.columns:

@@ -25,8 +25,9 @@ def test_without_mesas_internals_views_are_made_one_by_one(small_model, monkeypa
     before = len(small_model.agents)
     views = agents.make_views(small_model, Civilian, range(200))
     assert len(small_model.agents) == before + 200
-    assert [v.index for v in views] == list(range(200)) and all(v in small_model.agents
-                                                                for v in views)
+    assert [v.index for v in views] == list(range(200)) and all(
+        v in small_model.agents for v in views
+    )
 
 
 def test_views_follow_the_arrays(small_model) -> None:
@@ -52,5 +53,6 @@ def test_one_grievance_formula_everywhere(small_model) -> None:
     assert (arrays == numpy_formula).all()  # bit for bit
     for c in m.civilians[:20]:
         assert c.grievance == arrays[c.index]
-        assert c.grievance == kernel.grievance(c.hardship, pop.shock[c.index],
-                                               m.regime.legitimacy, m.hardship_boost)
+        assert c.grievance == kernel.grievance(
+            c.hardship, pop.shock[c.index], m.regime.legitimacy, m.hardship_boost
+        )

@@ -39,17 +39,30 @@ def check_layers(model: ConflictModel) -> None:
 
 
 @pytest.mark.parametrize("activation", ["sequential", "batched"])
-@pytest.mark.parametrize(("name", "extra"), [
-    ("epstein_2002", {}), ("epstein_mesa_reference", {}), ("baseline", {}),
-    ("baseline", {"civilians.jailed_block_cells": False, "civilians.movement": "flight",
-                  "taliban.vision": 4}),
-    ("epstein_2002", {"world.neighbourhood": "moore", "civilians.movement": "static"}),
-    ("baseline", {"world.neighbourhood": "disc"}),
-    ("epstein_2002", {"world.neighbourhood": "cross"})])
+@pytest.mark.parametrize(
+    ("name", "extra"),
+    [
+        ("epstein_2002", {}),
+        ("epstein_mesa_reference", {}),
+        ("baseline", {}),
+        (
+            "baseline",
+            {
+                "civilians.jailed_block_cells": False,
+                "civilians.movement": "flight",
+                "taliban.vision": 4,
+            },
+        ),
+        ("epstein_2002", {"world.neighbourhood": "moore", "civilians.movement": "static"}),
+        ("baseline", {"world.neighbourhood": "disc"}),
+        ("epstein_2002", {"world.neighbourhood": "cross"}),
+    ],
+)
 def test_layers_stay_consistent(name: str, extra: dict, activation: str) -> None:
-    sc = load_scenario(ROOT / "scenarios" / f"{name}.toml",
-                       overrides={"world.width": 30, "world.height": 30,
-                                  "world.activation": activation, **extra})
+    sc = load_scenario(
+        ROOT / "scenarios" / f"{name}.toml",
+        overrides={"world.width": 30, "world.height": 30, "world.activation": activation, **extra},
+    )
     for seed in range(2):
         model = ConflictModel(sc, rng=seed, make_views=False)
         for _ in range(60):
@@ -74,8 +87,9 @@ def test_arrest_probability_rules() -> None:
 def test_agents_are_mesa_views() -> None:
     from simulation.model.agents import Civilian, Enforcer, IsisKCell, TalibanRegime
 
-    sc = load_scenario(ROOT / "scenarios" / "baseline.toml",
-                       overrides={"world.width": 30, "world.height": 30})
+    sc = load_scenario(
+        ROOT / "scenarios" / "baseline.toml", overrides={"world.width": 30, "world.height": 30}
+    )
     model = ConflictModel(sc, rng=1)
     for _ in range(5):
         model.step()
@@ -88,8 +102,10 @@ def test_agents_are_mesa_views() -> None:
     grievance = model.population.grievance(model.regime.legitimacy, model.hardship_boost)
     for agent in civs[:50]:
         assert agent.grievance == pytest.approx(grievance[agent.index])
-        assert agent.pos == (int(model.population.x[agent.index]),
-                             int(model.population.y[agent.index]))
+        assert agent.pos == (
+            int(model.population.x[agent.index]),
+            int(model.population.y[agent.index]),
+        )
         assert agent.state.value == model.population.state[agent.index]
     cells = list(types[IsisKCell])
     assert sum(c.fighters for c in cells) == model.insurgency.total_fighters

@@ -31,8 +31,14 @@ def test_no_enforcer_in_range_no_engagement(params: dict[str, Any]) -> None:
 
 
 def test_certain_detection_engages_the_cells_in_range(params: dict[str, Any]) -> None:
-    params.update({"taliban.ct_detection": 1.0, "taliban.hunt_radius": 3,
-                   "taliban.ct_effectiveness": 1.0, "taliban.losses_per_engagement": 0.0})
+    params.update(
+        {
+            "taliban.ct_detection": 1.0,
+            "taliban.hunt_radius": 3,
+            "taliban.ct_effectiveness": 1.0,
+            "taliban.losses_per_engagement": 0.0,
+        }
+    )
     ins, out = _two_cells(), InsurgencyStep()
     engage(ins, _enforcers_at((7, 4)), params, 1.0, np.random.default_rng(1), out)
     assert out.engagements == [(5, 5)]

@@ -29,8 +29,12 @@ def test_set_param_rounds_integer_parameters() -> None:
 def test_schedule_sets_at_the_step_and_ramps_over_the_next(params: dict[str, Any]) -> None:
     name = "legitimacy.initial"
     params[name] = 0.8
-    sched = Schedule([Event(step=2, label="drop", set={name: 0.4}, ramp_steps=4),
-                      Event(step=3, label="intel", set={"surveillance.intel_max": 0.5})])
+    sched = Schedule(
+        [
+            Event(step=2, label="drop", set={name: 0.4}, ramp_steps=4),
+            Event(step=3, label="intel", set={"surveillance.intel_max": 0.5}),
+        ]
+    )
     seen = []
     for t in range(8):
         sched.advance_ramps(t, params)
@@ -44,8 +48,16 @@ def test_schedule_sets_at_the_step_and_ramps_over_the_next(params: dict[str, Any
 
 
 def test_booleans_and_strings_are_set_at_once_even_with_a_ramp(params: dict[str, Any]) -> None:
-    sched = Schedule([Event(step=0, label="x", ramp_steps=5,
-                            set={"repression.thermostat": False, "civilians.movement": "static"})])
+    sched = Schedule(
+        [
+            Event(
+                step=0,
+                label="x",
+                ramp_steps=5,
+                set={"repression.thermostat": False, "civilians.movement": "static"},
+            )
+        ]
+    )
     sched.start(sched.by_step[0][0], 0, params)
     assert params["repression.thermostat"] is False and params["civilians.movement"] == "static"
     assert sched.ramps == []
@@ -53,10 +65,11 @@ def test_booleans_and_strings_are_set_at_once_even_with_a_ramp(params: dict[str,
 
 def test_event_adds_fighters_in_its_region() -> None:
     east = Region("east", 0.5, 1.0, 0.0, 0.5)
-    scenario = make_scenario({"world.width": 20, "world.height": 20, "isisk.initial_fighters": 0},
-                             regions=(east,),
-                             events=(Event(step=1, label="release", add_isisk_fighters=300,
-                                           region="east"),))
+    scenario = make_scenario(
+        {"world.width": 20, "world.height": 20, "isisk.initial_fighters": 0},
+        regions=(east,),
+        events=(Event(step=1, label="release", add_isisk_fighters=300, region="east"),),
+    )
     model = ConflictModel(scenario, rng=3)
     assert model.insurgency.total_fighters == 0
     added = model.schedule.apply(model, 1)

@@ -32,8 +32,13 @@ def test_decay_fades_shock_fear_and_danger(params: dict[str, Any]) -> None:
 
 def test_an_attack_shocks_only_civilians_within_its_radius(params: dict[str, Any]) -> None:
     pop, danger = _population(), np.zeros((30, 30))
-    params.update({"civilians.shock_radius": 3, "civilians.attack_grievance": 0.2,
-                   "civilians.attack_fear": 0.4})
+    params.update(
+        {
+            "civilians.shock_radius": 3,
+            "civilians.attack_grievance": 0.2,
+            "civilians.attack_fear": 0.4,
+        }
+    )
     harm.attack_shocks(pop, danger, [Attack(10, 10, 1, 5)], params)
     near = _distance(pop, 10, 10) <= 3
     assert np.allclose(pop.shock[near], 0.2) and (pop.shock[~near] == 0).all()

@@ -32,11 +32,16 @@ def test_seed_cells_places_each_regions_share(params: dict[str, Any]) -> None:
     assert ins.fighters[in_box].sum() >= 600
 
 
-def test_defector_rate_grows_with_strength_pragmatism_and_momentum(
-        params: dict[str, Any]) -> None:
-    params.update({"isisk.defector_recruitment": 1.0, "isisk.weakness_response": 1.0,
-                   "taliban.pragmatism": 0.5, "isisk.momentum_response": 2.0,
-                   "isisk.momentum_half": 3.0})
+def test_defector_rate_grows_with_strength_pragmatism_and_momentum(params: dict[str, Any]) -> None:
+    params.update(
+        {
+            "isisk.defector_recruitment": 1.0,
+            "isisk.weakness_response": 1.0,
+            "taliban.pragmatism": 0.5,
+            "isisk.momentum_response": 2.0,
+            "isisk.momentum_half": 3.0,
+        }
+    )
     assert insurgency.defector_rate(params, 10_000, 0.0) == 1.5
     assert insurgency.defector_rate(params, 10_000, 3.0) == 1.5 * 2.0
     assert insurgency.defector_rate(params, 20_000, 0.0) == 3.0
@@ -54,8 +59,14 @@ def test_plots_are_interdicted_with_the_chance_of_surveillance(params: dict[str,
 
 
 def test_high_profile_attacks_strike_the_capital(params: dict[str, Any]) -> None:
-    params.update({"isisk.attack_rate": 50.0, "isisk.target_taliban": 0.0,
-                   "isisk.target_civilian": 0.0, "isisk.target_high_profile": 1.0})
+    params.update(
+        {
+            "isisk.attack_rate": 50.0,
+            "isisk.target_taliban": 0.0,
+            "isisk.target_civilian": 0.0,
+            "isisk.target_high_profile": 1.0,
+        }
+    )
     box = (2, 6, 10, 13)
     out = InsurgencyStep()
     insurgency.plot_attacks(_cells(), params, 0.0, box, np.random.default_rng(3), out)
@@ -66,8 +77,14 @@ def test_high_profile_attacks_strike_the_capital(params: dict[str, Any]) -> None
 
 
 def test_without_a_capital_no_attack_is_high_profile(params: dict[str, Any]) -> None:
-    params.update({"isisk.attack_rate": 50.0, "isisk.target_taliban": 0.0,
-                   "isisk.target_civilian": 0.0, "isisk.target_high_profile": 1.0})
+    params.update(
+        {
+            "isisk.attack_rate": 50.0,
+            "isisk.target_taliban": 0.0,
+            "isisk.target_civilian": 0.0,
+            "isisk.target_high_profile": 1.0,
+        }
+    )
     out = InsurgencyStep()
     insurgency.plot_attacks(_cells(), params, 0.0, None, np.random.default_rng(4), out)
     assert out.attacks and all(a.target != TARGET_HIGH_PROFILE for a in out.attacks)

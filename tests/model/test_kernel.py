@@ -43,8 +43,7 @@ def test_random_order_is_a_uniform_permutation() -> None:
         seen[tuple(int(v) for v in sq.random_order(st, 3))] += 1
     assert stats.chisquare(list(seen.values())).pvalue > 1e-3
     # Where item 0 lands in a long order is uniform too (buckets are fair).
-    where = [int(np.flatnonzero(sq.random_order(st, 40_000) == 0)[0]) // 4_000
-             for _ in range(400)]
+    where = [int(np.flatnonzero(sq.random_order(st, 40_000) == 0)[0]) // 4_000 for _ in range(400)]
     assert stats.chisquare(np.bincount(where, minlength=10)).pvalue > 1e-3
 
 

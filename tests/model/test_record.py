@@ -16,8 +16,9 @@ def test_a_row_has_step_date_and_every_metric_in_table_order(small_model) -> Non
 
 
 def test_rows_report_the_week_in_real_world_units(small_model) -> None:
-    ins = InsurgencyStep(attacks=[Attack(1, 1, 0, 10), Attack(2, 2, 1, 30)],
-                         taliban_ct_deaths=4, interdicted=3)
+    ins = InsurgencyStep(
+        attacks=[Attack(1, 1, 0, 10), Attack(2, 2, 1, 30)], taliban_ct_deaths=4, interdicted=3
+    )
     small_model.collateral = 2
     ppl = small_model.params["scale.people_per_civilian"]
     row = record.week_row(small_model, ins, arrests=5)

@@ -10,8 +10,14 @@ from simulation.model.regime import TalibanRegime
 
 
 def test_repression_deploys_enforcers_and_lengthens_jail(params: dict[str, Any]) -> None:
-    params.update({"taliban.enforcer_density": 0.04, "repression.enforcement_gain": 1.0,
-                   "taliban.max_jail_term": 8, "repression.jail_gain": 1.0})
+    params.update(
+        {
+            "taliban.enforcer_density": 0.04,
+            "repression.enforcement_gain": 1.0,
+            "taliban.max_jail_term": 8,
+            "repression.jail_gain": 1.0,
+        }
+    )
     assert regime.enforcer_density(params, 0.0) == 0.04
     assert regime.enforcer_density(params, 1.0) == 0.08
     assert regime.jail_max(params, 0.0) == 8 and regime.jail_max(params, 0.5) == 12
@@ -20,15 +26,17 @@ def test_repression_deploys_enforcers_and_lengthens_jail(params: dict[str, Any])
     assert regime.enforcer_target(params, 1.0, 100, base, 10_000) == 160
     assert regime.enforcer_target(params, 1.0, 0, 0.0, 10_000) == 800
     assert regime.max_enforcers(params, 100, base) == regime.enforcer_target(
-        params, 1.0, 100, base, 10_000)
+        params, 1.0, 100, base, 10_000
+    )
     assert regime.max_enforcers(params, 0, base) == 0
 
 
 def test_thermostat_ratchets_up_and_boosts_hardship(small_model) -> None:
     reg: TalibanRegime = small_model.regime
     p = small_model.params
-    p.update({"repression.thermostat": True, "repression.rate_down": 0.0,
-              "repression.edict_size": 0.0})
+    p.update(
+        {"repression.thermostat": True, "repression.rate_down": 0.0, "repression.edict_size": 0.0}
+    )
     start = reg.repression
     reg.update(deaths=200, active_share=0.2, defectors=5, taliban_losses=0)
     raised = reg.repression

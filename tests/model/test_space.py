@@ -76,9 +76,12 @@ def test_choose_free_cells_distinct_free_and_in_vision(shape: str) -> None:
     ddx = np.abs(t // 30 - x[ok])
     ddy = np.abs(t % 30 - y[ok])
     ddx, ddy = np.minimum(ddx, 30 - ddx), np.minimum(ddy, 30 - ddy)
-    dist = {"von_neumann": ddx + ddy, "moore": np.maximum(ddx, ddy),
-            "disc": np.sqrt(ddx * ddx + ddy * ddy),
-            "cross": np.where((ddx == 0) | (ddy == 0), ddx + ddy, 99)}[shape]
+    dist = {
+        "von_neumann": ddx + ddy,
+        "moore": np.maximum(ddx, ddy),
+        "disc": np.sqrt(ddx * ddx + ddy * ddy),
+        "cross": np.where((ddx == 0) | (ddy == 0), ddx + ddy, 99),
+    }[shape]
     assert (dist <= 3).all() and (dist > 0).all()
 
 

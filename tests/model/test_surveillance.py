@@ -9,8 +9,13 @@ from simulation.model import surveillance
 
 
 def test_us_level_drops_from_the_withdrawal_week(params: dict[str, Any]) -> None:
-    params.update({"surveillance.us_level": 0.6, "surveillance.us_level_after": 0.05,
-                   "surveillance.withdrawal_week": 10})
+    params.update(
+        {
+            "surveillance.us_level": 0.6,
+            "surveillance.us_level_after": 0.05,
+            "surveillance.withdrawal_week": 10,
+        }
+    )
     assert surveillance.us_level(params, 9) == 0.6
     assert surveillance.us_level(params, 10) == surveillance.us_level(params, 50) == 0.05
     params["surveillance.withdrawal_week"] = -1  # never

@@ -167,7 +167,6 @@ def run2_notes(r2: Mapping[str, Any]) -> list[str]:
 def crises_notes(
     g: Mapping[str, Any], s: Mapping[str, Any], c: Mapping[str, Any], cop_at: float
 ) -> list[str]:
-
     """The notes under the crises table (the verdicts follow the numbers)."""
     out = [_same_loss_bullet(g, s)]
     gfo = g["first_outburst"][g["first_outburst"] >= 0]

@@ -17,7 +17,6 @@ from simulation.validation.targets import CALIBRATION, CLAIMED_ATTACKS, HOLDOUT
 LOW, HIGH = QUANTILES  # the band over replicates, as in every plot
 
 
-
 def _plt() -> Any:
     import matplotlib
 

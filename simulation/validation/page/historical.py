@@ -92,7 +92,6 @@ not evidence for the model (three values, six checkpoints)."""
 def checkpoint_markdown(
     rows: Sequence[Mapping[str, Any]], calib: Mapping[str, float] | None = None, n_calib: int = 0
 ) -> str:
-
     """A checkpoint table of part 3 (with the calibration's own medians if given)."""
     extra = f" calibration run's median ({n_calib} seeds) |" if calib else ""
     lines = [
