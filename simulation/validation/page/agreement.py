@@ -25,7 +25,7 @@ layer:
 - **sequential** (the default, `world.activation = "sequential"`): citizens and
   cops, mixed, act one at a time in a fresh random order each step, each seeing
   the world as the agents before it left it. This is what Mesa's `shuffle_do`
-  does; it runs in a compiled kernel (`simulation/sequential.py`).
+  does; it runs in a compiled kernel (`simulation/model/kernel.py`).
 - **K = 4** (`world.activation = "batched"`, `world.activation_batches = 4`, the
   default until this version): the random order is cut into 4 batches that
   each act at once, on counts refreshed between batches.
