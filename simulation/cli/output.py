@@ -64,16 +64,12 @@ def print_comparison(
     con.print(t)
 
 
-def _number_text(x: float) -> str:
-    """A number for the sweep table: no decimals from 100, one from 1, else three."""
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.1f}" if abs(x) >= 1 else f"{x:.3f}"
-
-
 def print_sweep(summary_csv: Path, names: Sequence[str]) -> None:
     """The median of each headline metric per grid point, as a table."""
     import pandas as pd
 
     from simulation.experiments.summaries import HEADLINES
+    from simulation.plots.style import format_number
 
     df = pd.read_csv(summary_csv)
     wide = df.pivot(index="point", columns="metric", values="median")
@@ -93,7 +89,7 @@ def print_sweep(summary_csv: Path, names: Sequence[str]) -> None:
                 else str(params_at.loc[point, n])
                 for n in names
             ),
-            *(_number_text(wide.loc[point, h.name]) for h in HEADLINES),
+            *(format_number(wide.loc[point, h.name]) for h in HEADLINES),
         )
     console(160).print(table)
 

@@ -42,7 +42,7 @@ from simulation.experiments.bootstrap import mean_difference_interval
 from simulation.experiments.files import ResultsError, atomic_write_bytes
 from simulation.experiments.loading import RunData
 from simulation.experiments.rundir import FORMAT, SWEEP_FORMAT
-from simulation.experiments.summaries import HEADLINES, headline_table
+from simulation.experiments.summaries import HEADLINES, QUANTILES, headline_table
 from simulation.model.record import METRIC_INDEX, METRIC_NAMES
 from simulation.scenario.param_type import did_you_mean
 
@@ -199,8 +199,8 @@ def comparison_table(runs: Sequence[RunData], labels: Sequence[str]) -> pd.DataF
                 "unit": h.unit,
                 "replicates": len(values),
                 "median": float(np.median(values)),
-                "q10": float(np.quantile(values, 0.1)),
-                "q90": float(np.quantile(values, 0.9)),
+                "q10": float(np.quantile(values, QUANTILES[0])),
+                "q90": float(np.quantile(values, QUANTILES[1])),
                 "diff_mean": np.nan,
                 "diff_ci_low": np.nan,
                 "diff_ci_high": np.nan,

@@ -26,7 +26,8 @@ from simulation.experiments.files import ResultsError
 from simulation.experiments.manifest_checks import MAX_MANIFEST_BYTES, check_manifest
 from simulation.experiments.rundir import HASHED_RUN_FILES
 from simulation.experiments.summaries import ID_COLUMNS, metric_columns
-from simulation.scenario.core import Event, Scenario
+from simulation.scenario.core import DAYS_PER_STEP, Event, Scenario
+from simulation.scenario.identity import identity
 from simulation.scenario.writer import scenario_to_toml
 
 __all__ = [
@@ -70,7 +71,7 @@ class RunData:
 
     def date_of(self, step: int) -> dt.date:
         """Calendar date of ``step``."""
-        return self.start_date + dt.timedelta(days=7 * step)
+        return self.start_date + dt.timedelta(days=DAYS_PER_STEP * step)
 
     def metric(self, name: str) -> pd.DataFrame:
         """Summary rows of one metric, indexed by step."""
@@ -183,7 +184,9 @@ def _check_timeseries(path: Path, df: pd.DataFrame, manifest: Mapping[str, Any])
     if df.duplicated(["replicate", "step"]).any() or not df["step"].between(0, steps).all():
         raise ResultsError(path, f"step: expected steps 0 to {steps} once per replicate")
     start = dt.date.fromisoformat(manifest["scenario"]["start_date"])
-    expected = df["step"].map(lambda s: (start + dt.timedelta(days=7 * int(s))).isoformat())
+    expected = df["step"].map(
+        lambda s: (start + dt.timedelta(days=DAYS_PER_STEP * int(s))).isoformat()
+    )
     wrong = df["date"].astype(object).ne(expected.astype(object))
     if wrong.any():
         row = df[wrong].iloc[0]
@@ -250,6 +253,10 @@ def run_is_complete(run_dir: str | os.PathLike[str], scenario: Scenario) -> bool
         run = load_run(run_dir)
     except ResultsError:
         return False
+    recorded = run.manifest.get("identity")
+    if isinstance(recorded, str):
+        return recorded == identity(scenario)
+    # written before runs recorded their identity: the scenario file's text decides
     return run.manifest["files"]["scenario.toml"]["sha256"] == _sha256(scenario_to_toml(scenario))
 
 

@@ -37,6 +37,7 @@ from simulation.experiments.summaries import (
     tidy_timeseries,
 )
 from simulation.scenario.core import Event, Scenario
+from simulation.scenario.identity import identity
 from simulation.scenario.writer import scenario_to_toml
 
 __all__ = [
@@ -137,6 +138,7 @@ def build_manifest(
             "replicates": scenario.replicates,
             "source": str(scenario.source) if scenario.source else None,
         },
+        "identity": identity(scenario),
         "replicates": len(seeds),
         "seeds": [int(s) for s in seeds["seed"]],
         "params": dict(scenario.params),

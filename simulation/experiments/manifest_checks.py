@@ -14,6 +14,7 @@ from typing import Any
 
 from simulation.experiments.files import ResultsError, is_int
 from simulation.experiments.rundir import FORMAT, FORMAT_VERSION, HASHED_RUN_FILES
+from simulation.scenario.core import DAYS_PER_STEP
 
 __all__ = ["MAX_MANIFEST_BYTES", "check_manifest"]
 
@@ -147,7 +148,7 @@ def _check_scenario(m: _Manifest) -> None:
         ) from None
     steps = m.integer("steps", sc, "scenario.", minimum=1)
     try:
-        start_date + dt.timedelta(days=7 * steps)
+        start_date + dt.timedelta(days=DAYS_PER_STEP * steps)
     except OverflowError:
         raise m.fail(
             "scenario.steps", f"{steps} weeks after {start} is past the year 9999"

@@ -25,6 +25,7 @@ from simulation.experiments.files import (
     name_path,
 )
 from simulation.scenario.core import Scenario
+from simulation.scenario.identity import identity
 from simulation.scenario.writer import scenario_to_toml
 
 __all__ = ["ReplicateStore", "read_replicate_csv", "scenario_key"]
@@ -35,11 +36,10 @@ def scenario_key(scenario: Scenario) -> str:
 
     The seed and replicate count are left out: a replicate's file is named by
     its own seed, so a resumed run with more replicates reuses the saved ones.
+    It is the scenario's :func:`~simulation.scenario.identity.identity`, so how
+    the TOML writer spells a scenario never matters.
     """
-    import dataclasses
-
-    bare = dataclasses.replace(scenario, seed=0, replicates=1, description="", source=None)
-    return hashlib.sha256(scenario_to_toml(bare).encode()).hexdigest()[:12]
+    return identity(scenario, seeds=False)[:12]
 
 
 def read_replicate_csv(path: str | os.PathLike[str] | io.BytesIO) -> pd.DataFrame:

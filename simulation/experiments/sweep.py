@@ -37,9 +37,10 @@ import pandas as pd
 
 from simulation.experiments.manifest import git_info, package_versions
 from simulation.experiments.rundir import SWEEP_FORMAT
-from simulation.experiments.summaries import HEADLINES, headline_table
+from simulation.experiments.summaries import HEADLINES, QUANTILES, headline_table
 from simulation.scenario import params as ptable
 from simulation.scenario.core import Scenario
+from simulation.scenario.identity import identity
 from simulation.scenario.loader import parse_assignment
 from simulation.scenario.writer import scenario_to_toml
 
@@ -169,8 +170,8 @@ def sweep_summary(table: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
                     **{n: g[n].iloc[0] for n in names},
                     "metric": h.name,
                     "median": float(np.median(v)),
-                    "q10": float(np.quantile(v, 0.1)),
-                    "q90": float(np.quantile(v, 0.9)),
+                    "q10": float(np.quantile(v, QUANTILES[0])),
+                    "q90": float(np.quantile(v, QUANTILES[1])),
                     "mean": float(v.mean()),
                 }
             )
@@ -219,6 +220,7 @@ def sweep_files(
             "seed": scenario.seed,
             "source": str(scenario.source) if scenario.source else None,
         },
+        "identity": identity(scenario),
         "axes": axes_record(axes),
         "points": int(table["point"].nunique()),
         "replicates": len(seeds),
@@ -249,9 +251,15 @@ def sweep_is_complete(
         (sweep_dir / "sweep.csv").stat()
     except (OSError, json.JSONDecodeError):
         return False
+    recorded = manifest.get("identity")
+    same = (  # a sweep written before sweeps recorded their identity: the file's text decides
+        recorded == identity(scenario)
+        if isinstance(recorded, str)
+        else saved == scenario_to_toml(scenario)
+    )
     return (
         manifest.get("format") == FORMAT
-        and saved == scenario_to_toml(scenario)
+        and same
         and manifest.get("axes") == json.loads(json.dumps(axes_record(axes)))
         and manifest.get("seeds") == [int(s) for s in seeds]
     )

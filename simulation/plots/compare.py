@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 
 from simulation.experiments.compare import MetricSpec
 from simulation.experiments.loading import RunData
+from simulation.experiments.summaries import QUANTILES
 from simulation.model.record import METRIC_INDEX
 from simulation.plots import style
 from simulation.plots.common import (
@@ -127,8 +128,8 @@ def _wide(run: RunData, spec: MetricSpec, smooth: int = 1) -> pd.DataFrame:
 def _band(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return (
         np.nanmedian(values, axis=1),
-        np.nanquantile(values, 0.1, axis=1),
-        np.nanquantile(values, 0.9, axis=1),
+        np.nanquantile(values, QUANTILES[0], axis=1),
+        np.nanquantile(values, QUANTILES[1], axis=1),
     )
 
 
@@ -173,7 +174,7 @@ def comparison_figures(
         ]
         panels.append((titles[spec], bands))
     comparison = render_bands(
-        f"{' vs '.join(labels)}: median and 10–90% range of {n_text} replicates",
+        f"{' vs '.join(labels)}: median and {style.BAND_RANGE} range of {n_text} replicates",
         panels,
         dates,
         marks,
@@ -190,11 +191,12 @@ def comparison_figures(
         panels.append((titles[spec], bands))
     how = "paired by seed" if all_paired else "paired by replicate order (seeds differ)"
     difference = render_bands(
-        f"Difference from {labels[0]} (scenario − {labels[0]}, {how}): median and 10–90% range",
+        f"Difference from {labels[0]} (scenario − {labels[0]}, {how}): "
+        f"median and {style.BAND_RANGE} range",
         panels,
         dates,
         marks,
         zero_line=True,
-        band_text="10–90% of paired differences",
+        band_text=f"{style.BAND_RANGE} of paired differences",
     )
     return {"comparison.png": figure_png(comparison), "difference.png": figure_png(difference)}

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from simulation.experiments.summaries import HEADLINES
+from simulation.experiments.summaries import HEADLINES, QUANTILES
 from simulation.experiments.sweep import SweepAxis
 from simulation.plots.common import (
     figure_png,
@@ -28,6 +28,7 @@ from simulation.plots.common import (
 )
 from simulation.plots.style import (
     BAND_ALPHA,
+    BAND_RANGE,
     SCENARIO_COLOURS,
     band_text,
     format_number,
@@ -147,13 +148,13 @@ def sweep_figure(scenario: Scenario, axes: Sequence[SweepAxis], table: pd.DataFr
                 (
                     titles[h.name],
                     g.median().to_numpy(),
-                    g.quantile(0.1).to_numpy(),
-                    g.quantile(0.9).to_numpy(),
+                    g.quantile(QUANTILES[0]).to_numpy(),
+                    g.quantile(QUANTILES[1]).to_numpy(),
                 )
             )
         x = list(table.drop_duplicates(a.name)[a.name])
         fig = render_sweep_lines(
-            f"{scenario.name}: sweep of {a.name} — median and 10–90% range, {reps}",
+            f"{scenario.name}: sweep of {a.name} — median and {BAND_RANGE} range, {reps}",
             _label(a.name),
             x,
             panels,
