@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -39,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from simulation.experiments.bootstrap import mean_difference_interval
-from simulation.experiments.files import ResultsError, atomic_write_bytes
+from simulation.experiments.files import ResultsError, atomic_write_bytes, csv_text
 from simulation.experiments.loading import RunData
 from simulation.experiments.rundir import FORMAT, SWEEP_FORMAT
 from simulation.experiments.summaries import HEADLINES, QUANTILES, headline_table
@@ -228,9 +227,8 @@ def comparison_table(runs: Sequence[RunData], labels: Sequence[str]) -> pd.DataF
 
 
 def _csv_bytes(df: pd.DataFrame) -> bytes:
-    buf = io.StringIO()
-    df.to_csv(buf, index=False, lineterminator="\n", float_format="%.6g")
-    return buf.getvalue().encode()
+    """The comparison table as CSV (six significant digits), by the one CSV writer."""
+    return csv_text(df, "%.6g").encode()
 
 
 #: The files :func:`write_comparison` writes into its folder, its manifest last.
