@@ -342,6 +342,16 @@ def test_resume_refuses_saved_replicates_without_a_record(
     assert len(list(partial.glob("*/seed-*.csv"))) == 2
 
 
+def test_fingerprint_covers_the_maps_data(tmp_path: Path) -> None:
+    copy = tmp_path / "simulation"
+    shutil.copytree(REPO / "simulation", copy, ignore=shutil.ignore_patterns("__pycache__"))
+    data = copy / "model" / "data" / "afghanistan.json"
+    text = data.read_bytes()
+    assert b'"population":1720000' in text  # Badakhshan's people
+    data.write_bytes(text.replace(b'"population":1720000', b'"population":1720001', 1))
+    assert code_fingerprint(copy) != code_fingerprint()
+
+
 def test_fingerprint_covers_the_kernel_and_the_loader(tmp_path: Path) -> None:
     copy = tmp_path / "simulation"
     shutil.copytree(REPO / "simulation", copy, ignore=shutil.ignore_patterns("__pycache__"))

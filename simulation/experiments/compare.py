@@ -47,6 +47,7 @@ from simulation.scenario.param_type import did_you_mean
 
 __all__ = [
     "BOOTSTRAP_SEED",
+    "COMPARISON_FIGURES",
     "COMPARISON_FILES",
     "DEFAULT_METRICS",
     "MetricSpec",
@@ -235,9 +236,12 @@ def _csv_bytes(df: pd.DataFrame) -> bytes:
 COMPARISON_FILES: tuple[str, ...] = (
     "comparison.png",
     "difference.png",
+    "difference_map.png",  # runs on the map only
     "comparison.csv",
     "comparison.json",
 )
+#: The figures among them, drawn by the plots layer.
+COMPARISON_FIGURES: tuple[str, ...] = COMPARISON_FILES[:3]
 COMPARISON_FORMAT = "khorasan-comparison"
 
 
@@ -365,8 +369,8 @@ def write_comparison(
 ) -> tuple[pd.DataFrame, list[Path]]:
     """Write the comparison files (figures, comparison.csv, comparison.json) into ``out``.
 
-    ``figures`` maps ``comparison.png`` and ``difference.png`` to their PNG
-    bytes, drawn by the layer above
+    ``figures`` maps ``comparison.png``, ``difference.png`` (and, on the map,
+    ``difference_map.png``) to their PNG bytes, drawn by the layer above
     (:func:`simulation.plots.compare.comparison_figures`); without them only
     the CSV and the manifest are written. Refuses (ResultsError, before
     writing anything) to replace a file as :func:`check_comparison_out`
@@ -375,7 +379,7 @@ def write_comparison(
     out = Path(out)
     table = comparison_table(runs, labels)
     files = {
-        name: bytes(data) for name, data in (figures or {}).items() if name in COMPARISON_FILES[:2]
+        name: bytes(data) for name, data in (figures or {}).items() if name in COMPARISON_FIGURES
     }
     files["comparison.csv"] = _csv_bytes(table)
     manifest = {

@@ -11,6 +11,7 @@ soon as it finishes, and reports replicates that raise (a
 from __future__ import annotations
 
 import functools
+import io
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -19,7 +20,9 @@ import pandas as pd
 from tqdm import tqdm
 
 from simulation.experiments.cluster import LOCAL_DASK, run_on_dask
+from simulation.experiments.files import csv_text
 from simulation.experiments.jobs import (
+    PROVINCES,
     Failure,
     Guarded,
     Job,
@@ -29,7 +32,7 @@ from simulation.experiments.jobs import (
     run_job,
 )
 from simulation.experiments.pool import Executor, run_on_pool, run_serial
-from simulation.experiments.store import ReplicateStore
+from simulation.experiments.store import ReplicateStore, read_replicate_csv
 from simulation.scenario.core import Scenario
 
 __all__ = ["EXECUTORS", "execute", "load_saved", "run_ensemble", "run_saved"]
@@ -144,13 +147,27 @@ def run_saved(
 
 
 def load_saved(store: ReplicateStore, jobs: Sequence[Job]) -> pd.DataFrame:
-    """The saved replicates of ``jobs``, stacked in replicate order."""
-    frames = []
+    """The saved replicates of ``jobs``, stacked in replicate order.
+
+    On the map their records by province are stacked too, into the result's
+    ``attrs["provinces"]`` (CSV bytes), for :func:`~simulation.experiments.manifest.write_run`.
+    """
+    frames, provinces = [], []
     for job in jobs:
         df = store.load(job.scenario, job.seed)
         df["replicate"] = job.replicate  # the file is named by seed; numbering may differ
+        by_province = df.attrs.pop(PROVINCES, None)
+        if by_province is not None:
+            table = read_replicate_csv(io.BytesIO(by_province))
+            table["replicate"] = job.replicate
+            provinces.append(table)
         frames.append(df)
-    return concat_results(frames)
+    stacked = concat_results(frames)
+    if provinces:
+        table = pd.concat(provinces, ignore_index=True)
+        table = table.sort_values(["replicate", "step"], kind="stable")
+        stacked.attrs[PROVINCES] = csv_text(table).encode()
+    return stacked
 
 
 def run_ensemble(

@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from simulation.experiments.files import csv_text
 from simulation.scenario.core import Scenario
 
 __all__ = [
@@ -35,6 +36,8 @@ __all__ = [
 
 #: Test hook: seeds (comma-separated) for which :func:`run_job` raises.
 FAIL_SEED_ENV = "KHORASAN_FAIL_SEED"
+#: The ``attrs`` key of a replicate frame's record by province (CSV bytes, on the map).
+PROVINCES = "provinces"
 
 
 @dataclass(frozen=True)
@@ -82,14 +85,23 @@ def _fail_if_asked(seed: int) -> None:
 
 
 def run_job(job: Job) -> pd.DataFrame:
-    """Run one replicate; its metrics with ``replicate`` and ``seed`` columns in front."""
-    from simulation.model import simulate
+    """Run one replicate; its metrics with ``replicate`` and ``seed`` columns in front.
+
+    On the map its record by province rides along as CSV bytes in
+    ``attrs["provinces"]`` (same columns in front), for the store to save.
+    """
+    from simulation.model import run_model
 
     _fail_if_asked(job.seed)
-    df = simulate(job.scenario, job.seed, make_views=False)  # views never change results
-    df = df.copy()
+    model = run_model(job.scenario, job.seed, make_views=False)  # views never change results
+    df = model.metrics().copy()
     df.insert(0, "seed", job.seed)
     df.insert(0, "replicate", job.replicate)
+    provinces = model.province_metrics()
+    if provinces is not None:
+        provinces.insert(0, "seed", job.seed)
+        provinces.insert(0, "replicate", job.replicate)
+        df.attrs[PROVINCES] = csv_text(provinces).encode()
     return df
 
 

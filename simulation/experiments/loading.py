@@ -22,9 +22,9 @@ from typing import Any
 
 import pandas as pd
 
-from simulation.experiments.files import ResultsError
+from simulation.experiments.files import ResultsError, is_int
 from simulation.experiments.manifest_checks import MAX_MANIFEST_BYTES, check_manifest
-from simulation.experiments.rundir import HASHED_RUN_FILES
+from simulation.experiments.rundir import HASHED_RUN_FILES, PROVINCES_FILE
 from simulation.experiments.summaries import ID_COLUMNS, metric_columns
 from simulation.scenario.core import DAYS_PER_STEP, Event, Scenario
 from simulation.scenario.identity import identity
@@ -48,6 +48,8 @@ class RunData:
     summary: pd.DataFrame
     manifest: dict[str, Any]
     events: tuple[Event, ...]
+    #: On the map: one row per replicate, step and place (None for a run on the grid).
+    provinces: pd.DataFrame | None = None
 
     @property
     def name(self) -> str:
@@ -240,7 +242,22 @@ def load_run(path: str | os.PathLike[str]) -> RunData:
         )
         for e in manifest["events"]
     )
-    return RunData(path, timeseries, summary, manifest, events)
+    return RunData(path, timeseries, summary, manifest, events, _provinces(path, manifest))
+
+
+def _provinces(path: Path, manifest: Mapping[str, Any]) -> pd.DataFrame | None:
+    """The record by province, if the manifest lists one (checked against its hash)."""
+    entry = manifest["files"].get(PROVINCES_FILE)
+    if entry is None:
+        return None
+    where = path / PROVINCES_FILE
+    if not (isinstance(entry, dict) and is_int(entry.get("bytes"))):
+        raise ResultsError(path / "manifest.json", f"files.{PROVINCES_FILE}: expected bytes")
+    data = _read_bytes(where)
+    _verify(where, data, entry)
+    table = _read_table(where, data, {"date": str, "province": str})
+    _columns(where, table, ("replicate", "seed", "step", "date", "province"))
+    return table
 
 
 def run_is_complete(run_dir: str | os.PathLike[str], scenario: Scenario) -> bool:

@@ -23,9 +23,11 @@ import numpy as np
 import pandas as pd
 
 from simulation.experiments.files import csv_text
+from simulation.experiments.jobs import PROVINCES
 from simulation.experiments.rundir import (
     FORMAT,
     FORMAT_VERSION,
+    PROVINCES_FILE,
     check_run_dir,
     publish_dir,
     run_dir_for,
@@ -175,12 +177,15 @@ def write_run(
     """
     run_dir = run_dir_for(out, scenario)
     check_run_dir(run_dir, force)
+    provinces = timeseries.attrs.get(PROVINCES)  # on the map: the record by province
     ts = tidy_timeseries(timeseries)
     files = {
         "timeseries.csv": csv_text(ts).encode(),
         "summary.csv": csv_text(summarize(ts), "%.10g").encode(),
         "scenario.toml": scenario_to_toml(scenario).encode(),
     }
+    if provinces is not None:
+        files[PROVINCES_FILE] = provinces
     manifest = build_manifest(scenario, ts, timings=timings, command=command, files=files)
     files["manifest.json"] = (json.dumps(manifest, indent=2, default=str) + "\n").encode()
 

@@ -35,6 +35,7 @@ __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
     "HASHED_RUN_FILES",
+    "PROVINCES_FILE",
     "RUN_FILES",
     "SWEEP_FILES",
     "SWEEP_FORMAT",
@@ -75,6 +76,8 @@ SWEEP_FILES: tuple[str, ...] = (
 SWEEP_FORMAT = "khorasan-sweep"
 #: The files of a run directory whose sizes and hashes its manifest holds.
 HASHED_RUN_FILES: tuple[str, ...] = RUN_FILES[1:]
+#: On the map, a run also has its record by province (hashed in the manifest too).
+PROVINCES_FILE = "provinces.csv"
 
 
 def _khorasan_manifest(path: Path) -> tuple[str, dict[str, Any]] | None:

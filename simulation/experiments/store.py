@@ -12,7 +12,9 @@ import hashlib
 import io
 import json
 import os
+import re
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -24,6 +26,7 @@ from simulation.experiments.files import (
     is_int,
     name_path,
 )
+from simulation.experiments.jobs import PROVINCES
 from simulation.scenario.core import Scenario
 from simulation.scenario.identity import identity
 from simulation.scenario.writer import scenario_to_toml
@@ -47,6 +50,10 @@ def read_replicate_csv(path: str | os.PathLike[str] | io.BytesIO) -> pd.DataFram
     # pandas 3 parses floats exactly by default (and deprecates the option)
     exact = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
     return pd.read_csv(path, dtype={"date": str}, **exact)
+
+
+#: A replicate's CSV (not its record by province).
+_REPLICATE = re.compile(r"seed-\d+\.csv")
 
 
 class ReplicateStore:
@@ -117,11 +124,18 @@ class ReplicateStore:
             if not (folder / "scenario.toml").is_file():
                 atomic_write_text(folder / "scenario.toml", scenario_to_toml(scenario))
             data = csv_text(frame).encode()
-            check = {
+            check: dict[str, Any] = {
                 "bytes": len(data),
                 "sha256": hashlib.sha256(data).hexdigest(),
                 "rows": len(frame),
             }
+            provinces = frame.attrs.get(PROVINCES)
+            if provinces is not None:  # on the map: its record by province, checked too
+                check[PROVINCES] = {
+                    "bytes": len(provinces),
+                    "sha256": hashlib.sha256(provinces).hexdigest(),
+                }
+                atomic_write_bytes(self.provinces_path(scenario, seed), provinces)
             atomic_write_text(self.check_path(scenario, seed), json.dumps(check) + "\n")
             atomic_write_bytes(path, data)
         except OSError as exc:  # e.g. a full disk: say which replicate could not be saved
@@ -131,8 +145,13 @@ class ReplicateStore:
             os.unlink(self.error_path(scenario, seed))
         return path
 
-    def _verified(self, scenario: Scenario, seed: int) -> tuple[bytes, int]:
-        """The CSV's bytes and rows, if they match its check file (else ResultsError)."""
+    def provinces_path(self, scenario: Scenario, seed: int) -> Path:
+        """Where that replicate's record by province is saved (on the map)."""
+        return self.folder(scenario) / f"seed-{seed}.provinces.csv"
+
+    def _verified(self, scenario: Scenario, seed: int) -> tuple[bytes, int, bytes | None]:
+        """The CSV's bytes and rows, and the record by province's bytes (None if it has
+        none), if they match the check file (else ResultsError)."""
         path, check_path = self.path(scenario, seed), self.check_path(scenario, seed)
         try:
             data = path.read_bytes()
@@ -156,14 +175,34 @@ class ReplicateStore:
                 f"{len(data):,} bytes that do not match the "
                 f"{check['bytes']:,} bytes saved; the file is damaged",
             )
-        return data, check["rows"]
+        return data, check["rows"], self._verified_provinces(scenario, seed, check)
+
+    def _verified_provinces(
+        self, scenario: Scenario, seed: int, check: dict[str, Any]
+    ) -> bytes | None:
+        """The record by province's bytes, if the check file lists it and it matches."""
+        entry = check.get(PROVINCES)
+        if entry is None:
+            return None
+        path = self.provinces_path(scenario, seed)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ResultsError(path, f"unreadable: {exc.strerror or exc}") from None
+        if not (isinstance(entry, dict) and isinstance(entry.get("sha256"), str)) or (
+            len(data) != entry.get("bytes") or hashlib.sha256(data).hexdigest() != entry["sha256"]
+        ):
+            raise ResultsError(path, "does not match its check file; the file is damaged")
+        return data
 
     def load(self, scenario: Scenario, seed: int) -> pd.DataFrame:
         """Read one saved replicate, checked against its check file (else ResultsError)."""
-        data, rows = self._verified(scenario, seed)
+        data, rows, provinces = self._verified(scenario, seed)
         frame = read_replicate_csv(io.BytesIO(data))
         if len(frame) != rows:
             raise ResultsError(self.path(scenario, seed), f"{len(frame)} rows, {rows} saved")
+        if provinces is not None:
+            frame.attrs[PROVINCES] = provinces
         return frame
 
     def error_path(self, scenario: Scenario, seed: int) -> Path:
@@ -176,4 +215,6 @@ class ReplicateStore:
 
     def count(self) -> int:
         """Number of saved replicates (of any scenario)."""
-        return sum(1 for _ in self.root.glob("*/seed-*.csv")) if self.root.is_dir() else 0
+        if not self.root.is_dir():
+            return 0
+        return sum(1 for p in self.root.glob("*/seed-*.csv") if _REPLICATE.fullmatch(p.name))

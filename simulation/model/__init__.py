@@ -32,10 +32,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["ConflictModel", "simulate", "source_modules"]
+__all__ = ["ConflictModel", "run_model", "simulate", "source_modules"]
 
 if TYPE_CHECKING:
-    from simulation.model.model import ConflictModel, simulate
+    from simulation.model.model import ConflictModel, run_model, simulate
 
 
 def source_modules() -> tuple[str, ...]:
@@ -50,7 +50,7 @@ def source_modules() -> tuple[str, ...]:
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("ConflictModel", "simulate"):
+    if name in ("ConflictModel", "run_model", "simulate"):
         import importlib
 
         return getattr(importlib.import_module("simulation.model.model"), name)

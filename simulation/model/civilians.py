@@ -52,9 +52,36 @@ class StepRules:
 
 @dataclass
 class StepCounts:
-    """What the layer did in one step."""
+    """What the layer did in one step: arrests, counted by weight if weighted."""
 
-    arrests: int = 0
+    arrests: float = 0
+
+
+@dataclass(frozen=True, eq=False)
+class Placement:
+    """Where everyone starts on a map (:meth:`simulation.model.land.Land.place`).
+
+    Flat cell ids of the civilians and enforcers, the ``(width, height)`` mask
+    of blocked cells (no one ever stands there), and each civilian's weight:
+    how many civilians' worth of people it stands for.
+    """
+
+    civilians: np.ndarray
+    enforcers: np.ndarray
+    blocked: np.ndarray
+    weight: np.ndarray
+
+
+def _draw_cells(
+    rng: np.random.Generator, n_cells: int, civilian_density: float, enforcer_density: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each cell independently holds a civilian, an enforcer or nothing (as Mesa): flat ids."""
+    u = rng.random(n_cells)
+    civ_cells = np.flatnonzero(u < civilian_density)
+    enforcer_cells = np.flatnonzero(
+        (u >= civilian_density) & (u < civilian_density + enforcer_density)
+    )
+    return civ_cells, enforcer_cells
 
 
 class Population:
@@ -68,15 +95,23 @@ class Population:
         civilian_density: float,
         enforcer_density: float,
         susceptibility_mean: float,
+        placement: Placement | None = None,
     ) -> None:
+        """``placement``: where everyone starts on a map; without it each cell
+        independently holds a civilian, an enforcer or nothing (as Mesa).
+        """
         self.width, self.height = width, height
         n_cells = width * height
-        # Each cell independently holds a civilian, an enforcer or nothing (as Mesa).
-        u = rng.random(n_cells)
-        civ_cells = np.flatnonzero(u < civilian_density)
-        enforcer_cells = np.flatnonzero(
-            (u >= civilian_density) & (u < civilian_density + enforcer_density)
-        )
+        if placement is None:
+            civ_cells, enforcer_cells = _draw_cells(
+                rng, n_cells, civilian_density, enforcer_density
+            )
+        else:
+            civ_cells, enforcer_cells = placement.civilians, placement.enforcers
+        #: People-weight of each civilian (None: every civilian counts 1; see Placement).
+        self.weight = None if placement is None else np.asarray(placement.weight, dtype=float)
+        #: Weighted: the civilians jailed in the last step who were not before it.
+        self.newly_jailed = np.zeros(0, dtype=np.int64)
         n = len(civ_cells)
         self.x = (civ_cells // height).astype(np.int32)
         self.y = (civ_cells % height).astype(np.int32)
@@ -97,10 +132,23 @@ class Population:
         self.enforcer_x = (enforcer_cells // height).astype(np.int32)
         self.enforcer_y = (enforcer_cells % height).astype(np.int32)
         self.enforcer_alive = np.ones(len(enforcer_cells), dtype=bool)
-        # Layers.
-        # Every cell holds at most one agent, so the layers are updated by plain
-        # fancy assignment on distinct cells (no np.add.at), and one byte a cell
-        # suffices: small layers stay in cache during the sequential step.
+        self._make_layers(civ_cells, enforcer_cells, placement)
+        # Work space for resolve_claims: -1 everywhere between uses.
+        self.scratch = np.full(n_cells, -1, dtype=np.int64)
+        # The sequential kernel's window-count layer (code * enforcers + actives) and code.
+        self.seen = np.zeros(0, dtype=np.int16)
+        self.seen_code = 0
+
+    def _make_layers(
+        self, civ_cells: np.ndarray, enforcer_cells: np.ndarray, placement: Placement | None
+    ) -> None:
+        """The grid layers of who stands where.
+
+        Every cell holds at most one agent, so the layers are updated by plain
+        fancy assignment on distinct cells (no np.add.at), and one byte a cell
+        suffices: small layers stay in cache during the sequential step.
+        """
+        width, height = self.width, self.height
         self.occ = np.zeros((width, height), dtype=np.int8)  # blocking agents per cell
         self.act = np.zeros((width, height), dtype=np.int8)  # active civilians per cell
         self.enforcers = np.zeros((width, height), dtype=np.int8)  # enforcers per cell
@@ -109,12 +157,9 @@ class Population:
         flat_occ[civ_cells] = 1
         flat_occ[enforcer_cells] = 1
         self.enforcers.reshape(-1)[enforcer_cells] = 1
-        self.civ_at.reshape(-1)[civ_cells] = np.arange(n)
-        # Work space for resolve_claims: -1 everywhere between uses.
-        self.scratch = np.full(n_cells, -1, dtype=np.int64)
-        # The sequential kernel's window-count layer (code * enforcers + actives) and code.
-        self.seen = np.zeros(0, dtype=np.int16)
-        self.seen_code = 0
+        self.civ_at.reshape(-1)[civ_cells] = np.arange(len(civ_cells))
+        if placement is not None:  # nobody ever stands on a blocked cell: it stays occupied
+            flat_occ[placement.blocked.reshape(-1)] = 1
 
     # ----------------------------------------------------------------- sizes
     @property
@@ -127,10 +172,22 @@ class Population:
         """Number of enforcer units deployed."""
         return int(self.enforcer_alive.sum())
 
-    def counts(self) -> tuple[int, int, int]:
-        """(quiet, active, jailed) civilians."""
-        c = np.bincount(self.state, minlength=3)
-        return int(c[QUIET]), int(c[ACTIVE]), int(c[JAILED])
+    @property
+    def total(self) -> float:
+        """Civilians counted by weight (their number when unweighted)."""
+        return self.n_civilians if self.weight is None else float(self.weight.sum())
+
+    def counts(self) -> tuple[float, float, float]:
+        """(quiet, active, jailed) civilians, counted by weight if weighted."""
+        if self.weight is None:
+            c = np.bincount(self.state, minlength=3)
+            return int(c[QUIET]), int(c[ACTIVE]), int(c[JAILED])
+        c = np.bincount(self.state, weights=self.weight, minlength=3)
+        return float(c[QUIET]), float(c[ACTIVE]), float(c[JAILED])
+
+    def weighed(self, idx: np.ndarray) -> float:
+        """How many civilians ``idx`` count for: their number, or their summed weight."""
+        return len(idx) if self.weight is None else float(self.weight[idx].sum())
 
     # ------------------------------------------------------------ enforcers
     def set_enforcers(self, target: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -190,6 +247,12 @@ class Population:
 
     def mean_free_grievance(self, legitimacy: float, hardship_boost: float, jailed: int) -> float:
         """Mean grievance of the civilians not in jail (NaN if none); ``jailed``: how many are."""
+        if self.weight is not None:  # weighted: the mean over people
+            free = np.flatnonzero(self.state != JAILED)
+            if not len(free):
+                return float("nan")
+            g = self.grievance(legitimacy, hardship_boost, free)
+            return float(np.average(g, weights=self.weight[free]))
         if jailed == 0:
             return (
                 float(self.grievance(legitimacy, hardship_boost).mean())
@@ -267,12 +330,23 @@ class Population:
         """One step of Epstein's rules for every civilian and enforcer (see :class:`StepRules`)."""
         out = StepCounts()
         enforcer_slots = np.flatnonzero(self.enforcer_alive)
+        was_jailed = None if self.weight is None else self.state == JAILED
         if rules.activation == "sequential":
             out.arrests = self._sequential(rng, enforcer_slots, rules)
         elif rules.activation == "batched":
             out.arrests = batched.batched_step(self, rng, enforcer_slots, rules)
         else:
             raise ValueError(f"unknown activation {rules.activation!r}")
+        if was_jailed is not None and out.arrests:
+            # Weighted: the arrests times the mean weight of the newly jailed (the kernel
+            # counts arrests, not whom; a civilian freed and re-arrested within the step
+            # is counted by the kernel but is not newly jailed).
+            newly = np.flatnonzero((self.state == JAILED) & ~was_jailed)
+            mean = self.weight[newly].mean() if len(newly) else self.total / self.n_civilians
+            out.arrests = float(out.arrests * mean)
+            self.newly_jailed = newly
+        elif was_jailed is not None:
+            self.newly_jailed = np.zeros(0, dtype=np.int64)
         return out
 
     def _sequential(

@@ -43,6 +43,8 @@ def engage(
     p_detect = 1.0 - np.power(
         1.0 - params["taliban.ct_detection"] * effective_surveillance, n_units
     )
+    if ins.sanctuary is not None:  # on a map: out of the Taliban's reach in the sanctuary
+        p_detect = np.where(ins.in_sanctuary(alive), 0.0, p_detect)
     hit = alive[rng.random(len(alive)) < p_detect]
     if len(hit) == 0:
         return

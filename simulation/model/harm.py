@@ -58,8 +58,8 @@ def collateral_harm(
     engagements: Sequence[tuple[int, int]],
     params: Mapping[str, Any],
     rng: np.random.Generator,
-) -> int:
-    """Civilians harmed near counter-terrorism engagements; returns how many."""
+) -> float:
+    """Civilians harmed near counter-terrorism engagements; returns how many (by weight)."""
     if not engagements:
         return 0
     ex, ey = np.array(engagements).T
@@ -70,4 +70,4 @@ def collateral_harm(
     harmed_p = 1 - params["taliban.ct_accuracy"] ** n
     harmed = near[rng.random(len(near)) < harmed_p]
     pop.shock[harmed] = 1 - (1 - pop.shock[harmed]) * (1 - params["civilians.attack_grievance"])
-    return len(harmed)
+    return pop.weighed(harmed)

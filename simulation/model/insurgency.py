@@ -57,15 +57,34 @@ def pareto_deaths(u: np.ndarray, x_min: np.ndarray | float, alpha: float, cap: i
     return np.minimum(np.floor(x), cap).astype(np.int64)
 
 
+#: Where new ISIS-K cells go: a grid box ``(x0, x1, y0, y1)`` or flat cell ids on a map.
+Place = tuple[int, int, int, int] | np.ndarray
+
+
 class Insurgency:
     """ISIS-K cells in slots: position and fighters; and the momentum of recent attacks."""
 
-    def __init__(self, width: int, height: int) -> None:
+    def __init__(
+        self,
+        width: int,
+        height: int,
+        reachable: np.ndarray | None = None,
+        sanctuary: np.ndarray | None = None,
+    ) -> None:
+        """On a map, ``reachable`` and ``sanctuary`` are ``(width, height)`` masks: where
+        cells may stand, and where they are out of the Taliban's reach.
+        """
         self.width, self.height = width, height
+        self.reachable, self.sanctuary = reachable, sanctuary
+        #: Flat ids of the reachable cells ("anywhere" on a map; None on the grid).
+        self.anywhere = None if reachable is None else np.flatnonzero(reachable.reshape(-1))
         #: Decaying average of successful attacks a week (it draws defectors).
         self.momentum = 0.0
         self.x = np.zeros(0, dtype=np.int32)
         self.y = np.zeros(0, dtype=np.int32)
+        #: Each cell's home (where it was formed; a split keeps its parent's), on a map.
+        self.home_x = np.zeros(0, dtype=np.int32)
+        self.home_y = np.zeros(0, dtype=np.int32)
         self.fighters = np.zeros(0, dtype=np.int64)
         self.alive = np.zeros(0, dtype=bool)
 
@@ -79,8 +98,14 @@ class Insurgency:
         """Living ISIS-K cells."""
         return int(self.alive.sum())
 
-    def add_cells(self, x: np.ndarray, y: np.ndarray, fighters: np.ndarray) -> np.ndarray:
-        """Create ISIS-K cells (reusing dead slots); return their slots."""
+    def add_cells(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        fighters: np.ndarray,
+        home: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> np.ndarray:
+        """Create ISIS-K cells (reusing dead slots), at home where formed; return their slots."""
         n = len(x)
         dead = np.flatnonzero(~self.alive)[:n]
         extra = n - len(dead)
@@ -88,25 +113,36 @@ class Insurgency:
             start = len(self.alive)
             self.x = np.concatenate([self.x, np.zeros(extra, np.int32)])
             self.y = np.concatenate([self.y, np.zeros(extra, np.int32)])
+            self.home_x = np.concatenate([self.home_x, np.zeros(extra, np.int32)])
+            self.home_y = np.concatenate([self.home_y, np.zeros(extra, np.int32)])
             self.fighters = np.concatenate([self.fighters, np.zeros(extra, np.int64)])
             self.alive = np.concatenate([self.alive, np.zeros(extra, bool)])
             slots = np.concatenate([dead, np.arange(start, start + extra)])
         else:
             slots = dead
         self.x[slots], self.y[slots] = x, y
+        self.home_x[slots], self.home_y[slots] = (x, y) if home is None else home
         self.fighters[slots] = fighters
         self.alive[slots] = True
         return slots
 
     def add_fighters(
-        self, total: int, size: int, rng: np.random.Generator, box: tuple[int, int, int, int] | None
+        self, total: int, size: int, rng: np.random.Generator, box: Place | None
     ) -> np.ndarray:
-        """Add ``total`` fighters as new ISIS-K cells of about ``size`` in ``box`` (or anywhere)."""
+        """Add ``total`` fighters as new ISIS-K cells of about ``size`` in ``box`` (or anywhere).
+
+        ``box`` is a grid box ``(x0, x1, y0, y1)`` or, on a map, an array of flat cell ids.
+        """
         if total <= 0:
             return np.zeros(0, dtype=np.int64)
         n = max(1, int(round(total / size)))
         fighters = np.full(n, total // n, dtype=np.int64)
         fighters[: total - fighters.sum()] += 1
+        if box is None and self.anywhere is not None:
+            box = self.anywhere
+        if isinstance(box, np.ndarray):
+            cells = box[rng.integers(0, len(box), size=n)]
+            return self.add_cells(cells // self.height, cells % self.height, fighters)
         x0, x1, y0, y1 = box if box else (0, self.width, 0, self.height)
         x = rng.integers(x0, x1, size=n)
         y = rng.integers(y0, y1, size=n)
@@ -123,14 +159,41 @@ class Insurgency:
         np.add.at(self.fighters, picks, 1)
         return np.zeros(0, dtype=np.int64)
 
-    def move(self, radius: int, rng: np.random.Generator) -> None:
-        """Each ISIS-K cell moves to a random grid cell within a Chebyshev ``radius``."""
+    def move(
+        self,
+        radius: int,
+        rng: np.random.Generator,
+        border_openness: float = 1.0,
+        home_range: int = 0,
+    ) -> None:
+        """Each ISIS-K cell moves to a random grid cell within a Chebyshev ``radius``.
+
+        On a map a move off the land, or farther than ``home_range`` cells
+        (Chebyshev; 0: no limit) from the cell's home, is not made, and a move
+        across the border (into or out of the sanctuary) is made with
+        probability ``border_openness``.
+        """
         alive = np.flatnonzero(self.alive)
         if radius <= 0 or len(alive) == 0:
             return
         step = rng.integers(-radius, radius + 1, size=(2, len(alive)))
-        self.x[alive] = (self.x[alive] + step[0]) % self.width
-        self.y[alive] = (self.y[alive] + step[1]) % self.height
+        x = (self.x[alive] + step[0]) % self.width
+        y = (self.y[alive] + step[1]) % self.height
+        if self.reachable is not None and self.sanctuary is not None:
+            ox, oy = self.x[alive], self.y[alive]
+            crossing = self.sanctuary[x, y] != self.sanctuary[ox, oy]
+            stay = ~self.reachable[x, y] | (crossing & (rng.random(len(alive)) >= border_openness))
+            if home_range > 0:
+                away = np.maximum(np.abs(x - self.home_x[alive]), np.abs(y - self.home_y[alive]))
+                stay |= away > home_range
+            x[stay], y[stay] = ox[stay], oy[stay]
+        self.x[alive], self.y[alive] = x, y
+
+    def in_sanctuary(self, slots: np.ndarray) -> np.ndarray:
+        """Whether each ISIS-K cell ``slots`` is in the sanctuary (all False on the grid)."""
+        if self.sanctuary is None:
+            return np.zeros(len(slots), dtype=bool)
+        return self.sanctuary[self.x[slots], self.y[slots]]
 
     def split_and_prune(self, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Split ISIS-K cells above twice ``size``; kill empty ones. Returns (new, dead) slots."""
@@ -143,7 +206,12 @@ class Insurgency:
         self.fighters[big] -= half
         x = (self.x[big] + rng.integers(-2, 3, len(big))) % self.width
         y = (self.y[big] + rng.integers(-2, 3, len(big))) % self.height
-        return self.add_cells(x, y, half), dead
+        if self.reachable is not None and self.sanctuary is not None:
+            # on a map a split stays with its parent rather than leave the land or cross the border
+            ox, oy = self.x[big], self.y[big]
+            stay = ~self.reachable[x, y] | (self.sanctuary[x, y] != self.sanctuary[ox, oy])
+            x[stay], y[stay] = ox[stay], oy[stay]
+        return self.add_cells(x, y, half, (self.home_x[big], self.home_y[big])), dead
 
     def presence_grid(self) -> np.ndarray:
         """Living ISIS-K cells per grid cell."""
@@ -179,7 +247,7 @@ def civilian_recruitment(
 def seed_isisk_cells(
     ins: Insurgency,
     params: Mapping[str, Any],
-    shares: list[tuple[float, Box]],
+    shares: list[tuple[float, Place]],
     rng: np.random.Generator,
 ) -> np.ndarray:
     """The initial ISIS-K cells: each region's share of the fighters in it, the rest anywhere.
@@ -265,7 +333,7 @@ def plot_attacks(
     ins: Insurgency,
     params: Mapping[str, Any],
     effective_surveillance: float,
-    capital_box: Box | None,
+    capital_box: Place | None,
     rng: np.random.Generator,
     out: InsurgencyStep,
 ) -> None:
@@ -278,9 +346,10 @@ def plot_attacks(
     alive = np.flatnonzero(ins.alive)
     if len(alive) == 0 or params["isisk.attack_rate"] <= 0:
         return
-    plotters = np.repeat(
-        alive, rng.poisson(params["isisk.attack_rate"] * ins.fighters[alive] / 1000.0)
-    )
+    mean = params["isisk.attack_rate"] * ins.fighters[alive] / 1000.0
+    if ins.sanctuary is not None:  # a cell in the sanctuary plots no attack
+        mean = np.where(ins.in_sanctuary(alive), 0.0, mean)
+    plotters = np.repeat(alive, rng.poisson(mean))
     out.plots = len(plotters)
     if out.plots == 0:
         return
@@ -296,7 +365,11 @@ def plot_attacks(
     )
     deaths = pareto_deaths(u[:, 2], x_min, params["isisk.deaths_alpha"], params["isisk.deaths_max"])
     xs, ys = ins.x[plotters].copy(), ins.y[plotters].copy()
-    if capital_box is not None:
+    if isinstance(capital_box, np.ndarray):  # on a map: a cell of the capital's provinces
+        hp = target == TARGET_HIGH_PROFILE
+        site = capital_box[(u[hp, 3] * len(capital_box)).astype(np.int64)]
+        xs[hp], ys[hp] = site // ins.height, site % ins.height
+    elif capital_box is not None:
         x0, x1, y0, y1 = capital_box
         hp = target == TARGET_HIGH_PROFILE
         # One uniform gives both coordinates of the site in the capital: x from u

@@ -28,6 +28,7 @@ import pandas as pd
 
 from simulation.model import (
     agents,
+    by_province,
     counter_terrorism,
     harm,
     insurgency,
@@ -36,9 +37,10 @@ from simulation.model import (
     surveillance,
 )
 from simulation.model.agents import Civilian, TalibanRegime, ViewRegistry
-from simulation.model.civilians import Population
+from simulation.model.civilians import Placement, Population
 from simulation.model.events import Schedule
 from simulation.model.insurgency import TARGET_TALIBAN, Attack, Insurgency, InsurgencyStep
+from simulation.model.land import Land, make_land
 from simulation.model.regions import Regions
 from simulation.scenario import params as ptable
 from simulation.scenario.core import Scenario, make_scenario
@@ -79,9 +81,11 @@ class ConflictModel(mesa.Model):
         self.width, self.height = p["world.width"], p["world.height"]
         self._grid: Any = None
         self.schedule = Schedule(self.config.events)
-        self.regions = Regions(self.config.regions, self.width, self.height)
+        self.land: Land | None = make_land(self.config)  # None on the abstract grid
+        self.regions = Regions(self.config.regions, self.width, self.height, self.land)
         r = self.regions
-        self.region_names, self.region_boxes, self.capital_box = r.names, r.boxes, r.capital_box
+        self.region_names, self.capital_box = r.names, r.capital_box
+        self.region_boxes = r.boxes if self.land is None else []  # the map has provinces
 
         # Civilians and enforcers; enforcers start at the density the initial repression deploys.
         self.base_enforcer_density = regime.enforcer_density(p, p["repression.initial"])
@@ -92,6 +96,7 @@ class ConflictModel(mesa.Model):
             p["civilians.density"],
             self.base_enforcer_density,
             p["civilians.susceptibility_mean"],
+            placement=self._placement(),
         )
         self.regions.assign(self.population.x, self.population.y, self.population.region)
         self.base_enforcers = self.population.n_enforcers
@@ -99,7 +104,7 @@ class ConflictModel(mesa.Model):
         self.collateral = 0  # civilians harmed by counter-terrorism this week
         self._hardship_shift: float | None = None  # the shift the current hardship was made with
 
-        self.insurgency = Insurgency(self.width, self.height)
+        self.insurgency = self._make_insurgency()
         self.regime = TalibanRegime(self)
         self.taliban_intel: float = p["surveillance.taliban_intel"]
         self.last_step = InsurgencyStep()
@@ -110,6 +115,29 @@ class ConflictModel(mesa.Model):
         self.schedule.apply(self, 0)
         self._apply_params()
         self._rows.append(record.week_row(self, InsurgencyStep(), arrests=0))
+        self._province_rows: list[np.ndarray] = []
+        self._record_provinces(InsurgencyStep(), 0)
+
+    def _placement(self) -> Placement | None:
+        """On the map: civilians by province population, enforcers on land, the rest blocked."""
+        if self.land is None:
+            return None
+        p = self.params
+        civ, weight, enforcers = self.land.place(
+            self.streams["init"], p["civilians.density"], self.base_enforcer_density
+        )
+        return Placement(civ, enforcers, ~self.land.habitable, weight)
+
+    def _make_insurgency(self) -> Insurgency:
+        """ISIS-K's cells: anywhere on the grid; on the map, on land or in the sanctuary."""
+        if self.land is None:
+            return Insurgency(self.width, self.height)
+        return Insurgency(self.width, self.height, self.land.reachable, self.land.sanctuary)
+
+    @property
+    def n_cells(self) -> int:
+        """Cells where agents may stand: the whole grid, or Afghanistan's cells on the map."""
+        return self.width * self.height if self.land is None else self.land.n_habitable
 
     def _add_agents(self, make_views: bool) -> None:
         """The Mesa agents, views onto the arrays; then the first ISIS-K cells are placed."""
@@ -194,17 +222,24 @@ class ConflictModel(mesa.Model):
         counts = pop.counts()
         self.regime.update(
             deaths=deaths,
-            active_share=counts[1] / max(1, pop.n_civilians),
+            active_share=counts[1] / max(1, pop.total),
             defectors=ins.recruits_defectors,
             taliban_losses=tal_deaths + ins.taliban_ct_deaths,
         )
         self._rows.append(record.week_row(self, ins, arrests=civ.arrests, counts=counts))
+        self._record_provinces(ins, civ.arrests)
+
+    def _record_provinces(self, ins: InsurgencyStep, arrests: float) -> None:
+        """On the map: the week's record by province (:mod:`.by_province`)."""
+        if self.land is not None:
+            people = arrests * self.params["scale.people_per_civilian"]
+            self._province_rows.append(by_province.week_rows(self, ins, people))
 
     def _insurgency_step(self) -> InsurgencyStep:
         """ISIS-K's week: move, recruit, counter-terrorism, attacks, attrition and splits."""
         p, ins, out = self.params, self.insurgency, InsurgencyStep()
         rng = self.streams["isisk"]
-        ins.move(p["isisk.move_radius"], rng)
+        ins.move(p["isisk.move_radius"], rng, p["isisk.border_openness"], p["isisk.home_range"])
         rate = insurgency.defector_rate(p, self.regime.fighters, ins.momentum)
         out.recruits_defectors = int(self.streams["recruit"].poisson(rate))
         self.views.isisk_cells_added(
@@ -241,7 +276,7 @@ class ConflictModel(mesa.Model):
             self.regime.repression,
             self.base_enforcers,
             self.base_enforcer_density,
-            self.width * self.height,
+            self.n_cells,
         )
         if target != self.population.n_enforcers:
             added, removed = self.population.set_enforcers(target, self.streams["schedule"])
@@ -256,6 +291,10 @@ class ConflictModel(mesa.Model):
         """One row per step (row 0 is the initial state): ``step``, ``date`` and every metric."""
         return pd.DataFrame(self._rows, columns=["step", "date", *record.METRIC_NAMES])
 
+    def province_metrics(self) -> pd.DataFrame | None:
+        """On the map, one row per step and place (:mod:`.by_province`); None on the grid."""
+        return None if self.land is None else by_province.frame(self, self._province_rows)
+
 
 def simulate(
     scenario: Scenario,
@@ -265,9 +304,20 @@ def simulate(
     make_views: bool = True,
 ) -> pd.DataFrame:
     """Run ``scenario`` for its steps with ``seed``; return the metrics."""
+    return run_model(scenario, seed, progress, make_views=make_views).metrics()
+
+
+def run_model(
+    scenario: Scenario,
+    seed: int,
+    progress: Callable[[int], None] | None = None,
+    *,
+    make_views: bool = True,
+) -> ConflictModel:
+    """Run ``scenario`` for its steps with ``seed``; return the model (its records)."""
     model = ConflictModel(scenario, rng=seed, make_views=make_views)
     for _ in range(scenario.steps):
         model.step()
         if progress is not None:
             progress(1)
-    return model.metrics()
+    return model

@@ -227,7 +227,7 @@ METRIC_NAMES: tuple[str, ...] = tuple(m.name for m in METRICS)
 _NAMES = frozenset(METRIC_NAMES)
 
 
-def _violence(ins: InsurgencyStep, params: Any, collateral: int) -> dict[str, Any]:
+def _violence(ins: InsurgencyStep, params: Any, collateral: float) -> dict[str, Any]:
     """The violence metrics of the week."""
     deaths = [a.deaths for a in ins.attacks]
     attack_deaths = int(sum(deaths))
@@ -258,7 +258,7 @@ def week_row(
     p, pop, reg = model.params, model.population, model.regime
     ppl = p["scale.people_per_civilian"]
     quiet, active, jailed = pop.counts() if counts is None else counts
-    n = max(1, pop.n_civilians)
+    n = max(1, pop.total)
     max_units = model.max_enforcers()
     values = {
         **_violence(ins, p, model.collateral),

@@ -31,6 +31,7 @@ from simulation.plots.common import (
     tidy_axes,
 )
 from simulation.plots.events import Mark, crowded, mark_events, merged_event_marks
+from simulation.plots.maps import difference_map_figure
 
 __all__ = ["Band", "comparison_figures", "paired_difference", "render_bands"]
 
@@ -199,4 +200,8 @@ def comparison_figures(
         zero_line=True,
         band_text=f"{style.BAND_RANGE} of paired differences",
     )
-    return {"comparison.png": figure_png(comparison), "difference.png": figure_png(difference)}
+    figures = {"comparison.png": figure_png(comparison), "difference.png": figure_png(difference)}
+    by_province = difference_map_figure(list(runs), list(labels))
+    if by_province is not None:  # every run is on the map
+        figures["difference_map.png"] = figure_png(by_province)
+    return figures

@@ -20,6 +20,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from simulation.experiments.loading import RunData, load_run
+from simulation.experiments.rundir import PROVINCES_FILE
 from simulation.experiments.summaries import QUANTILES
 from simulation.plots.common import (
     date_ticks,
@@ -30,6 +31,7 @@ from simulation.plots.common import (
     tidy_axes,
 )
 from simulation.plots.events import Mark, crowded, mark_events, run_event_marks
+from simulation.plots.maps import map_figure
 from simulation.plots.style import BAND_ALPHA, BAND_RANGE, band_text, metric_colour, metric_label
 
 __all__ = ["FIGURES", "Panel", "Series", "missing_plots", "plot_run", "render_figure"]
@@ -66,6 +68,9 @@ def _cumulative(metric: str, label: str | None = None) -> Series:
 
 
 #: File name -> (title, panels) of every figure written by plot_run.
+#: The map of a run on the map (:mod:`simulation.plots.maps`): ``plots/map.png``.
+MAP_FIGURE = "map"
+
 FIGURES: dict[str, tuple[str, tuple[Panel, ...]]] = {
     "overview": ("Overview", (
         _p("Violence (people per week)", "attack_deaths", "collateral_casualties"),
@@ -163,9 +168,19 @@ def render_figure(run: RunData, title: str, panels: Sequence[Panel], ncols: int 
     return fig
 
 
+def _figures_of(run_dir: str | os.PathLike[str]) -> list[str]:
+    """The figures a run gets: :data:`FIGURES`, and ``map`` for a run on the map."""
+    on_map = (Path(run_dir) / PROVINCES_FILE).is_file()
+    return [*FIGURES, *([MAP_FIGURE] if on_map else [])]
+
+
 def missing_plots(run_dir: str | os.PathLike[str]) -> list[str]:
     """The figures of :func:`plot_run` not (yet) in ``<run_dir>/plots/``."""
-    return [name for name in FIGURES if not (Path(run_dir) / "plots" / f"{name}.png").is_file()]
+    return [
+        name
+        for name in _figures_of(run_dir)
+        if not (Path(run_dir) / "plots" / f"{name}.png").is_file()
+    ]
 
 
 def plot_run(
@@ -176,9 +191,13 @@ def plot_run(
     """Write the PNGs of a saved run into ``<run_dir>/plots/`` and return their paths."""
     run = run_dir if isinstance(run_dir, RunData) else load_run(run_dir)
     out = []
-    for name in figures or FIGURES:
-        title, panels = FIGURES[name]
-        path = save_figure(render_figure(run, title, panels), run.path / "plots" / f"{name}.png")
+    for name in figures or _figures_of(run.path):
+        if name == MAP_FIGURE:
+            fig = map_figure(run)
+        else:
+            title, panels = FIGURES[name]
+            fig = render_figure(run, title, panels)
+        path = save_figure(fig, run.path / "plots" / f"{name}.png")
         out.append(path)
         if on_figure:
             on_figure(path)

@@ -15,10 +15,11 @@ from simulation.scenario import params as ptable
 from simulation.scenario.core import DAYS_PER_STEP, Event, Region, Scenario
 from simulation.scenario.errors import ScenarioError
 from simulation.scenario.param_type import did_you_mean, show
+from simulation.scenario.provinces import map_too_small
 from simulation.scenario.reading import EventSource
 from simulation.scenario.schema import EventModel
 
-__all__ = ["check_calendar", "check_events", "check_regions", "resolve_events"]
+__all__ = ["check_calendar", "check_events", "check_map", "check_regions", "resolve_events"]
 
 
 def check_calendar(file: str, key: str, header: Mapping[str, Any]) -> None:
@@ -47,10 +48,35 @@ def _box_text(scenario: Scenario, region: Region) -> str:
     )
 
 
+def check_map(file: str, scenario: Scenario) -> None:
+    """On the map, the grid must hold the provinces inside their empty border."""
+    if scenario.params["world.map"] == "afghanistan" and (reason := map_too_small(scenario)):
+        raise ScenarioError(file, "world.width", reason)
+
+
 def check_regions(file: str, scenario: Scenario) -> None:
-    """A region that holds no grid cell cannot be given fighters or be the capital."""
+    """Regions are boxes on the grid and provinces on the map; an empty one gets nothing.
+
+    A region that holds no grid cell cannot be given fighters or be the capital.
+    """
     w, h = scenario.params["world.width"], scenario.params["world.height"]
+    on_map = scenario.params["world.map"] == "afghanistan"
     for i, r in enumerate(scenario.regions):
+        if on_map and not r.provinces:
+            raise ScenarioError(
+                file,
+                f"regions[{i}]",
+                f"region {r.name!r} is a box, but world.map = 'afghanistan' places "
+                "regions by province: give provinces = [...]",
+            )
+        if r.provinces:
+            if not on_map:
+                raise ScenarioError(
+                    file,
+                    f"regions[{i}].provinces",
+                    f"region {r.name!r} names provinces, which need world.map = 'afghanistan'",
+                )
+            continue
         if not _empty_box(r, w, h):
             continue
         if r.isisk_share > 0:

@@ -52,10 +52,12 @@ class Event:
 
 @dataclass(frozen=True)
 class Region:
-    """A rectangle of the world, in fractions of its width and height.
+    """A rectangle of the world, in fractions of its width and height, or provinces.
 
     ``isisk_share`` is the share of the initial ISIS-K cells placed in it;
-    ``capital`` marks where high-profile targets are.
+    ``capital`` marks where high-profile targets are. On the map
+    (``world.map = "afghanistan"``) a region is a set of ``provinces`` instead
+    of a box.
     """
 
     name: str
@@ -66,6 +68,7 @@ class Region:
     isisk_share: float = 0.0
     hardship_shift: float = 0.0
     capital: bool = False
+    provinces: tuple[str, ...] = ()
 
     def cell_bounds(self, width: int, height: int) -> tuple[int, int, int, int]:
         """Integer cell bounds ``(x0, x1, y0, y1)``, end-exclusive, at least one cell."""

@@ -29,6 +29,7 @@ from simulation.scenario import params as ptable
 from simulation.scenario.checks import (
     check_calendar,
     check_events,
+    check_map,
     check_regions,
     resolve_events,
 )
@@ -149,7 +150,9 @@ def _load_scenario(path: Path, file: str, overrides: Mapping[str, Any]) -> Scena
     check_regions(merged.regions_file, scenario)
     events = resolve_events(scenario, merged.sources, drop_late=steps_overridden)
     check_events(scenario, merged.sources)
-    return dataclasses.replace(scenario, events=events)
+    scenario = dataclasses.replace(scenario, events=events)
+    check_map(file, scenario)
+    return scenario
 
 
 def _apply_overrides(

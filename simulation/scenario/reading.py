@@ -191,7 +191,11 @@ def _load_layer(path: Path, file: str) -> Layer:
             if r.name in seen:
                 raise ScenarioError(file, f"regions[{i}].name", f"duplicate region {r.name!r}")
             seen.add(r.name)
-            regions.append(Region(**r.model_dump()))
+            fields = r.model_dump()
+            provinces = fields.pop("provinces")
+            if provinces is not None:  # a region of provinces: its box is unused
+                fields.update(x0=0.0, x1=1.0, y0=0.0, y1=1.0, provinces=tuple(provinces))
+            regions.append(Region(**fields))
     return Layer(file, path, header, params, events, regions)
 
 

@@ -19,12 +19,14 @@ from pydantic import (
     ConfigDict,
     Field,
     create_model,
+    field_validator,
     model_validator,
 )
 
 from simulation.scenario import params as ptable
 from simulation.scenario.errors import ScenarioError
 from simulation.scenario.param_type import show
+from simulation.scenario.provinces import unknown_province
 
 __all__ = [
     "HEADER_FIELDS",
@@ -121,16 +123,34 @@ class RegionModel(BaseModel):
     model_config = _STRICT
 
     name: Line
-    x0: Fraction
-    x1: Fraction
-    y0: Fraction
-    y1: Fraction
+    x0: Fraction | None = None
+    x1: Fraction | None = None
+    y0: Fraction | None = None
+    y1: Fraction | None = None
     isisk_share: Fraction = 0.0
     hardship_shift: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.0
     capital: bool = False
+    provinces: list[Line] | None = None
+
+    @field_validator("provinces")
+    @classmethod
+    def _known(cls, names: list[str] | None) -> list[str] | None:
+        if names is not None:
+            if not names:
+                raise ValueError("provinces must name at least one province")
+            if reason := unknown_province(names):
+                raise ValueError(reason)
+        return names
 
     @model_validator(mode="after")
     def _ordered(self) -> RegionModel:
+        box = (self.x0, self.x1, self.y0, self.y1)
+        if self.provinces is not None:
+            if any(v is not None for v in box):
+                raise ValueError("give either provinces or the box x0, x1, y0, y1, not both")
+            return self
+        if any(v is None for v in box):
+            raise ValueError("a region needs its box x0, x1, y0, y1 (or, on the map, provinces)")
         if self.x0 >= self.x1:
             raise ValueError(f"x0 must be less than x1 (got {self.x0} >= {self.x1})")
         if self.y0 >= self.y1:

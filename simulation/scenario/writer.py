@@ -125,6 +125,12 @@ def _region_lines(scenario: Scenario) -> list[str]:
     for r in scenario.regions:
         lines += ["", "[[regions]]"]
         for f in dataclasses.fields(Region):
+            if r.provinces and f.name in ("x0", "x1", "y0", "y1"):
+                continue  # a region of provinces has no box
+            if f.name == "provinces":
+                if r.provinces:
+                    lines.append(f"provinces = {format_toml_value(list(r.provinces))}")
+                continue
             kind = float if f.type in ("float", float) else None
             lines.append(f"{f.name} = {format_toml_value(getattr(r, f.name), kind)}")
     return lines

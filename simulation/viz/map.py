@@ -71,7 +71,9 @@ def _regions_svg(model: ConflictModel, mode: str, unit: float) -> tuple[str, str
     under, borders, labels = [], [], []
     font = 2.7 * unit
     tint = 0.22 if mode == "state" else 0  # a tint would shift the grievance colours
-    boxes = zip(model.region_boxes, model.region_names[1:], strict=True)
+    # on the map regions are provinces, not boxes: none are drawn yet
+    names = model.region_names[1:] if model.region_boxes else []
+    boxes = zip(model.region_boxes, names, strict=True)
     for i, ((x0, x1, y0, y1), name) in enumerate(boxes):
         colour = REGION_COLOURS[i % len(REGION_COLOURS)]
         top, bw, bh = h - y1, x1 - x0, y1 - y0

@@ -18,7 +18,8 @@ ROWS: tuple[Param, ...] = (
         float,
         0.7,
         "share of cells",
-        "Each cell holds a civilian with this probability at start.",
+        "Each cell holds a civilian with this probability at start (on the map, each Afghan "
+        "cell; each civilian then stands for its province's people, docs/ODD.md, The map).",
         "Epstein 2002",
         **PROB,
         start_only=True,

