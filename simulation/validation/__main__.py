@@ -35,9 +35,10 @@ from simulation.validation.page.figures import (
     figure_run2,
 )
 from simulation.validation.paths import DATA, DOCS, FIG, ROOT
+from simulation.validation.space import space_part
 
 #: The parts of docs/validation.md, in order.
-ALL_PARTS = ("agreement", "epstein", "historical")
+ALL_PARTS = ("agreement", "epstein", "historical", "space")
 #: Each part: its title, how it runs, and the figures it draws (file stem, function).
 PARTS: dict[
     str,
@@ -60,6 +61,7 @@ PARTS: dict[
         historical_part,
         (("validation_historical", figure_historical, ""),),
     ),
+    "space": ("Part 4: space (the map scenario)", space_part, ()),
 }
 
 
@@ -119,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results.get("agreement"),
         results.get("epstein"),
         results.get("historical"),
+        results.get("space"),
         timings,
         args.quick,
     )
