@@ -147,7 +147,7 @@ def difference_map_figure(runs: list[RunData], labels: list[str]) -> Figure | No
     if len(runs) < 2 or any(r.provinces is None for r in runs):
         return None
     base = province_summary(runs[0].provinces).set_index(["replicate", "province"])
-    fig = Figure(figsize=(5.2 * (len(runs) - 1), 4.6), layout="constrained")
+    fig = Figure(figsize=(max(8.0, 5.2 * (len(runs) - 1)), 5.0), layout="constrained")
     for k, (run, label) in enumerate(zip(runs[1:], labels[1:], strict=True)):
         other = province_summary(run.provinces).set_index(["replicate", "province"])
         paired = (other["cum_attack_deaths"] - base["cum_attack_deaths"]).dropna()
@@ -156,8 +156,8 @@ def difference_map_figure(runs: list[RunData], labels: list[str]) -> Figure | No
         norm = _norm("difference_change", values)
         draw_provinces(ax, values, "RdBu_r", norm, f"{label} minus {labels[0]}")
     fig.suptitle(
-        "Cumulative attack deaths by province: difference from the first scenario "
-        "(median of replicates paired by seed)",
+        f"Cumulative attack deaths by province, minus {labels[0]}'s\n"
+        "(median over replicates paired by seed)",
         fontsize=11,
         fontweight="bold",
     )
