@@ -54,6 +54,13 @@ def places(names: tuple[str, ...]) -> tuple[str, ...]:
     return (*names, SANCTUARY)
 
 
+def record(model: ConflictModel, ins: InsurgencyStep, arrests: float) -> None:
+    """On the map, append the week's table to ``model.province_rows``; ``arrests`` in agents."""
+    if model.land is not None:
+        people = arrests * model.params["scale.people_per_civilian"]
+        model.province_rows.append(week_rows(model, ins, people))
+
+
 def week_rows(model: ConflictModel, ins: InsurgencyStep, arrests: float) -> np.ndarray:
     """The (places x metrics) table of the step just ended; ``arrests`` as recorded (people)."""
     land, pop = model.land, model.population

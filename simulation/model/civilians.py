@@ -123,6 +123,7 @@ class Population:
         else:
             self.susceptibility = np.full(n, float(m))
         self.hardship = self.hardship_raw.copy()  # after shifts, set by the model
+        self._hardship_shift: float | None = None  # the shift the hardship was made with
         self.state = np.zeros(n, dtype=np.int8)
         self.jail = np.zeros(n, dtype=np.int32)
         self.shock = np.zeros(n)  # grievance shocks from attacks and collateral harm
@@ -230,6 +231,15 @@ class Population:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
 
     # ------------------------------------------------------------ the step
+    def shift_hardship(self, shift: float, region_shifts: np.ndarray) -> None:
+        """Hardship for the scenario's ``shift`` plus each civilian's region's.
+
+        Recomputed only when ``shift`` changes (a pass over all civilians).
+        """
+        if shift != self._hardship_shift:
+            self.set_hardship(shift + region_shifts[self.region])
+            self._hardship_shift = shift
+
     def set_hardship(self, shift: np.ndarray | float) -> None:
         """Hardship ``H = clip(raw + shift, 0, 1)``, ``shift`` per civilian (or one for all)."""
         self.hardship = np.clip(self.hardship_raw + shift, 0.0, 1.0)

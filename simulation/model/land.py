@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from simulation.model import geography
+from simulation.model.civilians import Placement
 from simulation.scenario.core import Scenario
 from simulation.scenario.provinces import border_width, map_too_small
 
@@ -93,6 +94,13 @@ class Land:
         wanted = civilian_density * len(land) * self.population / self.population.sum()
         per_civilian = np.where(n_civ > 0, wanted / np.maximum(n_civ, 1), 0.0)
         return civ, per_civilian[flat[civ]], enforcers
+
+    def placement(
+        self, rng: np.random.Generator, civilian_density: float, enforcer_density: float
+    ) -> Placement:
+        """:meth:`place`'s draw as the population's start: cells outside Afghanistan blocked."""
+        civ, weight, enforcers = self.place(rng, civilian_density, enforcer_density)
+        return Placement(civ, enforcers, ~self.habitable, weight)
 
 
 def make_land(scenario: Scenario) -> Land | None:

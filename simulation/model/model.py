@@ -37,7 +37,7 @@ from simulation.model import (
     surveillance,
 )
 from simulation.model.agents import Civilian, TalibanRegime, ViewRegistry
-from simulation.model.civilians import Placement, Population
+from simulation.model.civilians import Population
 from simulation.model.events import Schedule
 from simulation.model.insurgency import TARGET_TALIBAN, Attack, Insurgency, InsurgencyStep
 from simulation.model.land import Land, make_land
@@ -47,6 +47,12 @@ from simulation.scenario.core import Scenario, make_scenario
 
 #: The independent random streams, spawned from the seed in this order.
 STREAMS = ("init", "schedule", "isisk", "attacks", "ct", "recruit", "events")
+
+
+def spawn_streams(seed: int) -> dict[str, np.random.Generator]:
+    """The model's :data:`STREAMS`, independent generators spawned from ``seed``."""
+    children = np.random.SeedSequence(seed).spawn(len(STREAMS))
+    return {name: np.random.default_rng(s) for name, s in zip(STREAMS, children, strict=True)}
 
 
 class ConflictModel(mesa.Model):
@@ -74,10 +80,7 @@ class ConflictModel(mesa.Model):
             raise ValueError(f"{name}: {reason}")
         seed = rng if isinstance(rng, (int, np.integer)) else int(self.rng.integers(2**31))
         self.seed = int(seed)
-        children = np.random.SeedSequence(self.seed).spawn(len(STREAMS))
-        self.streams = {
-            name: np.random.default_rng(s) for name, s in zip(STREAMS, children, strict=True)
-        }
+        self.streams = spawn_streams(self.seed)
         self.width, self.height = p["world.width"], p["world.height"]
         self._grid: Any = None
         self.schedule = Schedule(self.config.events)
@@ -96,15 +99,19 @@ class ConflictModel(mesa.Model):
             p["civilians.density"],
             self.base_enforcer_density,
             p["civilians.susceptibility_mean"],
-            placement=self._placement(),
+            placement=None
+            if self.land is None
+            else self.land.placement(
+                self.streams["init"], p["civilians.density"], self.base_enforcer_density
+            ),
         )
         self.regions.assign(self.population.x, self.population.y, self.population.region)
         self.base_enforcers = self.population.n_enforcers
         self.danger = np.zeros((self.width, self.height))  # what fleeing civilians avoid
         self.collateral = 0  # civilians harmed by counter-terrorism this week
-        self._hardship_shift: float | None = None  # the shift the current hardship was made with
 
-        self.insurgency = self._make_insurgency()
+        masks = () if self.land is None else (self.land.reachable, self.land.sanctuary)
+        self.insurgency = Insurgency(self.width, self.height, *masks)  # on the map: where to be
         self.regime = TalibanRegime(self)
         self.taliban_intel: float = p["surveillance.taliban_intel"]
         self.last_step = InsurgencyStep()
@@ -115,24 +122,8 @@ class ConflictModel(mesa.Model):
         self.schedule.apply(self, 0)
         self._apply_params()
         self._rows.append(record.week_row(self, InsurgencyStep(), arrests=0))
-        self._province_rows: list[np.ndarray] = []
-        self._record_provinces(InsurgencyStep(), 0)
-
-    def _placement(self) -> Placement | None:
-        """On the map: civilians by province population, enforcers on land, the rest blocked."""
-        if self.land is None:
-            return None
-        p = self.params
-        civ, weight, enforcers = self.land.place(
-            self.streams["init"], p["civilians.density"], self.base_enforcer_density
-        )
-        return Placement(civ, enforcers, ~self.land.habitable, weight)
-
-    def _make_insurgency(self) -> Insurgency:
-        """ISIS-K's cells: anywhere on the grid; on the map, on land or in the sanctuary."""
-        if self.land is None:
-            return Insurgency(self.width, self.height)
-        return Insurgency(self.width, self.height, self.land.reachable, self.land.sanctuary)
+        self.province_rows: list[np.ndarray] = []  # on the map (:mod:`.by_province`)
+        by_province.record(self, InsurgencyStep(), 0)
 
     @property
     def n_cells(self) -> int:
@@ -227,13 +218,7 @@ class ConflictModel(mesa.Model):
             taliban_losses=tal_deaths + ins.taliban_ct_deaths,
         )
         self._rows.append(record.week_row(self, ins, arrests=civ.arrests, counts=counts))
-        self._record_provinces(ins, civ.arrests)
-
-    def _record_provinces(self, ins: InsurgencyStep, arrests: float) -> None:
-        """On the map: the week's record by province (:mod:`.by_province`)."""
-        if self.land is not None:
-            people = arrests * self.params["scale.people_per_civilian"]
-            self._province_rows.append(by_province.week_rows(self, ins, people))
+        by_province.record(self, ins, civ.arrests)
 
     def _insurgency_step(self) -> InsurgencyStep:
         """ISIS-K's week: move, recruit, counter-terrorism, attacks, attrition and splits."""
@@ -262,25 +247,15 @@ class ConflictModel(mesa.Model):
 
     def _apply_params(self) -> None:
         """Refresh state derived from parameters (after events)."""
-        pop, shift = self.population, self.params["civilians.hardship_shift"]
-        # Hardship is recomputed only when its shift changes (a pass over all civilians).
-        if shift != self._hardship_shift:
-            pop.set_hardship(shift + self.regions.hardship_shift[pop.region])
-            self._hardship_shift = shift
+        self.population.shift_hardship(
+            self.params["civilians.hardship_shift"], self.regions.hardship_shift
+        )
         self.regime.refresh()
 
     def _deploy_enforcers(self) -> None:
-        """Match the enforcers on the grid to density and repression."""
-        target = regime.enforcer_target(
-            self.params,
-            self.regime.repression,
-            self.base_enforcers,
-            self.base_enforcer_density,
-            self.n_cells,
-        )
-        if target != self.population.n_enforcers:
-            added, removed = self.population.set_enforcers(target, self.streams["schedule"])
-            self.views.enforcers_changed(added, removed)
+        """Match the enforcers on the grid to density and repression (:mod:`.regime`)."""
+        added, removed = regime.deploy(self, self.streams["schedule"])
+        self.views.enforcers_changed(added, removed)
 
     # --------------------------------------------------------------- metrics
     def metric_rows(self, start: int = 0) -> list[dict[str, Any]]:
@@ -293,7 +268,7 @@ class ConflictModel(mesa.Model):
 
     def province_metrics(self) -> pd.DataFrame | None:
         """On the map, one row per step and place (:mod:`.by_province`); None on the grid."""
-        return None if self.land is None else by_province.frame(self, self._province_rows)
+        return None if self.land is None else by_province.frame(self, self.province_rows)
 
 
 def simulate(

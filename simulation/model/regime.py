@@ -45,6 +45,21 @@ def enforcer_target(
     return int(round(density * n_cells))
 
 
+def deploy(model: ConflictModel, rng: Any) -> tuple[Any, Any]:
+    """Deploy or withdraw enforcer units to match repression; the slots added and removed."""
+    target = enforcer_target(
+        model.params,
+        model.regime.repression,
+        model.base_enforcers,
+        model.base_enforcer_density,
+        model.n_cells,
+    )
+    pop = model.population
+    if target == pop.n_enforcers:
+        return (), ()
+    return pop.set_enforcers(target, rng)
+
+
 def max_enforcers(params: Mapping[str, Any], base_units: int, base_density: float) -> float:
     """The most enforcer units that full repression deploys (0 if none were placed)."""
     gain = params["repression.enforcement_gain"]
