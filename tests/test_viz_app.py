@@ -582,3 +582,21 @@ def test_cli_viz_refuses_a_busy_port(tmp_path: Path, monkeypatch) -> None:
         result = runner.invoke(cli_app, ["viz", str(BASELINE), "--port", str(port)])
     assert result.exit_code == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.output
+
+
+def test_the_map_scenario_draws_afghanistan_not_the_grid() -> None:
+    from simulation.model import ConflictModel
+
+    model = ConflictModel(load_scenario(REPO / "scenarios" / "afghanistan.toml"), rng=1)
+    model.step()
+    figure = MapFigure(model, "state")
+    svg = figure.svg(model)
+    assert "Map of Afghanistan's provinces" in svg
+    # the 34 provinces' outlines, one closed ring each at least, in grid coordinates
+    outline = next(p for p in svg.split("<path ") if 'stroke="#6b6b6b"' in p)
+    assert outline.count("z") >= 34
+    assert "kabul (capital)" in svg  # the capital region, by its name in the scenario
+    legend = figure.legend_html(model)
+    assert "Sanctuary (Pakistan)" in legend and "34 provinces" in legend
+    grid = ConflictModel(load_scenario(REPO / "scenarios" / "baseline.toml"), rng=1)
+    assert "Sanctuary" not in MapFigure(grid, "state").legend_html(grid)

@@ -18,7 +18,7 @@ import numpy as np
 import PIL.Image
 from matplotlib.colors import to_hex, to_rgba
 
-from simulation.model import ConflictModel
+from simulation.model import ConflictModel, geography
 from simulation.model.civilians import ACTIVE, JAILED, QUIET
 from simulation.plots.style import STATE_COLOURS, metric_colour
 
@@ -35,6 +35,9 @@ ATTACK_STYLE = {  # map mode: (fill, edge) of the attack stars, to stand out fro
     "grievance": ("#1f6fd1", "#ffffff"),  # red would vanish among high grievance
 }
 REGION_COLOURS = ("#c994c7", "#fdb863", "#80cdc1", "#fa9fb5", "#bcbddc")
+LAND_COLOUR = "#f3efe6"  # Afghan cells on the map, under the civilians
+SANCTUARY_COLOUR = "#d9d0f0"  # the sanctuary across the Pakistan border
+PROVINCE_EDGE = "#6b6b6b"
 GRIEVANCE_CMAP = "YlOrRd"
 MAP_BACKGROUND = "#ffffff"
 # a five-pointed star of radius 1 (outer) around 0, pointing up (SVG y grows downwards)
@@ -95,6 +98,47 @@ def _regions_svg(model: ConflictModel, mode: str, unit: float) -> tuple[str, str
     return "".join(under), "".join(borders), "".join(labels)
 
 
+def _land_svg(model: ConflictModel, unit: float) -> tuple[str, str, str]:
+    """On the map: the land and sanctuary under the civilians, province outlines over them,
+    and the capital's label (all drawn once per model)."""
+    land = model.land
+    assert land is not None
+    h = model.height
+    rgba = np.zeros((model.height, model.width, 4), dtype=np.uint8)
+    rgba[land.habitable.T] = _rgba8(LAND_COLOUR)
+    rgba[land.sanctuary.T] = _rgba8(SANCTUARY_COLOUR)
+    out = io.BytesIO()
+    PIL.Image.fromarray(np.ascontiguousarray(rgba[::-1]), "RGBA").save(out, format="png")
+    png = base64.b64encode(out.getvalue()).decode("ascii")
+    under = (
+        f'<image href="data:image/png;base64,{png}" x="0" y="0" width="{model.width}" '
+        f'height="{h}" preserveAspectRatio="none" style="image-rendering:pixelated"/>'
+    )
+    pm, b = land.inner, land.border
+    paths = []
+    for province in geography.load_provinces()["provinces"]:
+        for ring in province["rings"]:
+            xy = np.asarray(ring)
+            gx = b + (xy[:, 0] - pm.west) / pm.lon_step
+            gy = h - (b + (xy[:, 1] - pm.south) / pm.lat_step)
+            paths.append(_star_path(np.column_stack([gx, gy])))
+    borders = (
+        f'<path d="{"".join(paths)}" fill="none" stroke="{PROVINCE_EDGE}" '
+        f'stroke-width="{0.22 * unit:.2f}" stroke-linejoin="round"/>'
+    )
+    font = 2.7 * unit
+    labels = []
+    for name, place in zip(model.region_names[1:], model.regions.places, strict=True):
+        if model.capital_box is place and len(place):
+            x, y = place.mean() // h, h - 1 - (place % h).max()
+            labels.append(
+                f'<text x="{x:.2f}" y="{y - 0.4 * unit:.2f}" font-size="{font:.2f}" '
+                f'class="kh-map-label" stroke-width="{0.55 * unit:.2f}">'
+                f"{esc(name)} (capital)</text>"
+            )
+    return under, borders, "".join(labels)
+
+
 def _swatch(colour: str, border: str = "none") -> str:
     """A legend's colour square (HTML)."""
     return f'<span class="kh-sw" style="background:{colour};border:{border}"></span>'
@@ -129,7 +173,10 @@ class MapFigure:
         self.mode = mode
         w, h = self.w, self.h = model.width, model.height
         self.unit = max(w, h) / 80  # markers and text scale with the world (1 at 80x80)
-        under, self.borders, self.labels = _regions_svg(model, mode, self.unit)
+        if model.land is None:
+            under, self.borders, self.labels = _regions_svg(model, mode, self.unit)
+        else:
+            under, self.borders, self.labels = _land_svg(model, self.unit)
         self.under = f'<rect width="{w}" height="{h}" fill="{MAP_BACKGROUND}"/>' + under
         self.rgba = np.zeros((h, w, 4), dtype=np.uint8)
         self.jailed = np.array(_rgba8(STATE_STYLE[JAILED][1]), dtype=np.uint8)
@@ -140,7 +187,13 @@ class MapFigure:
         self.lut = (colours * 255 + 0.5).astype(np.uint8)
         self.head = (
             f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" '
-            f'class="kh-map-svg" role="img" aria-label="Map of the {w}×{h} grid">'
+            f'class="kh-map-svg" role="img" aria-label="'
+            + (
+                "Map of Afghanistan's provinces"
+                if model.land is not None
+                else f"Map of the {w}×{h} grid"
+            )
+            + '">'
         )
 
     def civilians_png(self, model: ConflictModel) -> bytes:
@@ -249,6 +302,13 @@ class MapFigure:
             f"<div>{_symbol(triangle)}ISIS-K cell</div>",
             f"<div>{_symbol(star)}Attack this week</div>",
         ]
+        if model.land is not None:
+            rows += [
+                '<div class="kh-lg-title">Map</div>',
+                f"<div>{_swatch(LAND_COLOUR, f'1px solid {PROVINCE_EDGE}')}Afghanistan "
+                "(its 34 provinces)</div>",
+                f"<div>{_swatch(SANCTUARY_COLOUR)}Sanctuary (Pakistan)</div>",
+            ]
         if model.region_boxes:
             rows.append('<div class="kh-lg-title">Regions</div>')
             for i, name in enumerate(model.region_names[1:]):
