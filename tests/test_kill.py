@@ -88,7 +88,9 @@ def kill_after(
         time.sleep(0.005)
     family.look()
     proc.send_signal(sig)
-    return True
+    # send_signal skips a process that has already ended (it polls first): then the
+    # command finished before the signal, and was not killed (a race under load)
+    return proc.returncode is None or proc.returncode == -sig
 
 
 def workers_of(family: Family) -> list[psutil.Process]:
