@@ -18,6 +18,7 @@ import pandas as pd
 from simulation.model.civilians import ACTIVE, JAILED
 from simulation.model.insurgency import (
     TARGET_CIVILIAN,
+    TARGET_FORMER_GOV,
     TARGET_HIGH_PROFILE,
     TARGET_TALIBAN,
     InsurgencyStep,
@@ -36,6 +37,7 @@ PROVINCE_METRICS: tuple[tuple[str, str], ...] = (
     ("deaths_taliban", "of whom in attacks on Taliban targets"),
     ("deaths_civilian", "of whom in attacks on civilian targets"),
     ("deaths_high_profile", "of whom in high-profile attacks"),
+    ("deaths_former_gov", "of whom in attacks on former government personnel"),
     ("isisk_fighters", "ISIS-K fighters standing there"),
     ("taliban_units", "Taliban enforcer units standing there"),
     ("arrests", "people arrested that week"),
@@ -45,8 +47,14 @@ PROVINCE_METRICS: tuple[tuple[str, str], ...] = (
 )
 PROVINCE_METRIC_NAMES: tuple[str, ...] = tuple(name for name, _ in PROVINCE_METRICS)
 #: The columns that count whole things (written as integers).
-_COUNTS = frozenset(PROVINCE_METRIC_NAMES[:7])
-_TARGET_COLUMN = {TARGET_TALIBAN: 2, TARGET_CIVILIAN: 3, TARGET_HIGH_PROFILE: 4}
+_COUNTS = frozenset(PROVINCE_METRIC_NAMES[:8])
+_TARGET_COLUMN = {
+    TARGET_TALIBAN: 2,
+    TARGET_CIVILIAN: 3,
+    TARGET_HIGH_PROFILE: 4,
+    TARGET_FORMER_GOV: 5,
+}
+_COLUMN = {name: j for j, name in enumerate(PROVINCE_METRIC_NAMES)}
 
 
 def places(names: tuple[str, ...]) -> tuple[str, ...]:
@@ -86,9 +94,11 @@ def week_rows(model: ConflictModel, ins: InsurgencyStep, arrests: float) -> np.n
     cells = np.flatnonzero(model.insurgency.alive)
     if len(cells):
         at = where(model.insurgency.x[cells], model.insurgency.y[cells])
-        out[:, 5] = np.bincount(at, weights=model.insurgency.fighters[cells], minlength=n)
+        out[:, _COLUMN["isisk_fighters"]] = np.bincount(
+            at, weights=model.insurgency.fighters[cells], minlength=n
+        )
     units = np.flatnonzero(pop.enforcer_alive)
-    out[:, 6] = np.bincount(
+    out[:, _COLUMN["taliban_units"]] = np.bincount(
         where(pop.enforcer_x[units], pop.enforcer_y[units]), minlength=n
     ).astype(float)
     _civilians(out, model, where(pop.x, pop.y), arrests, ppl)
@@ -106,16 +116,20 @@ def _civilians(
     newly = pop.newly_jailed
     if len(newly) and arrests:
         share = np.bincount(at[newly], weights=w[newly], minlength=n)
-        out[:, 7] = arrests * share / share.sum()
-    out[:, 8] = np.bincount(at[jailed], weights=w[jailed], minlength=n) * ppl
+        out[:, _COLUMN["arrests"]] = arrests * share / share.sum()
+    out[:, _COLUMN["jailed_civilians"]] = (
+        np.bincount(at[jailed], weights=w[jailed], minlength=n) * ppl
+    )
     active = pop.state == ACTIVE
-    out[:, 9] = np.bincount(at[active], weights=w[active], minlength=n) * ppl
+    out[:, _COLUMN["active_civilians"]] = (
+        np.bincount(at[active], weights=w[active], minlength=n) * ppl
+    )
     free = ~jailed
     g = pop.grievance(model.regime.legitimacy, model.hardship_boost)
     total = np.bincount(at[free], weights=w[free], minlength=n)
     summed = np.bincount(at[free], weights=(w * g)[free], minlength=n)
     with np.errstate(invalid="ignore", divide="ignore"):
-        out[:, 10] = np.where(total > 0, summed / total, np.nan)
+        out[:, _COLUMN["mean_grievance"]] = np.where(total > 0, summed / total, np.nan)
 
 
 def frame(model: ConflictModel, rows: list[np.ndarray]) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from simulation.model import targets
 from simulation.model.space import sparse_window_sum
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 Box = tuple[int, int, int, int]
 
-TARGET_TALIBAN, TARGET_CIVILIAN, TARGET_HIGH_PROFILE = 0, 1, 2
+TARGET_TALIBAN, TARGET_CIVILIAN, TARGET_HIGH_PROFILE, TARGET_FORMER_GOV = 0, 1, 2, 3
 
 
 @dataclass
@@ -76,6 +77,8 @@ class Insurgency:
         """
         self.width, self.height = width, height
         self.reachable, self.sanctuary = reachable, sanctuary
+        #: On the map: Shia communities' cells and their chances (:mod:`.targets`).
+        self.community_sites: tuple[np.ndarray, np.ndarray] | None = None
         #: Flat ids of the reachable cells ("anywhere" on a map; None on the grid).
         self.anywhere = None if reachable is None else np.flatnonzero(reachable.reshape(-1))
         #: Decaying average of successful attacks a week (it draws defectors).
@@ -314,21 +317,6 @@ def recruit_civilians(
     return n_rec
 
 
-def _targets(u: np.ndarray, params: Mapping[str, Any], has_capital: bool) -> np.ndarray:
-    """Each plot's target (Taliban, civilian, high-profile) from the uniform ``u``."""
-    weights = np.array(
-        [
-            params["isisk.target_taliban"],
-            params["isisk.target_civilian"],
-            params["isisk.target_high_profile"] if has_capital else 0.0,
-        ]
-    )
-    if weights.sum() <= 0:
-        weights = np.array([0.0, 1.0, 0.0])
-    target = np.searchsorted(np.cumsum(weights / weights.sum()), u, side="right")
-    return np.minimum(target, 2)
-
-
 def plot_attacks(
     ins: Insurgency,
     params: Mapping[str, Any],
@@ -355,7 +343,7 @@ def plot_attacks(
         return
     # Four uniforms per plot: target, interdiction, deaths, and the capital site.
     u = rng.random((out.plots, 4))
-    target = _targets(u[:, 0], params, capital_box is not None)
+    target = targets.choose_targets(u[:, 0], params, capital_box is not None)
     success = u[:, 1] >= effective_surveillance
     out.interdicted = int((~success).sum())
     x_min = np.where(
@@ -378,6 +366,10 @@ def plot_attacks(
         # and so every result, stay those of the first version.
         xs[hp] = x0 + (u[hp, 3] * (x1 - x0)).astype(np.int32)
         ys[hp] = y0 + ((u[hp, 3] * 7919 % 1) * (y1 - y0)).astype(np.int32)
+    if ins.community_sites is not None:  # on the map: sectarian attacks (targets.py)
+        civilian = success & (target == TARGET_CIVILIAN)
+        share = params["isisk.sectarian_share"]
+        targets.strike_communities(xs, ys, civilian, share, ins.community_sites, ins.height, rng)
     for i in np.flatnonzero(success):
         out.attacks.append(Attack(int(xs[i]), int(ys[i]), int(target[i]), int(deaths[i])))
     memory = params["isisk.momentum_memory"]

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from simulation.model import geography
+from simulation.model import geography, targets
 from simulation.model.civilians import Placement
 from simulation.scenario.core import Scenario
 from simulation.scenario.provinces import border_width, map_too_small
@@ -94,6 +94,10 @@ class Land:
         wanted = civilian_density * len(land) * self.population / self.population.sum()
         per_civilian = np.where(n_civ > 0, wanted / np.maximum(n_civ, 1), 0.0)
         return civ, per_civilian[flat[civ]], enforcers
+
+    def community_sites(self) -> tuple[np.ndarray, np.ndarray]:
+        """Shia and Hazara communities' cells and chances (:func:`.targets.community_sites`)."""
+        return targets.community_sites(self.province, self.names, self.population)
 
     def placement(
         self, rng: np.random.Generator, civilian_density: float, enforcer_density: float

@@ -112,6 +112,8 @@ class ConflictModel(mesa.Model):
 
         masks = () if self.land is None else (self.land.reachable, self.land.sanctuary)
         self.insurgency = Insurgency(self.width, self.height, *masks)  # on the map: where to be
+        if self.land is not None:  # where sectarian attacks strike (:mod:`.targets`)
+            self.insurgency.community_sites = self.land.community_sites()
         self.regime = TalibanRegime(self)
         self.taliban_intel: float = p["surveillance.taliban_intel"]
         self.last_step = InsurgencyStep()

@@ -166,6 +166,28 @@ ROWS: tuple[Param, ...] = (
         max=1.0,
     ),
     P(
+        "isisk.target_former_gov",
+        float,
+        0.0,
+        "weight",
+        "Relative weight of attacks on former government and security personnel, struck "
+        "where the cell stands (their deaths count as civilian deaths).",
+        "UN SG Jan 2022 (100+ former personnel killed, over two-thirds by the Taliban)",
+        min=0.0,
+        max=1.0,
+    ),
+    P(
+        "isisk.sectarian_share",
+        float,
+        0.0,
+        "-",
+        "On the map: the share of attacks on civilians that strike Shia and Hazara "
+        "communities (Kabul, the central highlands, Mazar, Herat, Kunduz) rather than "
+        "near the cell; each province is struck in proportion to its people.",
+        "UN via Amu (civilian casualties of IS attacks mainly Shia and Hazara); geography.md",
+        **PROB,
+    ),
+    P(
         "isisk.deaths_alpha",
         float,
         2.5,

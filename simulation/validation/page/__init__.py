@@ -135,7 +135,5 @@ LIMITS = """\
   include families; the model counts fighters only.
 - **Where ISIS-K is and strikes (part 4).** On the map the eastern share of
   ISIS-K's fighters falls from the 80% it is set to, to about a third with the
-  sanctuary, and the attacks fall where the cells stand: Kabul's share of them
-  is well under the record's half, and Herat, Kunduz and Mazar's Shia targets
-  get none, because the rules that choose a target by type and place are not
-  in the model yet."""
+  sanctuary (the record has the bulk there), and the verdicts on where the
+  attacks fall are in part 4's tables."""
