@@ -198,37 +198,41 @@ class Population:
         """
         alive = np.flatnonzero(self.enforcer_alive)
         diff = target - len(alive)
+        none = np.zeros(0, dtype=np.int64)
         if diff < 0:
             gone = rng.choice(alive, size=-diff, replace=False)
-            self.enforcer_alive[gone] = False
-            self.occ[self.enforcer_x[gone], self.enforcer_y[gone]] -= 1  # distinct cells
-            self.enforcers[self.enforcer_x[gone], self.enforcer_y[gone]] -= 1
-            return np.zeros(0, dtype=np.int64), gone
+            self.withdraw(gone)
+            return none, gone
         if diff > 0:
             free = np.flatnonzero(self.occ.reshape(-1) == 0)
-            diff = min(diff, len(free))
-            cells = rng.choice(free, size=diff, replace=False)
-            dead = np.flatnonzero(~self.enforcer_alive)[:diff]
-            new = np.concatenate(
-                [
-                    dead,
-                    np.arange(
-                        len(self.enforcer_alive), len(self.enforcer_alive) + diff - len(dead)
-                    ),
-                ]
-            )
-            grow = len(new) - len(dead)
-            if grow:
-                self.enforcer_x = np.concatenate([self.enforcer_x, np.zeros(grow, np.int32)])
-                self.enforcer_y = np.concatenate([self.enforcer_y, np.zeros(grow, np.int32)])
-                self.enforcer_alive = np.concatenate([self.enforcer_alive, np.zeros(grow, bool)])
-            self.enforcer_x[new] = cells // self.height
-            self.enforcer_y[new] = cells % self.height
-            self.enforcer_alive[new] = True
-            self.occ.reshape(-1)[cells] += 1  # distinct free cells
-            self.enforcers.reshape(-1)[cells] += 1
-            return new.astype(np.int64), np.zeros(0, dtype=np.int64)
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+            cells = rng.choice(free, size=min(diff, len(free)), replace=False)
+            return self.deploy_on(cells), none
+        return none, none
+
+    def withdraw(self, slots: np.ndarray) -> None:
+        """Take the enforcers in ``slots`` (distinct, deployed) off the grid."""
+        self.enforcer_alive[slots] = False
+        self.occ[self.enforcer_x[slots], self.enforcer_y[slots]] -= 1  # distinct cells
+        self.enforcers[self.enforcer_x[slots], self.enforcer_y[slots]] -= 1
+
+    def deploy_on(self, cells: np.ndarray) -> np.ndarray:
+        """Put an enforcer on each of the (distinct, free) flat ``cells``; their slots."""
+        n = len(cells)
+        dead = np.flatnonzero(~self.enforcer_alive)[:n]
+        new = np.concatenate(
+            [dead, np.arange(len(self.enforcer_alive), len(self.enforcer_alive) + n - len(dead))]
+        )
+        grow = len(new) - len(dead)
+        if grow:
+            self.enforcer_x = np.concatenate([self.enforcer_x, np.zeros(grow, np.int32)])
+            self.enforcer_y = np.concatenate([self.enforcer_y, np.zeros(grow, np.int32)])
+            self.enforcer_alive = np.concatenate([self.enforcer_alive, np.zeros(grow, bool)])
+        self.enforcer_x[new] = cells // self.height
+        self.enforcer_y[new] = cells % self.height
+        self.enforcer_alive[new] = True
+        self.occ.reshape(-1)[cells] += 1  # distinct free cells
+        self.enforcers.reshape(-1)[cells] += 1
+        return new.astype(np.int64)
 
     # ------------------------------------------------------------ the step
     def shift_hardship(self, shift: float, region_shifts: np.ndarray) -> None:

@@ -38,6 +38,7 @@ from simulation.model import (
 )
 from simulation.model.agents import Civilian, TalibanRegime, ViewRegistry
 from simulation.model.civilians import Population
+from simulation.model.deployment import make_deployment
 from simulation.model.events import Schedule
 from simulation.model.insurgency import TARGET_TALIBAN, Attack, Insurgency, InsurgencyStep
 from simulation.model.land import Land, make_land
@@ -114,6 +115,7 @@ class ConflictModel(mesa.Model):
         self.insurgency = Insurgency(self.width, self.height, *masks)  # on the map: where to be
         if self.land is not None:  # where sectarian attacks strike (:mod:`.targets`)
             self.insurgency.community_sites = self.land.community_sites()
+        self.deployment = make_deployment(self.land, p)  # toward the threat, on the map
         self.regime = TalibanRegime(self)
         self.taliban_intel: float = p["surveillance.taliban_intel"]
         self.last_step = InsurgencyStep()
@@ -206,6 +208,8 @@ class ConflictModel(mesa.Model):
         )
         ins = self._insurgency_step()
         ins.recruits_events = event_recruits
+        if self.deployment is not None:
+            self.deployment.observe(ins, p["repression.threat_memory"])
         self.last_step, self.last_attacks = ins, ins.attacks
         harm.decay(pop, self.danger, p)
         harm.attack_shocks(pop, self.danger, ins.attacks, p)
@@ -258,6 +262,12 @@ class ConflictModel(mesa.Model):
         """Match the enforcers on the grid to density and repression (:mod:`.regime`)."""
         added, removed = regime.deploy(self, self.streams["schedule"])
         self.views.enforcers_changed(added, removed)
+        if self.deployment is not None:  # on the map: toward the threat (:mod:`.deployment`)
+            focus = self.params["taliban.deploy_focus"]
+            added, removed = self.deployment.rebalance(
+                self.population, focus, self.streams["schedule"]
+            )
+            self.views.enforcers_changed(added, removed)
 
     # --------------------------------------------------------------- metrics
     def metric_rows(self, start: int = 0) -> list[dict[str, Any]]:

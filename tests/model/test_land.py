@@ -214,3 +214,42 @@ def test_former_government_personnel_are_a_target_only_when_weighted() -> None:
 
     assert deaths(0.0) == [0] * len(SEEDS)
     assert min(deaths(0.3)) > 0
+
+
+def test_units_sent_toward_the_threat_weaken_isisk_where_it_is() -> None:
+    """With deploy_focus the Taliban move units to the provinces of recent attacks."""
+
+    def runs(focus: float) -> list[ConflictModel]:
+        sc = scenario(taliban__deploy_focus=focus, **{"scenario.steps": 156})
+        return [run(sc, s, 156) for s in SEEDS]
+
+    def east(model: ConflictModel, column: str, last: bool) -> float:
+        table = model.province_metrics()
+        assert table is not None
+        if last:
+            table = table[table["step"] == table["step"].max()]
+        mine = table[table["province"].isin(EAST)][column].sum()
+        return float(mine / max(1, table[column].sum())) if last else float(mine)
+
+    uniform, focused = runs(0.0), runs(0.5)
+    # more of the Taliban's units stand in the east, paired by seed ...
+    pairs = list(zip(uniform, focused, strict=True))
+    assert all(
+        east(f, "taliban_units", True) > 2 * east(u, "taliban_units", True) for u, f in pairs
+    )
+    # ... so ISIS-K is weaker and strikes less, and no more in the east
+    assert all(f.insurgency.total_fighters < u.insurgency.total_fighters for u, f in pairs)
+    attacks = [(u.metrics().attacks.sum(), f.metrics().attacks.sum()) for u, f in pairs]
+    assert sum(f < u for u, f in attacks) >= 4
+    in_east = [(east(u, "attacks", False), east(f, "attacks", False)) for u, f in pairs]
+    assert np.median([f for _, f in in_east]) <= np.median([u for u, _ in in_east])
+
+
+def test_without_focus_no_unit_is_moved() -> None:
+    from simulation.model.deployment import Deployment
+
+    model = run(scenario(), 2, 30)
+    assert isinstance(model.deployment, Deployment)
+    assert model.deployment.threat.sum() > 0  # the threat is seen ...
+    added, removed = model.deployment.rebalance(model.population, 0.0, np.random.default_rng(1))
+    assert len(added) == len(removed) == 0  # ... but with focus 0 nothing moves

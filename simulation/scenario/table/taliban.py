@@ -205,6 +205,28 @@ ROWS: tuple[Param, ...] = (
         max=50,
     ),
     P(
+        "taliban.deploy_focus",
+        float,
+        0.0,
+        "-",
+        "On the map: the share of enforcer units the Taliban allocate to provinces by their "
+        "threat (recent ISIS-K attacks and engaged cells) rather than by area; 0 keeps "
+        "Epstein's uniform police.",
+        "UNAMA/UN SG on the Taliban's counter-ISKP campaign in the east (2021-22); assumption",
+        **PROB,
+    ),
+    P(
+        "taliban.response_delay",
+        int,
+        4,
+        "weeks",
+        "On the map: how many weeks pass before the Taliban act on a province's threat.",
+        "assumption",
+        min=0,
+        max=104,
+        start_only=True,
+    ),
+    P(
         "taliban.patrol",
         bool,
         True,

@@ -33,8 +33,9 @@ kept. What set parameters and what is held out was fixed before any run
 Attacks on Taliban and former-government targets fall where ISIS-K's cells
 stand, high-profile attacks in Kabul, and half the attacks on civilians
 strike Shia and Hazara communities (ODD 7.11; the half from the UN's "mainly
-Shia and Hazara" casualties, not from these tables). Not yet in the model
-(the map issue is open): the Taliban's deployment toward the threat.
+Shia and Hazara" casualties, not from these tables). The Taliban's units
+stay spread by area (`taliban.deploy_focus` = 0: no source sets how much they
+follow the threat).
 """
 
 
