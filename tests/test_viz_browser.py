@@ -332,6 +332,28 @@ def test_page_offline_step_scenario_slider_reset_save_play(browser, server, tmp_
         print("\n" + "\n".join(report))
 
 
+def test_the_map_scenario_shows_afghanistan(browser, server, tmp_path) -> None:
+    ctx = browser.new_context(viewport={"width": 1500, "height": 1420})
+    page = ctx.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        page.goto(server.url + "/", wait_until="load")
+        page.get_by_role("button", name="Reset", exact=True).wait_for()
+        _choose_scenario(page, "afghanistan")
+        page.get_by_role("button", name="Reset", exact=True).click()
+        page.locator(".kh-status", has_text="scenario afghanistan").wait_for()
+        for _ in range(3):
+            page.get_by_role("button", name="Step", exact=True).click()
+        page.locator(".kh-week", has_text="week 3 of 260").wait_for()
+        assert page.locator('svg[aria-label="Map of Afghanistan\'s provinces"]').count() == 1
+        for text in ("Sanctuary (Pakistan)", "34 provinces"):
+            assert page.locator(".kh-legend").get_by_text(text).count() >= 1, text
+        shot = _screenshot(page, "viz_page_map.png", tmp_path)
+        assert shot.stat().st_size > 20_000
+    finally:
+        ctx.close()
+
+
 # A page on another site: it opens the app's kernel WebSocket the way the app's own page does
 # (/jupyter/api/kernels/<kernel>/channels?session_id=<page>), twice, and reports what happened.
 OTHER_SITE_PAGE = """<!doctype html><meta charset="utf-8"><title>another site</title>
