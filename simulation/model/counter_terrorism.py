@@ -23,7 +23,7 @@ def engage(
     ins: Insurgency,
     enforcers: np.ndarray,
     params: Mapping[str, Any],
-    effective_surveillance: float,
+    effective_surveillance: float | np.ndarray,
     rng: np.random.Generator,
     out: InsurgencyStep,
 ) -> None:
@@ -40,9 +40,9 @@ def engage(
             ins.width, ins.height, ins.x[alive], ins.y[alive], params["taliban.hunt_radius"]
         )
     ].sum(axis=1)
-    p_detect = 1.0 - np.power(
-        1.0 - params["taliban.ct_detection"] * effective_surveillance, n_units
-    )
+    eff = effective_surveillance
+    eff = eff[alive] if isinstance(eff, np.ndarray) else eff  # by cell where regions differ
+    p_detect = 1.0 - np.power(1.0 - params["taliban.ct_detection"] * eff, n_units)
     if ins.sanctuary is not None:  # on a map: out of the Taliban's reach in the sanctuary
         p_detect = np.where(ins.in_sanctuary(alive), 0.0, p_detect)
     hit = alive[rng.random(len(alive)) < p_detect]

@@ -320,7 +320,7 @@ def recruit_civilians(
 def plot_attacks(
     ins: Insurgency,
     params: Mapping[str, Any],
-    effective_surveillance: float,
+    effective_surveillance: float | np.ndarray,
     capital_box: Place | None,
     rng: np.random.Generator,
     out: InsurgencyStep,
@@ -344,7 +344,8 @@ def plot_attacks(
     # Four uniforms per plot: target, interdiction, deaths, and the capital site.
     u = rng.random((out.plots, 4))
     target = targets.choose_targets(u[:, 0], params, capital_box is not None)
-    success = u[:, 1] >= effective_surveillance
+    eff = effective_surveillance  # per ISIS-K slot where intelligence differs by region
+    success = u[:, 1] >= (eff[plotters] if isinstance(eff, np.ndarray) else eff)
     out.interdicted = int((~success).sum())
     x_min = np.where(
         target == TARGET_HIGH_PROFILE,

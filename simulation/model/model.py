@@ -239,7 +239,10 @@ class ConflictModel(mesa.Model):
         out.recruits_civilians = insurgency.recruit_civilians(
             ins, self.population, self._grievance_of, p, self.streams["recruit"]
         )
-        eff = self.effective_surveillance
+        eff: Any = self.effective_surveillance
+        if self.regions.intel_grid is not None:  # intelligence differs by region: per cell
+            intel = np.minimum(1.0, self.taliban_intel * self.regions.intel_grid[ins.x, ins.y])
+            eff = surveillance.effective(self.us_surveillance, intel)
         counter_terrorism.engage(ins, self.population.enforcers, p, eff, self.streams["ct"], out)
         insurgency.plot_attacks(ins, p, eff, self.capital_box, self.streams["attacks"], out)
         new, dead = insurgency.attrition(ins, p, rng, out)

@@ -35,6 +35,9 @@ class Regions:
         )
         #: Each region id's hardship shift (0 for "elsewhere").
         self.hardship_shift = np.array([0.0, *(r.hardship_shift for r in regions)])
+        #: Taliban intelligence's factor in each cell (the first region holding it wins),
+        #: or None where every region keeps 1 (ODD 7.6).
+        self.intel_grid = _intel_grid(regions, self.places, width, height)
         #: (share of the initial ISIS-K fighters, place) of each region.
         self.isisk_shares = [(r.isisk_share, b) for r, b in zip(regions, self.places, strict=True)]
 
@@ -53,3 +56,24 @@ class Regions:
                 x0, x1, y0, y1 = place
                 inside = (x >= x0) & (x < x1) & (y >= y0) & (y < y1) & (region == 0)
             region[inside] = rid
+
+
+def _intel_grid(
+    regions: Sequence[Region], places: Sequence[Place], width: int, height: int
+) -> np.ndarray | None:
+    """Each cell's intelligence factor (1 outside every region); None if all are 1."""
+    if all(r.intel_factor == 1.0 for r in regions):
+        return None
+    grid = np.ones(width * height)
+    done = np.zeros(width * height, dtype=bool)
+    for r, place in zip(regions, places, strict=True):
+        if isinstance(place, np.ndarray):
+            cells = place
+        else:
+            x0, x1, y0, y1 = place
+            xs, ys = np.meshgrid(np.arange(x0, x1), np.arange(y0, y1), indexing="ij")
+            cells = (xs * height + ys).reshape(-1)
+        cells = cells[~done[cells]]
+        grid[cells] = r.intel_factor
+        done[cells] = True
+    return grid.reshape(width, height)

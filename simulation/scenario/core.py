@@ -69,6 +69,7 @@ class Region:
     hardship_shift: float = 0.0
     capital: bool = False
     provinces: tuple[str, ...] = ()
+    intel_factor: float = 1.0
 
     def cell_bounds(self, width: int, height: int) -> tuple[int, int, int, int]:
         """Integer cell bounds ``(x0, x1, y0, y1)``, end-exclusive, at least one cell."""

@@ -131,6 +131,7 @@ class RegionModel(BaseModel):
     hardship_shift: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.0
     capital: bool = False
     provinces: list[Line] | None = None
+    intel_factor: Annotated[float, Field(ge=0.0, le=10.0)] = 1.0
 
     @field_validator("provinces")
     @classmethod

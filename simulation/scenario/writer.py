@@ -127,6 +127,8 @@ def _region_lines(scenario: Scenario) -> list[str]:
         for f in dataclasses.fields(Region):
             if r.provinces and f.name in ("x0", "x1", "y0", "y1"):
                 continue  # a region of provinces has no box
+            if f.name == "intel_factor" and r.intel_factor == 1.0:
+                continue  # the default: files written before it existed stay the same
             if f.name == "provinces":
                 if r.provinces:
                     lines.append(f"provinces = {format_toml_value(list(r.provinces))}")

@@ -253,3 +253,31 @@ def test_without_focus_no_unit_is_moved() -> None:
     assert model.deployment.threat.sum() > 0  # the threat is seen ...
     added, removed = model.deployment.rebalance(model.population, 0.0, np.random.default_rng(1))
     assert len(added) == len(removed) == 0  # ... but with focus 0 nothing moves
+
+
+def test_better_intelligence_in_a_province_stops_more_attacks() -> None:
+    """A region's intel_factor multiplies Taliban intelligence for the cells standing in it."""
+    base = scenario(**{"scenario.steps": 104})
+
+    def sharper(sc: Scenario, factor: float) -> Scenario:
+        regions = tuple(
+            dataclasses.replace(r, intel_factor=factor) if r.name == "east" else r
+            for r in sc.regions
+        )
+        return dataclasses.replace(sc, regions=regions)
+
+    plain_, sharp = (
+        [run(base, s, 104) for s in SEEDS],
+        [run(sharper(base, 4.0), s, 104) for s in SEEDS],
+    )
+    pairs = list(zip(plain_, sharp, strict=True))
+    stopped = [
+        (p.metrics().attacks_interdicted.sum(), q.metrics().attacks_interdicted.sum())
+        for p, q in pairs
+    ]
+    assert sum(q > p for p, q in stopped) >= 4  # more plots interdicted, paired by seed
+    attacks = [(p.metrics().attacks.sum(), q.metrics().attacks.sum()) for p, q in pairs]
+    assert sum(q < p for p, q in attacks) >= 4  # so fewer attacks succeed
+    # a factor of 1 everywhere is no factor at all: the same draws as without one
+    same = run(sharper(base, 1.0), 1, 20).metrics()
+    assert same.equals(run(base, 1, 20).metrics())
