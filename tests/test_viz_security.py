@@ -13,6 +13,7 @@ browser-side test (a page on another origin) is in tests/test_viz_browser.py.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import socket
 import threading
 import time
@@ -52,7 +53,10 @@ def _call(app, scope: dict) -> tuple[list[dict], bool]:
     async def send(message: dict) -> None:
         sent.append(message)
 
-    asyncio.run(app(scope, receive, send))
+    # in a thread of its own: a session's Playwright (the browser tests) keeps an event
+    # loop running in this one, where asyncio.run refuses to start another
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, app(scope, receive, send)).result()
     return sent, any(m.get("inner") for m in sent)
 
 
