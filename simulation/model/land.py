@@ -67,10 +67,6 @@ class Land:
         ids = [self.inner.index(name) for name in names]
         return np.flatnonzero(np.isin(self.province.reshape(-1), ids))
 
-    def province_of(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """The province index of each cell ``(x, y)`` (-1 outside Afghanistan)."""
-        return self.province[x, y]
-
     def place(
         self, rng: np.random.Generator, civilian_density: float, enforcer_density: float
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

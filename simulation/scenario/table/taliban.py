@@ -220,7 +220,8 @@ ROWS: tuple[Param, ...] = (
         int,
         4,
         "weeks",
-        "On the map: how many weeks pass before the Taliban act on a province's threat.",
+        "On the map, with taliban.deploy_focus > 0: how many weeks pass before the Taliban "
+        "act on a province's threat (without a focus it moves nothing).",
         "assumption",
         min=0,
         max=104,
