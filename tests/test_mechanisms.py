@@ -284,6 +284,38 @@ def test_event_adds_fighters() -> None:
     assert df.loc[4, "isisk_fighters"] > df.loc[3, "isisk_fighters"] + 400
 
 
+def test_event_removes_fighters_from_its_region_only() -> None:
+    """A surrender takes its fighters from the cells in its region, none elsewhere."""
+    from dataclasses import replace
+
+    base = small(steps=10, isisk__attrition=0.0, isisk__defector_recruitment=0.0)
+    east = next(r for r in base.regions if r.name == "east")
+    for seed in (1, 2, 3):
+        surrender = Event(step=4, label="surrender", remove_isisk_fighters=300, region="east")
+        model = ConflictModel(replace(base, events=(surrender,)), rng=seed, make_views=False)
+        for _ in range(4):
+            model.step()
+        ins = model.insurgency
+        box = model.region_box("east")
+        assert box is not None and east.isisk_share > 0
+
+        x0, x1, y0, y1 = box
+        inside = ins.alive & (ins.x >= x0) & (ins.x < x1) & (ins.y >= y0) & (ins.y < y1)
+        before_in, before_out = ins.fighters[inside].sum(), ins.fighters[~inside].sum()
+        model.schedule.apply(model, 4)
+        assert ins.fighters[inside].sum() == before_in - 300
+        assert ins.fighters[~inside].sum() == before_out
+
+
+def test_a_surrender_counts_as_a_negative_scripted_inflow() -> None:
+    from dataclasses import replace
+
+    surrender = Event(step=4, label="surrender", remove_isisk_fighters=200)
+    df = simulate(replace(small(steps=8), events=(surrender,)), 3, make_views=False)
+    assert df.loc[4, "recruits_events"] == -200
+    assert df.loc[4, "isisk_fighters"] < df.loc[3, "isisk_fighters"] - 150
+
+
 def test_attrition_removes_fighters() -> None:
     lo, hi = small(isisk__attrition=0.0), small(isisk__attrition=0.05)
     assert_higher(totals(lo, "isisk_fighters", "last"), totals(hi, "isisk_fighters", "last"), 1.0)

@@ -239,6 +239,7 @@ def load_run(path: str | os.PathLike[str]) -> RunData:
             add_isisk_fighters=int(e.get("add_isisk_fighters") or 0),
             region=e.get("region"),
             ramp_steps=int(e.get("ramp_steps") or 0),
+            remove_isisk_fighters=int(e.get("remove_isisk_fighters") or 0),
         )
         for e in manifest["events"]
     )

@@ -107,7 +107,7 @@ def git_info(path: str | os.PathLike[str] | None = None) -> dict[str, Any] | Non
 
 def event_record(scenario: Scenario, ev: Event) -> dict[str, Any]:
     """An event as a JSON-ready dict, with its date."""
-    return {
+    record = {
         "step": ev.step,
         "date": scenario.date_of(ev.step).isoformat(),
         "label": ev.label,
@@ -116,6 +116,9 @@ def event_record(scenario: Scenario, ev: Event) -> dict[str, Any]:
         "region": ev.region,
         "ramp_steps": ev.ramp_steps,
     }
+    if ev.remove_isisk_fighters:  # only where used: older manifests read the same
+        record["remove_isisk_fighters"] = ev.remove_isisk_fighters
+    return record
 
 
 def build_manifest(

@@ -181,7 +181,7 @@ def _check_events(m: _Manifest) -> None:
         m.text("label", ev, where)
         if not isinstance(ev.get("set") or {}, dict):
             raise m.fail(where + "set", f"expected a JSON object, not {_json_type(ev['set'])}")
-        for key in ("add_isisk_fighters", "ramp_steps"):
+        for key in ("add_isisk_fighters", "ramp_steps", "remove_isisk_fighters"):
             if ev.get(key) is not None:
                 m.integer(key, ev, where)
         if ev.get("region") is not None:

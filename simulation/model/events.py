@@ -2,7 +2,8 @@
 
 An :class:`~simulation.scenario.Event` sets parameters at its step, or with
 ``ramp_steps > 0`` moves numeric ones linearly to the new value over that
-many steps (a :class:`Ramp`), and may add ISIS-K fighters (in a region).
+many steps (a :class:`Ramp`), and may add ISIS-K fighters to a region or
+remove them from it (a surrender).
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ class Schedule:
                 set_param(params, name, value)
 
     def apply(self, model: ConflictModel, step: int) -> int:
-        """Advance the ramps, then apply the events due at ``step``; return fighters added."""
+        """Advance the ramps, then apply the events due at ``step``; return fighters added (net)."""
         self.advance_ramps(step, model.params)
         added = 0
         for ev in self.by_step.get(step, []):
@@ -98,4 +99,8 @@ class Schedule:
                 )
                 model.views.isisk_cells_added(slots)
                 added += ev.add_isisk_fighters
+            if ev.remove_isisk_fighters:
+                added -= model.insurgency.remove_fighters(
+                    ev.remove_isisk_fighters, model.region_box(ev.region), model.streams["events"]
+                )
         return added

@@ -1,10 +1,11 @@
-"""ISIS-K cells as arrays: movement, recruitment, attack plots, attrition (ODD 7.4, 7.5).
+"""ISIS-K cells as arrays: movement, attack plots, attrition (ODD 7.4, 7.5).
 
 ISIS-K cells are few (tens to hundreds), so they live in small slot arrays
 with an ``alive`` mask; the model wraps each slot in an
 :class:`~simulation.model.agents.IsisKCell`. Every function here is
 vectorized over ISIS-K cells or civilians. Counter-terrorism against the
-cells is in :mod:`simulation.model.counter_terrorism`.
+cells is in :mod:`simulation.model.counter_terrorism`, recruitment in
+:mod:`simulation.model.recruitment`.
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from simulation.model import targets
-from simulation.model.space import sparse_window_sum
 
 if TYPE_CHECKING:
-    from simulation.model.civilians import Population
+    pass
 
 Box = tuple[int, int, int, int]
 
@@ -162,6 +162,27 @@ class Insurgency:
         np.add.at(self.fighters, picks, 1)
         return np.zeros(0, dtype=np.int64)
 
+    def remove_fighters(self, total: int, place: Any, rng: np.random.Generator) -> int:
+        """Take up to ``total`` fighters, at random, from the living cells in ``place``.
+
+        ``place`` is a box ``(x0, x1, y0, y1)``, an array of flat cell ids
+        (``x * height + y``) or None (anywhere). Emptied cells die at the
+        week's pruning. Returns how many were removed.
+        """
+        alive = np.flatnonzero(self.alive)
+        x, y = self.x[alive], self.y[alive]
+        if isinstance(place, np.ndarray):
+            alive = alive[np.isin(x.astype(np.int64) * self.height + y, place)]
+        elif place is not None:
+            x0, x1, y0, y1 = place
+            alive = alive[(x >= x0) & (x < x1) & (y >= y0) & (y < y1)]
+        have = self.fighters[alive]
+        n = int(min(total, have.sum()))
+        if n <= 0:
+            return 0
+        self.fighters[alive] -= rng.multivariate_hypergeometric(have, n)
+        return n
+
     def move(
         self,
         radius: int,
@@ -224,29 +245,6 @@ class Insurgency:
         return g
 
 
-def civilian_recruitment(
-    idx: np.ndarray,
-    near: np.ndarray,
-    grievance: np.ndarray,
-    susceptibility: np.ndarray,
-    rate: float,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """Which of the civilians ``idx`` are recruited this week.
-
-    ``idx`` are the civilians (not in jail) within the recruitment radius of
-    ``near`` ISIS-K cells (ascending), ``grievance`` their grievance; each is
-    recruited with probability 1 - (1 - rate * S * G)^near.
-    """
-    if rate <= 0 or len(idx) == 0:
-        return np.zeros(0, dtype=np.int64)
-    # 1 - (1 - q)^k as 1 - exp(k log(1 - q)): vectorized, unlike pow with array exponents
-    q = np.clip(rate * susceptibility[idx] * grievance, 0, 1)
-    with np.errstate(divide="ignore"):  # q = 1: log 0 = -inf, and p = 1
-        p = -np.expm1(near * np.log1p(-q))
-    return idx[rng.random(len(idx)) < p]
-
-
 def seed_isisk_cells(
     ins: Insurgency,
     params: Mapping[str, Any],
@@ -268,53 +266,6 @@ def seed_isisk_cells(
             placed += n
     slots.append(ins.add_fighters(total - placed, size, rng, None))
     return np.concatenate(slots)
-
-
-def defector_rate(params: Mapping[str, Any], taliban_fighters: float, momentum: float) -> float:
-    """Expected Taliban defectors this week (Poisson mean).
-
-    ``d * F / 10,000 * (1 + weakness * pragmatism) * (1 + response * M / (M + half))``.
-    """
-    m = momentum / (momentum + params["isisk.momentum_half"])
-    return (
-        params["isisk.defector_recruitment"]
-        * taliban_fighters
-        / 10_000
-        * (1 + params["isisk.weakness_response"] * params["taliban.pragmatism"])
-        * (1 + params["isisk.momentum_response"] * m)
-    )
-
-
-def recruit_civilians(
-    ins: Insurgency,
-    pop: Population,
-    grievance_of: Any,
-    params: Mapping[str, Any],
-    rng: np.random.Generator,
-) -> int:
-    """Civilians near ISIS-K cells join them; returns the fighters recruited.
-
-    ``grievance_of(idx)`` gives the grievance of civilians ``idx``. Each
-    recruit joins the nearest living ISIS-K cell (Chebyshev distance on the torus).
-    """
-    if params["isisk.civilian_recruitment"] <= 0 or not ins.n_cells:
-        return 0
-    # Civilians (not in jail) within the radius of k >= 1 ISIS-K cells: only
-    # the neighbourhoods of the ISIS-K cells are looked at, not the world.
-    alive = np.flatnonzero(ins.alive)
-    sites, k = sparse_window_sum(
-        ins.width, ins.height, ins.x[alive], ins.y[alive], params["isisk.recruit_radius"]
-    )
-    near, k = pop.at_cells(sites, k)
-    idx = civilian_recruitment(
-        near, k, grievance_of(near), pop.susceptibility, params["isisk.civilian_recruitment"], rng
-    )
-    per = params["isisk.recruits_per_civilian"]
-    n_rec = len(idx) * per
-    if n_rec:
-        alive = np.flatnonzero(ins.alive)
-        np.add.at(ins.fighters, alive[nearest_isisk_cell(ins, alive, pop.x[idx], pop.y[idx])], per)
-    return n_rec
 
 
 def plot_attacks(

@@ -33,6 +33,7 @@ from simulation.model import (
     harm,
     insurgency,
     record,
+    recruitment,
     regime,
     surveillance,
 )
@@ -231,12 +232,12 @@ class ConflictModel(mesa.Model):
         p, ins, out = self.params, self.insurgency, InsurgencyStep()
         rng = self.streams["isisk"]
         ins.move(p["isisk.move_radius"], rng, p["isisk.border_openness"], p["isisk.home_range"])
-        rate = insurgency.defector_rate(p, self.regime.fighters, ins.momentum)
+        rate = recruitment.defector_rate(p, self.regime.fighters, ins.momentum)
         out.recruits_defectors = int(self.streams["recruit"].poisson(rate))
         self.views.isisk_cells_added(
             ins.join_existing(out.recruits_defectors, rng, p["isisk.fighters_per_cell"])
         )
-        out.recruits_civilians = insurgency.recruit_civilians(
+        out.recruits_civilians = recruitment.recruit_civilians(
             ins, self.population, self._grievance_of, p, self.streams["recruit"]
         )
         eff: Any = self.effective_surveillance

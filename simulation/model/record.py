@@ -132,7 +132,8 @@ METRICS: tuple[Metric, ...] = (
         "fighters/week",
         "isisk",
         True,
-        "Fighters added by scenario events (prison releases, foreign fighters).",
+        "Fighters added by scenario events (prison releases, foreign fighters), less those "
+        "they remove (surrenders).",
     ),
     # Taliban and regime
     M(

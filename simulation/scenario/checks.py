@@ -111,6 +111,12 @@ def check_events(scenario: Scenario, sources: list[EventSource]) -> None:
                 f"{key}.region",
                 f"{_box_text(scenario, region)} but the event adds fighters to it",
             )
+        if ev.remove_isisk_fighters and region is not None and _empty_box(region, w, h):
+            raise ScenarioError(
+                src.file,
+                f"{key}.region",
+                f"{_box_text(scenario, region)} but the event removes fighters from it",
+            )
         values.update(src.set)
         for name, reason in ptable.cross_check(values):
             if name in src.set:
@@ -169,6 +175,7 @@ def resolve_events(
                 add_isisk_fighters=ev.add_isisk_fighters,
                 region=ev.region,
                 ramp_steps=ev.ramp_steps,
+                remove_isisk_fighters=ev.remove_isisk_fighters,
             )
         )
     return tuple(sorted(events, key=lambda e: e.step))

@@ -36,7 +36,10 @@ def seed_problem(seed: int, replicates: int) -> str | None:
 
 @dataclass(frozen=True)
 class Event:
-    """A timed intervention: set parameters and/or add ISIS-K fighters at a step.
+    """A timed intervention: set parameters and/or add or remove ISIS-K fighters at a step.
+
+    ``remove_isisk_fighters`` takes fighters out of the cells standing in the
+    event's ``region`` (anywhere without one): a surrender or a collapse.
 
     With ``ramp_steps > 0`` the parameters in ``set`` move linearly from their
     value at ``step`` to the new value over that many steps (a gradual change).
@@ -48,6 +51,7 @@ class Event:
     add_isisk_fighters: int = 0
     region: str | None = None
     ramp_steps: int = 0
+    remove_isisk_fighters: int = 0
 
 
 @dataclass(frozen=True)

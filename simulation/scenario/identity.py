@@ -35,6 +35,18 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+#: Event fields added later, left out at their default so that older scenarios keep their identity.
+_LATER_EVENT_FIELDS = {"remove_isisk_fighters": 0}
+
+
+def _event(ev: Any) -> Any:
+    data = dataclasses.asdict(ev)
+    for name, default in _LATER_EVENT_FIELDS.items():
+        if data.get(name) == default:
+            del data[name]
+    return _jsonable(data)
+
+
 def canonical(scenario: Scenario, *, seeds: bool = True) -> str:
     """The canonical JSON text of ``scenario`` (with its seed and replicates if ``seeds``)."""
     data: dict[str, Any] = {
@@ -42,7 +54,7 @@ def canonical(scenario: Scenario, *, seeds: bool = True) -> str:
         "start_date": scenario.start_date.isoformat(),
         "steps": scenario.steps,
         "params": _jsonable(dict(scenario.params)),
-        "events": [_jsonable(dataclasses.asdict(ev)) for ev in scenario.events],
+        "events": [_event(ev) for ev in scenario.events],
         "regions": [_jsonable(dataclasses.asdict(r)) for r in scenario.regions],
     }
     if seeds:

@@ -107,6 +107,7 @@ class EventModel(BaseModel):
     step: Annotated[int, Field(ge=0)] | None = None
     set_: dict[str, Any] = Field(default_factory=dict, alias="set")
     add_isisk_fighters: Annotated[int, Field(ge=0, le=_MAX_COUNT)] = 0
+    remove_isisk_fighters: Annotated[int, Field(ge=0, le=_MAX_COUNT)] = 0
     region: Line | None = None
     ramp_steps: Annotated[int, Field(ge=0, le=100_000)] = 0
 

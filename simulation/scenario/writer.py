@@ -152,6 +152,8 @@ def _event_lines(scenario: Scenario) -> list[str]:
             lines.append(f"set = {format_toml_value(_typed_set(ev.set))}")
         if ev.add_isisk_fighters:
             lines.append(f"add_isisk_fighters = {ev.add_isisk_fighters}")
+        if ev.remove_isisk_fighters:
+            lines.append(f"remove_isisk_fighters = {ev.remove_isisk_fighters}")
         if ev.region is not None:
             lines.append(f"region = {format_toml_value(ev.region)}")
         if ev.ramp_steps:

@@ -13,16 +13,22 @@ what is held out was decided before any run (geography.md §4):
   2023 claims (6 of 18 in Kabul, 5 in Kunar; Afghan Witness), and where the
   fighters are after 2021 ("the bulk" in rural Kunar, Nangarhar and possibly
   Nuristan in 2022; EUAA 2023).
+
+``scenarios/historical_afghanistan.toml`` (the historical run on the map, with
+the northern pocket of 2017-18) is run the same way: where its fighters are
+each January, its strength against the UN's checkpoints (the grid's
+calibration, not re-fitted on the map), and where its attacks fall after 2021.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from simulation import load_scenario
 from simulation.experiments.execution import execute
@@ -32,8 +38,10 @@ from simulation.experiments.summaries import QUANTILES
 from simulation.model.by_province import SANCTUARY, places
 from simulation.scenario.provinces import PROVINCES as NAMES
 from simulation.validation.cache import cache_key, cached
+from simulation.validation.historical import checkpoint_table
 from simulation.validation.paths import DATA, SCEN
 from simulation.validation.runs import jobs_for
+from simulation.validation.targets import CALIBRATION, HOLDOUT
 
 LOW, HIGH = QUANTILES
 PLACES = places(NAMES)
@@ -43,6 +51,9 @@ RECORD_2021_2024 = {"Kabul": (32, 62), "Herat": (7, 62)}
 #: Held-out record: claimed attacks Jan-Oct 2023 (Afghan Witness, 10 Nov 2023).
 RECORD_2023 = {"Kabul": (6, 18), "Kunar": (5, 18)}
 WINDOW_WEEKS = (1, 156)
+#: The historical map scenario, and the province of its northern pocket.
+HISTORICAL = "historical_afghanistan.toml"
+NORTH = ("Jowzjan",)
 
 
 @dataclass(frozen=True)
@@ -59,17 +70,24 @@ class ByPlace:
         return out
 
 
-def space_runs(seeds: Sequence[int], workers: int, allow_stale: bool) -> dict[str, Any]:
-    """The cached records by place of the map scenario's replicates."""
-    path = SCEN / "afghanistan.toml"
-    key = cache_key({"seeds": list(seeds)}, [path, SCEN / "baseline.toml"])
+def space_runs(
+    seeds: Sequence[int],
+    workers: int,
+    allow_stale: bool,
+    file: str = "afghanistan.toml",
+    parents: Sequence[str] = ("baseline.toml",),
+) -> dict[str, Any]:
+    """The cached records by place of a map scenario's replicates."""
+    path = SCEN / file
+    key = cache_key({"seeds": list(seeds)}, [path, *(SCEN / p for p in parents)])
+    stem = path.stem
 
     def compute() -> dict[str, Any]:
         jobs = jobs_for(load_scenario(path), seeds)
-        res = execute(jobs, workers, progress=True, fn=ByPlace(), desc="space (afghanistan)")
+        res = execute(jobs, workers, progress=True, fn=ByPlace(), desc=f"space ({stem})")
         return {c: np.stack([r[c] for r in res]) for c in res[0]}
 
-    return cached(DATA / f"runs_space_afghanistan_{len(seeds)}.npz", key, allow_stale, compute)
+    return cached(DATA / f"runs_space_{stem}_{len(seeds)}.npz", key, allow_stale, compute)
 
 
 def _band(x: np.ndarray) -> tuple[float, float, float]:
@@ -88,6 +106,60 @@ def fighter_shares(fighters: np.ndarray) -> list[dict[str, Any]]:
         s = fighters[:, sanctuary, step] / total[:, step]
         rows.append({"week": step, "east": _band(e), "east_sanctuary": _band(e + s)})
     return rows
+
+
+def january_shares(fighters: np.ndarray, dates: pd.DatetimeIndex) -> list[dict[str, Any]]:
+    """ISIS-K's share in the east (also with the sanctuary) and in the north, each January."""
+    east = [PLACES.index(n) for n in EAST]
+    north = [PLACES.index(n) for n in NORTH]
+    sanctuary = PLACES.index(SANCTUARY)
+    total = np.maximum(fighters.sum(axis=1), 1)
+    rows = []
+    for year in sorted(set(dates.year)):
+        step = int(np.flatnonzero(dates.year == year)[0])
+        e = fighters[:, east, step].sum(axis=1) / total[:, step]
+        s = fighters[:, sanctuary, step] / total[:, step]
+        n = fighters[:, north, step].sum(axis=1) / total[:, step]
+        rows.append(
+            {
+                "date": dates[step].date().isoformat(),
+                "east": _band(e),
+                "east_sanctuary": _band(e + s),
+                "north": _band(n),
+                "fighters": _band(total[:, step]),
+            }
+        )
+    return rows
+
+
+def strength_checkpoints(runs: Mapping[str, np.ndarray], dates: pd.DatetimeIndex) -> Any:
+    """The UN's checkpoints (targets.py) against the map run's total strength and attacks."""
+    frames = [
+        pd.DataFrame({"date": dates, "isisk_fighters": f.sum(axis=0), "attacks": a.sum(axis=0)})
+        for f, a in zip(runs["isisk_fighters"], runs["attacks"], strict=True)
+    ]
+    return {
+        "calibration": checkpoint_table(CALIBRATION, frames),
+        "holdout": checkpoint_table(HOLDOUT, frames),
+    }
+
+
+def historical_space(seeds: Sequence[int], workers: int, allow_stale: bool) -> dict[str, Any]:
+    """The historical map run: where its fighters are, its strength, where it strikes."""
+    runs = space_runs(
+        seeds, workers, allow_stale, HISTORICAL, ("historical_2015.toml", "afghanistan.toml")
+    )
+    sc = load_scenario(SCEN / HISTORICAL)
+    dates = pd.DatetimeIndex([sc.date_of(t) for t in range(runs["attacks"].shape[2])])
+    takeover = int(np.argmin(np.abs(dates - pd.Timestamp("2021-08-15"))))
+    window = (takeover + WINDOW_WEEKS[0], takeover + WINDOW_WEEKS[1])
+    return {
+        "seeds": list(seeds),
+        "january": january_shares(runs["isisk_fighters"], dates),
+        "checkpoints": strength_checkpoints(runs, dates),
+        "attacks_2021_2024": attack_shares(runs["attacks"], window),
+        "deaths_2021_2024": attack_shares(runs["attack_deaths"], window),
+    }
 
 
 def attack_shares(attacks: np.ndarray, weeks: tuple[int, int]) -> dict[str, tuple[float, ...]]:
@@ -111,4 +183,5 @@ def space_part(quick: bool, workers: int, allow_stale: bool) -> dict[str, Any]:
         "attacks_2023": attack_shares(attacks, weeks_2023),
         "deaths_2021_2024": attack_shares(runs["attack_deaths"], WINDOW_WEEKS),
         "attacks_per_year": _band(per_year),
+        "historical": historical_space(seeds, workers, allow_stale),
     }

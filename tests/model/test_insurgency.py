@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from simulation.model import insurgency
+from simulation.model import insurgency, recruitment
 from simulation.model.insurgency import (
     TARGET_HIGH_PROFILE,
     Insurgency,
@@ -42,9 +42,9 @@ def test_defector_rate_grows_with_strength_pragmatism_and_momentum(params: dict[
             "isisk.momentum_half": 3.0,
         }
     )
-    assert insurgency.defector_rate(params, 10_000, 0.0) == 1.5
-    assert insurgency.defector_rate(params, 10_000, 3.0) == 1.5 * 2.0
-    assert insurgency.defector_rate(params, 20_000, 0.0) == 3.0
+    assert recruitment.defector_rate(params, 10_000, 0.0) == 1.5
+    assert recruitment.defector_rate(params, 10_000, 3.0) == 1.5 * 2.0
+    assert recruitment.defector_rate(params, 20_000, 0.0) == 3.0
 
 
 def test_plots_are_interdicted_with_the_chance_of_surveillance(params: dict[str, Any]) -> None:

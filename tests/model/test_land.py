@@ -17,6 +17,7 @@ from simulation.model import counter_terrorism as ct
 from simulation.model.geography import PROVINCES as MAP_PROVINCES
 from simulation.model.insurgency import Insurgency, InsurgencyStep, plot_attacks
 from simulation.model.land import make_land
+from simulation.model.recruitment import people_rounded, recruit_civilians
 from simulation.scenario.core import Event, Scenario
 from simulation.scenario.loader import load_scenario
 from simulation.scenario.provinces import PROVINCES, border_width
@@ -172,12 +173,18 @@ def test_in_the_sanctuary_a_cell_is_out_of_reach_and_plots_nothing() -> None:
 
 def test_high_profile_attacks_strike_in_the_capitals_provinces() -> None:
     sc = scenario(
-        isisk__target_high_profile=1.0, isisk__target_taliban=0.0, isisk__target_civilian=0.0
+        isisk__target_high_profile=1.0,
+        isisk__target_taliban=0.0,
+        isisk__target_civilian=0.0,
+        isisk__target_former_gov=0.0,
     )
-    model = run(sc, 3, 8)
+    model = ConflictModel(sc, rng=3, make_views=False)
+    sites = []
+    for _ in range(12):  # every attack of 12 weeks
+        model.step()
+        sites += [(a.x, a.y) for a in model.last_attacks]
     land = model.land
     assert land is not None
-    sites = [(a.x, a.y) for a in model.last_attacks]
     kabul = land.names.index("Kabul")
     assert sites and all(land.province[x, y] == kabul for x, y in sites)
 
@@ -281,3 +288,36 @@ def test_better_intelligence_in_a_province_stops_more_attacks() -> None:
     # a factor of 1 everywhere is no factor at all: the same draws as without one
     same = run(sharper(base, 1.0), 1, 20).metrics()
     assert same.equals(run(base, 1, 20).metrics())
+
+
+def _recruits_near(province: str, seed: int) -> int:
+    """Fighters one week's civilian recruitment brings a lone cell in ``province``."""
+    model = ConflictModel(scenario(), rng=seed, make_views=False)
+    land = model.land
+    assert land is not None
+    cells = np.argwhere(land.province == land.names.index(province))
+    x, y = cells[len(cells) // 2]
+    ins = Insurgency(model.width, model.height, land.reachable, land.sanctuary)
+    ins.add_cells(np.array([x]), np.array([y]), np.array([50]))
+    p = dict(model.params, **{"isisk.civilian_recruitment": 1.0})
+    pop = model.population
+    return recruit_civilians(
+        ins, pop, lambda idx: np.ones(len(idx)), p, np.random.default_rng(seed)
+    )
+
+
+def test_recruitment_scales_with_the_local_population() -> None:
+    """Kabul's agents stand for ~60x the people of Nuristan's: a cell there recruits more."""
+    kabul = [_recruits_near("Kabul", s) for s in SEEDS]
+    nuristan = [_recruits_near("Nuristan", s) for s in SEEDS]
+    assert sum(kabul) > 5 * sum(nuristan)
+    assert sum(k > n for k, n in zip(kabul, nuristan, strict=True)) >= 4
+
+
+def test_a_recruited_agent_brings_its_weight_in_fighters() -> None:
+    """Weighted recruits bring per * w fighters, rounded at random with that mean."""
+    w = np.array([0.25, 3.0, 1.6])
+    rounded = np.stack([people_rounded(w, np.random.default_rng(s)) for s in range(4000)])
+    assert set(np.unique(rounded[:, 1])) == {3}
+    assert set(np.unique(rounded[:, 0])) == {0, 1}
+    assert np.allclose(rounded.mean(axis=0), w, atol=0.03)
