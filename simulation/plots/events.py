@@ -153,7 +153,9 @@ def mark_events(
     if numbered:
         groups = clusters([_fraction(when, dates) for when, _ in marks])
         firsts = [marks[g[0]][0] for g in groups]
-        spots = _dodge([_fraction(when, dates) for when in firsts])
+        # a wide badge (1–3) keeps its box inside the axes at the left edge
+        lefts = [0.04 if len(g) > 1 else 0.0 for g in groups]
+        spots = _dodge([max(_fraction(w, dates), m) for w, m in zip(firsts, lefts, strict=True)])
         for group, when, x in zip(groups, firsts, spots, strict=True):
             _badge(ax, badge_text([i + 1 for i in group]), when, x)
         return
