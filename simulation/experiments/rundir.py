@@ -38,6 +38,7 @@ __all__ = [
     "PROVINCES_FILE",
     "RUN_FILES",
     "SHARED_FILES",
+    "SNAPSHOTS_FILE",
     "SWEEP_FILES",
     "SWEEP_FORMAT",
     "check_replaceable",
@@ -79,6 +80,8 @@ SWEEP_FORMAT = "khorasan-sweep"
 HASHED_RUN_FILES: tuple[str, ...] = RUN_FILES[1:]
 #: On the map, a run also has its record by province (hashed in the manifest too).
 PROVINCES_FILE = "provinces.csv"
+#: With ``world.snapshot_every``, a run also has its snapshots (hashed in the manifest too).
+SNAPSHOTS_FILE = "snapshots.npz"
 #: What ``khorasan report`` and ``animate`` write into a run directory by default: not
 #: part of the run (not in its manifest), but khorasan's, so ``--force`` may replace them.
 SHARED_FILES: tuple[str, ...] = ("report.html", "animation.gif", "animation.mp4")
