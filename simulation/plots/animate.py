@@ -12,7 +12,6 @@ animation writers: Pillow for GIF, ffmpeg for MP4.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import shutil
@@ -29,7 +28,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from tqdm import tqdm
 
-from simulation.experiments.files import ResultsError
+from simulation.experiments.files import ResultsError, atomic_write_bytes
 from simulation.experiments.loading import RunData, load_run
 from simulation.experiments.rundir import SNAPSHOTS_FILE
 from simulation.model.snapshots import CELL_STATES, EVERY, read_npz
@@ -217,12 +216,6 @@ def _writer(fmt: str, fps: float) -> animation.AbstractMovieWriter:
     )  # fmt: skip
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def _check_options(run: RunData, replicate: int, fmt: str) -> None:
     if fmt not in FORMATS:
         raise AnimationError(f"--format: expected gif or mp4, got {fmt!r}")
@@ -256,23 +249,16 @@ def write_animation(
     last = int(run.timeseries["step"].max()) if weeks is None else weeks
     make = _map_frames if run.provinces is not None else _grid_frames
     fig, draw, n = make(run, replicate, last)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=f".partial.{fmt}", dir=target.parent
-    )
-    os.close(fd)
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())
-        draw(0)
-        fig.draw_without_rendering()  # lay out once: every frame has the same layout, fast
-        fig.set_layout_engine("none")
-        with writer.saving(fig, tmp, DPI):
+    draw(0)
+    fig.draw_without_rendering()  # lay out once: every frame has the same layout, fast
+    fig.set_layout_engine("none")
+    with tempfile.TemporaryDirectory(prefix="khorasan-animate-") as tmp:
+        movie = Path(tmp) / f"animation.{fmt}"
+        with writer.saving(fig, str(movie), DPI):
             for k in tqdm(
                 range(n), desc="animate", unit="frame", file=sys.stderr, disable=not progress
             ):
                 draw(k)
                 writer.grab_frame()
-        os.replace(tmp, target)
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        atomic_write_bytes(target, movie.read_bytes())  # the run directory sees it whole
     return target
