@@ -152,3 +152,18 @@ def test_out_never_replaces_a_users_file(run_with_plots: Path, tmp_path: Path) -
         tiny_runs.invoke("report", run, "--out", tmp_path / "no" / "r.html", catch_exceptions=True)
     )
     assert "no such directory" in line
+
+
+def test_a_child_scenario_shows_only_its_changes_from_its_parent(tmp_path: Path) -> None:
+    tiny_runs.write(tmp_path, "tiny.toml", tiny_runs.tiny_scenario(steps=3))
+    child = tiny_runs.write(
+        tmp_path,
+        "child.toml",
+        '[scenario]\nextends = "tiny.toml"\nname = "child"\n\n[isisk]\nattack_rate = 4.5\n',
+    )
+    result = tiny_runs.invoke("run", child, "--out", tmp_path / "out", "-j", "1", "-q")
+    assert result.exit_code == 0, result.output
+    html = build_report(tmp_path / "out" / "child")
+    assert "Changes from its parent tiny.toml" in html
+    rows = re.findall(r"<tr><td><code>([\w.]+)</code></td>", html)
+    assert rows == ["isisk.attack_rate"]  # world.width etc. come from the parent: not listed
