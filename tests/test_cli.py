@@ -48,7 +48,8 @@ def invoke(*args: str | Path):
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["run"], ["validate"], ["show"], ["params"], ["list"], ["plot"]]
+    "command",
+    [[], ["run"], ["validate"], ["show"], ["params"], ["list"], ["plot"], ["report"], ["animate"]],
 )
 def test_help_has_examples(command: list[str]) -> None:
     result = invoke(*command, "--help")

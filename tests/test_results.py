@@ -247,3 +247,42 @@ def test_figure_legend_fits_many_long_event_labels(tmp_path: Path) -> None:
     assert all(len(lab) <= EVENT_LABEL_MAX and lab.endswith("…") for lab in events)
     box, page = legend.get_window_extent(), fig.bbox
     assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0
+
+
+def test_events_close_in_time_share_one_badge(tmp_path: Path) -> None:
+    """Three events in the first weeks of a long run get one badge ``1–3``, not three."""
+    from simulation.plots import render_figure
+    from simulation.plots.events import badge_text, clusters
+
+    assert clusters([0.0, 0.01, 0.03, 0.5, 0.52, 0.9]) == [[0, 1, 2], [3, 4], [5]]
+    assert badge_text([1]) == "1" and badge_text([1, 2, 3]) == "1–3"
+    sc = scenario(
+        steps=200, events=(Event(step=1, label="A"), Event(step=3, label="B"), Event(150, "C"))
+    )
+    run = load_run(write_run(tmp_path, sc, fake_timeseries(sc)))
+    title, panels = FIGURES["overview"]
+    fig = render_figure(run, title, panels)
+    badges = [t.get_text() for t in fig.axes[0].texts]
+    marks = run_event_marks(run)
+    assert len(marks) >= 3  # the US withdrawal and the events
+    assert badges[0] == f"1–{len(marks) - 1}"  # the early ones share a badge
+    assert badges[1:] == [str(len(marks))]  # the late event keeps its own
+
+
+def test_mass_casualty_panel_is_cumulative_and_taliban_axis_fits_the_data(
+    tmp_path: Path,
+) -> None:
+    from simulation.plots import render_figure
+
+    title, panels = FIGURES["violence"]
+    (mass,) = [p for p in panels if "mass_casualty_attacks" in {s.metric for s in p.series}]
+    assert [s.transform for s in mass.series] == ["cumsum"]
+    sc = scenario(steps=30)
+    ts = fake_timeseries(sc)
+    ts["taliban_fighters"] = 150_000 - ts["step"] * 10.0  # a level that barely moves
+    run = load_run(write_run(tmp_path, sc, ts))
+    title, panels = FIGURES["overview"]
+    fig = render_figure(run, title, panels)
+    (i,) = [k for k, p in enumerate(panels) if p.series[0].metric == "taliban_fighters"]
+    low, high = fig.axes[i].get_ylim()
+    assert 100_000 < low < 149_700 and 150_000 < high < 200_000  # not from zero, data inside

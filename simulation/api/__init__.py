@@ -8,6 +8,7 @@
     cmp = api.compare(["baseline", "us_surveillance_retained"], out="runs/cmp", steps=20)
     cmp.table                                            # as comparison.csv
     api.sweep("baseline", ["isisk.attack_rate=1:3:3"], out="runs/sweep", replicates=2)
+    api.report(run_dir)                                  # run_dir/report.html
 
 Runs are saved as the command line saves them, with the same checks: an
 existing output is refused unless ``force=True``; ``resume=True`` finishes
@@ -28,6 +29,7 @@ from simulation.api.comparing import Comparison, compare
 from simulation.api.errors import InputError, ReplicatesFailed, RunInterrupted, SaveError
 from simulation.api.loading import header, headlines, load, open_run, plot, scenarios_dir
 from simulation.api.running import run, run_many
+from simulation.api.sharing import animate, report
 from simulation.api.sweeping import sweep
 from simulation.scenario.core import Scenario
 from simulation.scenario.errors import ScenarioError
@@ -46,12 +48,14 @@ __all__ = [
     "SaveError",
     "Scenario",
     "ScenarioError",
+    "animate",
     "compare",
     "header",
     "headlines",
     "load",
     "open_run",
     "plot",
+    "report",
     "run",
     "run_many",
     "scenarios_dir",

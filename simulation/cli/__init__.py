@@ -1,7 +1,7 @@
 """The command line, ``khorasan``: it parses arguments, calls :mod:`simulation.api`, prints.
 
 ``main.py`` is the entry point; ``app.py`` the Typer app and shared options;
-``experiments.py`` and ``scenarios.py`` the commands; ``signals.py`` turns
+``experiments.py``, ``scenarios.py`` and ``sharing.py`` the commands; ``signals.py`` turns
 SIGTERM and the library's errors into one line and an exit status;
 ``output.py`` prints tables; ``docs.py`` renders the generated parts of
 ``docs/scenarios.md``.

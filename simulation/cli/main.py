@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import typer
 
-from simulation.cli import experiments, scenarios  # noqa: F401  (registers the commands)
+from simulation.cli import experiments, scenarios, sharing  # noqa: F401  (registers the commands)
 from simulation.cli.app import EXIT_INTERRUPTED, EXIT_TERMINATED, app
 from simulation.cli.signals import Terminated, install_sigterm
 

@@ -23,6 +23,7 @@ from simulation.experiments.cluster import LOCAL_DASK, run_on_dask
 from simulation.experiments.files import csv_text
 from simulation.experiments.jobs import (
     PROVINCES,
+    SNAPSHOTS,
     Failure,
     Guarded,
     Job,
@@ -150,12 +151,16 @@ def load_saved(store: ReplicateStore, jobs: Sequence[Job]) -> pd.DataFrame:
     """The saved replicates of ``jobs``, stacked in replicate order.
 
     On the map their records by province are stacked too, into the result's
-    ``attrs["provinces"]`` (CSV bytes), for :func:`~simulation.experiments.manifest.write_run`.
+    ``attrs["provinces"]`` (CSV bytes), and their snapshots (if any) into
+    ``attrs["snapshots"]``, for :func:`~simulation.experiments.manifest.write_run`.
     """
-    frames, provinces = [], []
+    frames, provinces, snapshots = [], [], []
     for job in jobs:
         df = store.load(job.scenario, job.seed)
         df["replicate"] = job.replicate  # the file is named by seed; numbering may differ
+        shots = df.attrs.pop(SNAPSHOTS, None)
+        if shots is not None:
+            snapshots.append((job.replicate, job.seed, shots))
         by_province = df.attrs.pop(PROVINCES, None)
         if by_province is not None:
             table = read_replicate_csv(io.BytesIO(by_province))
@@ -167,6 +172,11 @@ def load_saved(store: ReplicateStore, jobs: Sequence[Job]) -> pd.DataFrame:
         table = pd.concat(provinces, ignore_index=True)
         table = table.sort_values(["replicate", "step"], kind="stable")
         stacked.attrs[PROVINCES] = csv_text(table).encode()
+    if snapshots:
+        from simulation.model.snapshots import stack
+
+        snapshots.sort()
+        stacked.attrs[SNAPSHOTS] = stack(*(list(c) for c in zip(*snapshots, strict=True)))
     return stacked
 
 

@@ -38,6 +38,10 @@ __all__ = [
 FAIL_SEED_ENV = "KHORASAN_FAIL_SEED"
 #: The ``attrs`` key of a replicate frame's record by province (CSV bytes, on the map).
 PROVINCES = "provinces"
+#: The ``attrs`` key of a replicate frame's snapshots (``world.snapshot_every``; npz bytes).
+SNAPSHOTS = "snapshots"
+#: What rides along with a replicate frame in ``attrs``: key -> file suffix in the store.
+ATTACHED: dict[str, str] = {PROVINCES: ".provinces.csv", SNAPSHOTS: ".snapshots.npz"}
 
 
 @dataclass(frozen=True)
@@ -88,12 +92,20 @@ def run_job(job: Job) -> pd.DataFrame:
     """Run one replicate; its metrics with ``replicate`` and ``seed`` columns in front.
 
     On the map its record by province rides along as CSV bytes in
-    ``attrs["provinces"]`` (same columns in front), for the store to save.
+    ``attrs["provinces"]`` (same columns in front), and with
+    ``world.snapshot_every`` its snapshots as npz bytes in ``attrs["snapshots"]``,
+    for the store to save.
     """
     from simulation.model import run_model
+    from simulation.model.snapshots import EVERY, run_with_snapshots
 
     _fail_if_asked(job.seed)
-    model = run_model(job.scenario, job.seed, make_views=False)  # views never change results
+    every = int(job.scenario.params.get(EVERY, 0))
+    snapshots = None
+    if every > 0:
+        model, snapshots = run_with_snapshots(job.scenario, job.seed, every)
+    else:
+        model = run_model(job.scenario, job.seed, make_views=False)  # views change no result
     df = model.metrics().copy()
     df.insert(0, "seed", job.seed)
     df.insert(0, "replicate", job.replicate)
@@ -102,6 +114,8 @@ def run_job(job: Job) -> pd.DataFrame:
         provinces.insert(0, "seed", job.seed)
         provinces.insert(0, "replicate", job.replicate)
         df.attrs[PROVINCES] = csv_text(provinces).encode()
+    if snapshots is not None:
+        df.attrs[SNAPSHOTS] = snapshots
     return df
 
 

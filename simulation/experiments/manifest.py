@@ -23,11 +23,12 @@ import numpy as np
 import pandas as pd
 
 from simulation.experiments.files import csv_text
-from simulation.experiments.jobs import PROVINCES
+from simulation.experiments.jobs import PROVINCES, SNAPSHOTS
 from simulation.experiments.rundir import (
     FORMAT,
     FORMAT_VERSION,
     PROVINCES_FILE,
+    SNAPSHOTS_FILE,
     check_run_dir,
     publish_dir,
     run_dir_for,
@@ -189,6 +190,9 @@ def write_run(
     }
     if provinces is not None:
         files[PROVINCES_FILE] = provinces
+    snapshots = timeseries.attrs.get(SNAPSHOTS)  # with world.snapshot_every
+    if snapshots is not None:
+        files[SNAPSHOTS_FILE] = snapshots
     manifest = build_manifest(scenario, ts, timings=timings, command=command, files=files)
     files["manifest.json"] = (json.dumps(manifest, indent=2, default=str) + "\n").encode()
 

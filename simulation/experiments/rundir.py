@@ -37,6 +37,8 @@ __all__ = [
     "HASHED_RUN_FILES",
     "PROVINCES_FILE",
     "RUN_FILES",
+    "SHARED_FILES",
+    "SNAPSHOTS_FILE",
     "SWEEP_FILES",
     "SWEEP_FORMAT",
     "check_replaceable",
@@ -78,6 +80,11 @@ SWEEP_FORMAT = "khorasan-sweep"
 HASHED_RUN_FILES: tuple[str, ...] = RUN_FILES[1:]
 #: On the map, a run also has its record by province (hashed in the manifest too).
 PROVINCES_FILE = "provinces.csv"
+#: With ``world.snapshot_every``, a run also has its snapshots (hashed in the manifest too).
+SNAPSHOTS_FILE = "snapshots.npz"
+#: What ``khorasan report`` and ``animate`` write into a run directory by default: not
+#: part of the run (not in its manifest), but khorasan's, so ``--force`` may replace them.
+SHARED_FILES: tuple[str, ...] = ("report.html", "animation.gif", "animation.mp4")
 
 
 def _khorasan_manifest(path: Path) -> tuple[str, dict[str, Any]] | None:
@@ -97,7 +104,8 @@ def check_replaceable(path: str | os.PathLike[str]) -> None:
 
     That is a real directory (not a link) holding khorasan's ``manifest.json``
     or ``sweep.json`` and nothing but the files khorasan writes there (those
-    the manifest lists, and PNGs in ``plots/``): ``--force`` may replace only
+    the manifest lists, PNGs in ``plots/`` and the :data:`SHARED_FILES`):
+    ``--force`` may replace only
     such a directory, never a user's folder or a run with the user's own
     files added.
     """
@@ -121,6 +129,7 @@ def check_replaceable(path: str | os.PathLike[str]) -> None:
     allowed = {
         *(listed if isinstance(listed, dict) else ()),
         *(RUN_FILES if name == RUN_FILES[0] else SWEEP_FILES),
+        *(SHARED_FILES if name == RUN_FILES[0] else ()),
     }
     foreign: list[str] = []
     for entry in sorted(path.iterdir()):

@@ -26,7 +26,7 @@ from simulation.experiments.files import (
     is_int,
     name_path,
 )
-from simulation.experiments.jobs import PROVINCES
+from simulation.experiments.jobs import ATTACHED
 from simulation.scenario.core import Scenario
 from simulation.scenario.identity import identity
 from simulation.scenario.writer import scenario_to_toml
@@ -129,13 +129,14 @@ class ReplicateStore:
                 "sha256": hashlib.sha256(data).hexdigest(),
                 "rows": len(frame),
             }
-            provinces = frame.attrs.get(PROVINCES)
-            if provinces is not None:  # on the map: its record by province, checked too
-                check[PROVINCES] = {
-                    "bytes": len(provinces),
-                    "sha256": hashlib.sha256(provinces).hexdigest(),
-                }
-                atomic_write_bytes(self.provinces_path(scenario, seed), provinces)
+            for key in ATTACHED:  # the record by province, snapshots: checked too
+                extra = frame.attrs.get(key)
+                if extra is not None:
+                    check[key] = {
+                        "bytes": len(extra),
+                        "sha256": hashlib.sha256(extra).hexdigest(),
+                    }
+                    atomic_write_bytes(self.attached_path(scenario, seed, key), extra)
             atomic_write_text(self.check_path(scenario, seed), json.dumps(check) + "\n")
             atomic_write_bytes(path, data)
         except OSError as exc:  # e.g. a full disk: say which replicate could not be saved
@@ -145,13 +146,13 @@ class ReplicateStore:
             os.unlink(self.error_path(scenario, seed))
         return path
 
-    def provinces_path(self, scenario: Scenario, seed: int) -> Path:
-        """Where that replicate's record by province is saved (on the map)."""
-        return self.folder(scenario) / f"seed-{seed}.provinces.csv"
+    def attached_path(self, scenario: Scenario, seed: int, key: str) -> Path:
+        """Where that replicate's ``attrs[key]`` is saved (:data:`~.jobs.ATTACHED`)."""
+        return self.folder(scenario) / f"seed-{seed}{ATTACHED[key]}"
 
-    def _verified(self, scenario: Scenario, seed: int) -> tuple[bytes, int, bytes | None]:
-        """The CSV's bytes and rows, and the record by province's bytes (None if it has
-        none), if they match the check file (else ResultsError)."""
+    def _verified(self, scenario: Scenario, seed: int) -> tuple[bytes, int, dict[str, bytes]]:
+        """The CSV's bytes and rows, and the attached files' bytes (the record by province,
+        snapshots: those it has), if they match the check file (else ResultsError)."""
         path, check_path = self.path(scenario, seed), self.check_path(scenario, seed)
         try:
             data = path.read_bytes()
@@ -175,16 +176,16 @@ class ReplicateStore:
                 f"{len(data):,} bytes that do not match the "
                 f"{check['bytes']:,} bytes saved; the file is damaged",
             )
-        return data, check["rows"], self._verified_provinces(scenario, seed, check)
+        attached = {
+            key: self._verified_attached(scenario, seed, check[key], key)
+            for key in ATTACHED
+            if check.get(key) is not None
+        }
+        return data, check["rows"], attached
 
-    def _verified_provinces(
-        self, scenario: Scenario, seed: int, check: dict[str, Any]
-    ) -> bytes | None:
-        """The record by province's bytes, if the check file lists it and it matches."""
-        entry = check.get(PROVINCES)
-        if entry is None:
-            return None
-        path = self.provinces_path(scenario, seed)
+    def _verified_attached(self, scenario: Scenario, seed: int, entry: Any, key: str) -> bytes:
+        """An attached file's bytes, if they match the check file's ``entry``."""
+        path = self.attached_path(scenario, seed, key)
         try:
             data = path.read_bytes()
         except OSError as exc:
@@ -197,12 +198,11 @@ class ReplicateStore:
 
     def load(self, scenario: Scenario, seed: int) -> pd.DataFrame:
         """Read one saved replicate, checked against its check file (else ResultsError)."""
-        data, rows, provinces = self._verified(scenario, seed)
+        data, rows, attached = self._verified(scenario, seed)
         frame = read_replicate_csv(io.BytesIO(data))
         if len(frame) != rows:
             raise ResultsError(self.path(scenario, seed), f"{len(frame)} rows, {rows} saved")
-        if provinces is not None:
-            frame.attrs[PROVINCES] = provinces
+        frame.attrs.update(attached)
         return frame
 
     def error_path(self, scenario: Scenario, seed: int) -> Path:

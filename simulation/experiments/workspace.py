@@ -32,10 +32,11 @@ __all__ = ["SETTINGS_FILE", "Workspace", "partial_dir_for", "resume_settings"]
 
 #: The settings an interrupted run was started with, in its workspace.
 SETTINGS_FILE = "settings.json"
-#: What a workspace's scenario folder holds: replicates (and their records by province),
+#: What a workspace's scenario folder holds: replicates (their records by province, snapshots),
 #: error records, the scenario.
 _SAVED_FILE = re.compile(
-    r"seed-\d+(\.provinces)?\.csv|\.seed-\d+\.csv\.check|seed-\d+\.error\.txt|scenario\.toml"
+    r"seed-\d+(\.provinces)?\.csv|seed-\d+\.snapshots\.npz|\.seed-\d+\.csv\.check"
+    r"|seed-\d+\.error\.txt|scenario\.toml"
     r"|\..+\.partial"
 )
 

@@ -5,6 +5,8 @@
 - :mod:`~simulation.plots.compare`: several runs in one figure (``khorasan compare``);
 - :mod:`~simulation.plots.sweep`: a parameter sweep's lines or heatmaps (``khorasan sweep``);
 - :mod:`~simulation.plots.events`: the event marks, made once for the plots and the app;
+- :mod:`~simulation.plots.report` and :mod:`~simulation.plots.animate`: results to share
+  (``khorasan report``, ``khorasan animate``), written where :mod:`~.sharing` allows;
 - :mod:`~simulation.plots.common`: axes, legend and PNG writing shared by the figures;
 - :mod:`~simulation.plots.style`: colours, labels, units and number formats, shared with
   the browser app (:mod:`simulation.viz`).

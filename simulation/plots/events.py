@@ -21,6 +21,8 @@ from simulation.scenario.core import Event
 
 __all__ = [
     "EVENT_LABEL_MAX",
+    "badge_text",
+    "clusters",
     "crowded",
     "event_marks",
     "legend_label",
@@ -120,35 +122,62 @@ def legend_label(i: int, when: pd.Timestamp, text: str) -> str:
     return label
 
 
+def clusters(xs: Sequence[float], gap: float = 0.045) -> list[list[int]]:
+    """Indices of sorted positions ``xs`` grouped where neighbours are under ``gap`` apart."""
+    groups: list[list[int]] = []
+    for i, x in enumerate(xs):
+        if groups and x - xs[groups[-1][-1]] < gap:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def badge_text(numbers: Sequence[int]) -> str:
+    """``3``, or ``1–3`` for a run of events close in time that share one badge."""
+    return str(numbers[0]) if len(numbers) == 1 else f"{numbers[0]}–{numbers[-1]}"
+
+
 def mark_events(
     ax: Axes, dates: pd.DatetimeIndex, marks: Sequence[Mark], label_events: bool, numbered: bool
 ) -> None:
-    """Dashed event lines; labels (or numbered badges) on the top row only."""
-    badges = _dodge([_fraction(when, dates) for when, _ in marks]) if numbered else []
-    for i, (when, text) in enumerate(marks, start=1):
+    """Dashed event lines; labels (or numbered badges) on the top row only.
+
+    Numbered events closer in time than a badge is wide share one badge
+    (``1–3``) at their first line, so they never pile up at the axis's edge.
+    """
+    for when, _ in marks:
         ax.axvline(when, color=EVENT_COLOUR, ls="--", lw=1.0, zorder=1)
-        if not label_events:
-            continue
-        if numbered:
-            _badge(ax, str(i), when, badges[i - 1])
-        else:
-            ax.annotate(
-                text,
-                xy=(when, 1),
-                xycoords=("data", "axes fraction"),
-                xytext=(3, -4),
-                textcoords="offset points",
-                rotation=90,
-                va="top",
-                ha="left",
-                fontsize=7.5,
-                color="#444444",
-                bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.75},
-            )
+    if not label_events:
+        return
+    if numbered:
+        groups = clusters([_fraction(when, dates) for when, _ in marks])
+        firsts = [marks[g[0]][0] for g in groups]
+        # a wide badge (1–3) keeps its box inside the axes at the left edge
+        lefts = [0.04 if len(g) > 1 else 0.0 for g in groups]
+        spots = _dodge([max(_fraction(w, dates), m) for w, m in zip(firsts, lefts, strict=True)])
+        for group, when, x in zip(groups, firsts, spots, strict=True):
+            _badge(ax, badge_text([i + 1 for i in group]), when, x)
+        return
+    for when, text in marks:
+        ax.annotate(
+            text,
+            xy=(when, 1),
+            xycoords=("data", "axes fraction"),
+            xytext=(3, -4),
+            textcoords="offset points",
+            rotation=90,
+            va="top",
+            ha="left",
+            fontsize=7.5,
+            color="#444444",
+            bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.75},
+        )
 
 
 def _badge(ax: Axes, text: str, when: pd.Timestamp, x: float) -> None:
-    """A numbered circle at ``x`` (axes fraction) with a thin line down to its event."""
+    """A numbered badge at ``x`` (axes fraction) with a thin line down to its event."""
+    box = "circle,pad=0.25" if len(text) == 1 else "round,pad=0.3"
     ax.annotate(
         text,
         xy=(when, 0.9),
@@ -159,7 +188,7 @@ def _badge(ax: Axes, text: str, when: pd.Timestamp, x: float) -> None:
         va="center",
         fontsize=7,
         color="#333333",
-        bbox={"boxstyle": "circle,pad=0.25", "fc": "white", "ec": EVENT_COLOUR, "lw": 0.8},
+        bbox={"boxstyle": box, "fc": "white", "ec": EVENT_COLOUR, "lw": 0.8},
         arrowprops={
             "arrowstyle": "-",
             "color": EVENT_COLOUR,

@@ -10,20 +10,29 @@ former tribal districts, approximate) is drawn as the cells the model uses.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.collections import PolyCollection
+from matplotlib.collections import PolyCollection, QuadMesh
 from matplotlib.colors import Colormap, Normalize, PowerNorm, TwoSlopeNorm
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from simulation.experiments.loading import RunData
 from simulation.model import geography
 from simulation.model.by_province import SANCTUARY
 from simulation.plots.style import format_number
 
-__all__ = ["MAP_PANELS", "difference_map_figure", "map_figure", "province_summary"]
+__all__ = [
+    "MAP_PANELS",
+    "ProvinceArtists",
+    "difference_map_figure",
+    "draw_provinces",
+    "map_figure",
+    "province_summary",
+]
 
 #: (column of :func:`province_summary`, panel title, colour map) of the run map.
 MAP_PANELS: tuple[tuple[str, str, str], ...] = (
@@ -63,22 +72,51 @@ def _sanctuary_mesh() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return lon_edges, lat_edges, pm.sanctuary
 
 
+@dataclass
+class ProvinceArtists:
+    """What :func:`draw_provinces` drew, to recolour for another week (``khorasan animate``)."""
+
+    polys: PolyCollection
+    names: list[str]  # the province of each polygon
+    sanctuary: QuadMesh
+    label: Text
+    cmap: Colormap
+    norm: Normalize
+
+    def recolour(self, values: Mapping[str, float]) -> None:
+        """Colour the provinces, the sanctuary and the list of the largest by ``values``."""
+        self.polys.set_facecolors([self.cmap(self.norm(values.get(n, 0.0))) for n in self.names])
+        shade = self.sanctuary.get_array()  # masked outside the sanctuary
+        self.sanctuary.set_array(
+            np.ma.masked_where(
+                np.ma.getmaskarray(shade), np.full(shade.shape, values.get(SANCTUARY, 0.0))
+            )
+        )
+        self.label.set_text(_top_text(values))
+        self.label.set_visible(bool(self.label.get_text()))
+
+
 def draw_provinces(
-    ax: Axes, values: Mapping[str, float], cmap: Colormap | str, norm: Normalize, title: str
-) -> None:
+    ax: Axes,
+    values: Mapping[str, float],
+    cmap: Colormap | str,
+    norm: Normalize,
+    title: str,
+) -> ProvinceArtists:
     """The 34 provinces coloured by ``values`` (and the sanctuary by its own), on ``ax``."""
     import matplotlib as mpl
 
     cmap = mpl.colormaps[cmap] if isinstance(cmap, str) else cmap
-    polys, colours = [], []
+    polys, names = [], []
     for province in geography.load_provinces()["provinces"]:
         for ring in province["rings"]:
             polys.append(np.asarray(ring))
-            colours.append(cmap(norm(values.get(province["name"], 0.0))))
+            names.append(province["name"])
     lon, lat, mask = _sanctuary_mesh()
-    shade = np.ma.masked_where(~mask.T, np.full(mask.T.shape, values.get(SANCTUARY, 0.0)))
-    ax.pcolormesh(lon, lat, shade, cmap=cmap, norm=norm, shading="flat", alpha=0.85)
-    ax.add_collection(PolyCollection(polys, facecolors=colours, edgecolors=_BORDER, lw=0.4))
+    shade = np.ma.masked_where(~mask.T, np.zeros(mask.T.shape))
+    mesh = ax.pcolormesh(lon, lat, shade, cmap=cmap, norm=norm, shading="flat", alpha=0.85)
+    collection = PolyCollection(polys, edgecolors=_BORDER, lw=0.4)
+    ax.add_collection(collection)
     west, south, east, north = geography.bounding_box()
     ax.set_xlim(west, east)
     ax.set_ylim(south, north)
@@ -88,27 +126,29 @@ def draw_provinces(
     ax.set_title(title, fontsize=10)
     for side in ax.spines.values():
         side.set_visible(False)
-    _label_top(ax, values)
-    ax.figure.colorbar(
-        mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, shrink=0.7, pad=0.01
-    ).ax.tick_params(labelsize=7)
-
-
-def _label_top(ax: Axes, values: Mapping[str, float], n: int = 5) -> None:
-    """List the ``n`` places of largest absolute value, in the map's empty north-west."""
-    top = [k for k in sorted(values, key=lambda k: -abs(values[k]))[:n] if values[k] != 0]
-    if not top:
-        return
-    lines = [f"{'sanctuary' if k == SANCTUARY else k}: {format_number(values[k])}" for k in top]
-    ax.text(
+    label = ax.text(
         0.01,
         0.99,
-        "\n".join(lines),
+        "",
         transform=ax.transAxes,
         ha="left",
         va="top",
         fontsize=7.5,
         bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": "#cccccc", "alpha": 0.9},
+    )
+    ax.figure.colorbar(
+        mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, shrink=0.7, pad=0.01
+    ).ax.tick_params(labelsize=7)
+    artists = ProvinceArtists(collection, names, mesh, label, cmap, norm)
+    artists.recolour(values)
+    return artists
+
+
+def _top_text(values: Mapping[str, float], n: int = 5) -> str:
+    """The ``n`` places of largest absolute value, for the map's empty north-west."""
+    top = [k for k in sorted(values, key=lambda k: -abs(values[k]))[:n] if values[k] != 0]
+    return "\n".join(
+        f"{'sanctuary' if k == SANCTUARY else k}: {format_number(values[k])}" for k in top
     )
 
 

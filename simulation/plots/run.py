@@ -57,10 +57,13 @@ class Panel:
 
     title: str
     series: tuple[Series, ...]
+    from_zero: bool = True  # False: the axis fits the data (a level that barely moves)
 
 
-def _p(title: str, *metrics: str | Series) -> Panel:
-    return Panel(title, tuple(m if isinstance(m, Series) else Series(m) for m in metrics))
+def _p(title: str, *metrics: str | Series, from_zero: bool = True) -> Panel:
+    return Panel(
+        title, tuple(m if isinstance(m, Series) else Series(m) for m in metrics), from_zero
+    )
 
 
 def _cumulative(metric: str, label: str | None = None) -> Series:
@@ -76,7 +79,8 @@ FIGURES: dict[str, tuple[str, tuple[Panel, ...]]] = {
         _p("Violence (people per week)", "attack_deaths", "collateral_casualties"),
         _p("Repression (0–1)", "repression", "target_repression"),
         _p("ISIS-K strength (fighters)", "isisk_fighters"),
-        _p("Taliban strength (fighters)", "taliban_fighters"),
+        _p("Taliban strength (fighters; axis not from 0)", "taliban_fighters",
+           from_zero=False),
         _p("Cumulative recruitment to ISIS-K by source (fighters)",
            _cumulative("recruits_defectors"), _cumulative("recruits_civilians"),
            _cumulative("recruits_events")),
@@ -88,7 +92,8 @@ FIGURES: dict[str, tuple[str, tuple[Panel, ...]]] = {
            "attack_deaths", "civilian_deaths", "taliban_deaths"),
         _p("Cumulative deaths in ISIS-K attacks (deaths)",
            _cumulative("attack_deaths", "Attack deaths, cumulative")),
-        _p("Mass-casualty attacks (per week)", "mass_casualty_attacks"),
+        _p("Cumulative mass-casualty attacks (attacks)",
+           _cumulative("mass_casualty_attacks", "Mass-casualty attacks, cumulative")),
         _p("Collateral casualties of counter-terrorism (people per week)",
            "collateral_casualties"),
         _p("Violence index (0–1)", "violence_index"),
@@ -134,7 +139,12 @@ def _draw_panel(
         (line,) = ax.plot(dates, med, color=metric_colour(s.metric), lw=1.8, label=s.text)
         ax.fill_between(dates, lo, hi, color=line.get_color(), alpha=BAND_ALPHA, lw=0)
     ax.set_title(panel.title, fontsize=10.5, loc="left")
-    ax.set_ylim(bottom=0)
+    if panel.from_zero:
+        ax.set_ylim(bottom=0)
+    else:  # a level that barely moves: room above and below, so its changes read
+        low, high = ax.get_ylim()
+        pad = max(0.5 * (high - low), 0.002 * abs(high), 1.0)
+        ax.set_ylim(low - pad, high + pad)
     thousands_ticks(ax)
     ax.set_xlim(dates[0], dates[-1])
     mark_events(ax, dates, marks, label_events, numbered)

@@ -86,6 +86,19 @@ ROWS: tuple[Param, ...] = (
         min=1,
         max=64,
     ),
+    P(
+        "world.snapshot_every",
+        int,
+        0,
+        "weeks",
+        "Save the state of every cell (empty, quiet, active or jailed civilian, enforcer, "
+        "ISIS-K cell) at week 0 and every this many weeks, in the run's snapshots.npz (int8, "
+        "compressed), for khorasan animate on the grid. 0 saves none. Changes no result.",
+        "output",
+        min=0,
+        max=5200,
+        start_only=True,
+    ),
     # --- scale -----------------------------------------------------------
     P(
         "scale.people_per_civilian",
