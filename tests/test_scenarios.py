@@ -45,12 +45,25 @@ def test_defector_surge_more_fighters_and_defectors() -> None:
         assert (surge > base).all(), (metric, surge, base)
 
 
+@cache
+def runs_threat_from_deaths_only() -> tuple[pd.DataFrame, ...]:
+    """The baseline with perceived threat from attack deaths only (not dissent or defection)."""
+    over = {"repression.threat_per_active": 0.0, "repression.threat_per_defector": 0.0}
+    sc = load_scenario(ROOT / "scenarios" / "baseline.toml", overrides=over)
+    sc = dataclasses.replace(sc, steps=WEEKS)
+    return tuple(simulate(sc, s, make_views=False) for s in SEEDS)
+
+
 def test_repression_fixed_is_flat_while_baseline_rises_after_attacks() -> None:
     for fixed, base in zip(runs("repression_fixed"), runs("baseline"), strict=True):
         assert fixed["repression"].nunique() == 1
         rep = base["repression"].to_numpy()
         assert np.all(np.diff(rep) >= -1e-12) and rep[-1] > rep[0] + 0.1
-        # Repression rises faster in weeks after deadly attacks than in other weeks.
+    # Repression rises faster in weeks after deadly attacks than in other weeks, where
+    # attacks are the only source of threat (dissent, which arrests now feed, would
+    # otherwise drive the thermostat in quiet weeks too).
+    for base in runs_threat_from_deaths_only():
+        rep = base["repression"].to_numpy()
         deaths = base["attack_deaths"].to_numpy()
         rise = np.diff(rep)  # rise[t] happens in week t + 1
         after_attack = rise[deaths[1:] >= 10]

@@ -8,6 +8,7 @@
     cmp = api.compare(["baseline", "us_surveillance_retained"], out="runs/cmp", steps=20)
     cmp.table                                            # as comparison.csv
     api.sweep("baseline", ["isisk.attack_rate=1:3:3"], out="runs/sweep", replicates=2)
+    api.loop("baseline", out="runs/loop", replicates=4, steps=52)  # the vicious circle
     api.report(run_dir)                                  # run_dir/report.html
 
 Runs are saved as the command line saves them, with the same checks: an
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from simulation.api.comparing import Comparison, compare
 from simulation.api.errors import InputError, ReplicatesFailed, RunInterrupted, SaveError
 from simulation.api.loading import header, headlines, load, open_run, plot, scenarios_dir
+from simulation.api.looping import LoopResult, loop
 from simulation.api.running import run, run_many
 from simulation.api.sharing import animate, report
 from simulation.api.sweeping import sweep
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Comparison",
     "InputError",
+    "LoopResult",
     "ReplicatesFailed",
     "ResultsError",
     "RunData",
@@ -53,6 +56,7 @@ __all__ = [
     "header",
     "headlines",
     "load",
+    "loop",
     "open_run",
     "plot",
     "report",

@@ -1,8 +1,8 @@
-"""The ``khorasan`` command line: run, compare, sweep, validate, show and list scenarios.
+"""The ``khorasan`` command line: run, compare, sweep, loop, validate, show and list scenarios.
 
 The commands only parse arguments, call the library (:mod:`simulation.api`)
 and print: ``experiments.py`` registers ``run``, ``compare`` and ``sweep``;
-``scenarios.py`` ``plot``, ``validate``, ``show``, ``params``, ``list`` and
+``loop.py`` ``loop``; ``scenarios.py`` ``plot``, ``validate``, ``show``, ``params``, ``list`` and
 ``viz``. Every bad input (a scenario error, a bad ``--set``, an existing run
 directory, a missing file, a bad option) ends with exactly one line on
 stderr and exit status 2, never a traceback. A replicate that raises is
@@ -20,7 +20,12 @@ from collections.abc import Sequence
 
 import typer
 
-from simulation.cli import experiments, scenarios, sharing  # noqa: F401  (registers the commands)
+from simulation.cli import (  # noqa: F401  (registers the commands)
+    experiments,
+    loop,
+    scenarios,
+    sharing,
+)
 from simulation.cli.app import EXIT_INTERRUPTED, EXIT_TERMINATED, app
 from simulation.cli.signals import Terminated, install_sigterm
 

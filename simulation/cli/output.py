@@ -148,3 +148,44 @@ def print_scenarios(folder: Path, files: Sequence[Path]) -> None:
         label = path.stem if shipped else display_path(path)
         table.add_row(escape(label), escape(sc.name), str(sc.steps), escape(sc.description))
     console().print(table)
+
+
+def print_loop(folder: Path) -> None:
+    """The loop directory's link effects on their targets, and its loop gain."""
+    import json
+
+    import pandas as pd
+
+    from simulation.plots.style import format_number
+
+    df = pd.read_csv(folder / "links.csv")
+    gain = json.loads((folder / "loop.json").read_text(encoding="utf-8"))["gain"]
+    table = Table(
+        title="Each link cut: paired effect on its target \\[bootstrap 90% CI], % of intact",
+        title_justify="left",
+        header_style="bold",
+    )
+    for name in ("link", "cut", "target", "intact", "effect", "90% CI", "%", "5% rule"):
+        table.add_column(name, justify="left" if name in ("link", "cut", "target") else "right")
+    for row in df[df["role"] == "to"].itertuples(index=False):
+        table.add_row(
+            escape(str(row.link)),
+            escape(str(row.cut)),
+            escape(str(row.label)),
+            format_number(row.intact_mean),
+            format_number(row.effect),
+            f"{format_number(row.ci_low)} – {format_number(row.ci_high)}",
+            f"{row.effect_pct:+.1f}%" if pd.notna(row.effect_pct) else "",
+            "[bold]passes[/bold]" if row.passes_rule else "no",
+        )
+    con = console(160)
+    con.print(table)
+
+    def num(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:+.3f}"
+
+    defined = "" if gain["gain_defined"] else " (undefined: the closed response is not significant)"
+    con.print(
+        f"Loop gain, opened at {gain['opened_label']}: G = {num(gain['gain'])} "
+        f"[90% CI {num(gain['ci_low'])} – {num(gain['ci_high'])}]{defined}"
+    )

@@ -20,10 +20,13 @@ of returning scipy's NaN or error:
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable, Sequence
+
 import numpy as np
 from scipy import stats
 
-__all__ = ["mean_difference_interval"]
+__all__ = ["mean_difference_interval", "paired_statistic_interval"]
 
 
 def _paired_mean(other: np.ndarray, base: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -67,5 +70,46 @@ def mean_difference_interval(
         method="BCa" if paired else "percentile",
         rng=np.random.default_rng(seed),
     )
+    ci = res.confidence_interval
+    return estimate, float(ci.low), float(ci.high)
+
+
+def paired_statistic_interval(
+    samples: Sequence[np.ndarray],
+    statistic: Callable[..., np.ndarray],
+    level: float,
+    resamples: int,
+    seed: int,
+) -> tuple[float, float, float]:
+    """``statistic(*samples)`` and its paired BCa bootstrap ``level`` interval.
+
+    The samples share their seeds (``samples[k][i]`` all come from seed
+    ``i``), so the seeds are resampled together, as the paired mean
+    difference is. ``statistic(*arrays, axis=-1)`` must be vectorized. The
+    degenerate cases are decided as for :func:`mean_difference_interval`:
+    fewer than two seeds give NaN ends; a statistic that every resample
+    gives alike (no spread) gives that one point as both ends.
+    """
+    arrays = [np.asarray(s, dtype=float) for s in samples]
+    if len({a.shape for a in arrays}) != 1:
+        raise ValueError("paired samples must have the same length")
+    estimate = float(statistic(*arrays, axis=-1))
+    if len(arrays[0]) < 2:
+        return estimate, np.nan, np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # degenerate or undefined resamples are decided below
+        res = stats.bootstrap(
+            tuple(arrays),
+            statistic,
+            paired=True,
+            vectorized=True,
+            confidence_level=level,
+            n_resamples=resamples,
+            method="BCa",
+            rng=np.random.default_rng(seed),
+        )
+    spread = res.bootstrap_distribution
+    if np.all(np.isfinite(spread)) and np.ptp(spread) == 0:
+        return estimate, estimate, estimate
     ci = res.confidence_interval
     return estimate, float(ci.low), float(ci.high)

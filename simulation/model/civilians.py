@@ -110,8 +110,8 @@ class Population:
             civ_cells, enforcer_cells = placement.civilians, placement.enforcers
         #: People-weight of each civilian (None: every civilian counts 1; see Placement).
         self.weight = None if placement is None else np.asarray(placement.weight, dtype=float)
-        #: Weighted: the civilians jailed in the last step who were not before it.
-        self.newly_jailed = np.zeros(0, dtype=np.int64)
+        #: Weighted, or tracked (for civilians.arrest_grievance): the newly jailed of the last step.
+        self.newly_jailed, self.track_newly_jailed = np.zeros(0, dtype=np.int64), False
         n = len(civ_cells)
         self.x = (civ_cells // height).astype(np.int32)
         self.y = (civ_cells % height).astype(np.int32)
@@ -344,7 +344,8 @@ class Population:
         """One step of Epstein's rules for every civilian and enforcer (see :class:`StepRules`)."""
         out = StepCounts()
         enforcer_slots = np.flatnonzero(self.enforcer_alive)
-        was_jailed = None if self.weight is None else self.state == JAILED
+        track = self.weight is not None or self.track_newly_jailed
+        was_jailed = self.state == JAILED if track else None
         if rules.activation == "sequential":
             out.arrests = self._sequential(rng, enforcer_slots, rules)
         elif rules.activation == "batched":
@@ -356,8 +357,9 @@ class Population:
             # counts arrests, not whom; a civilian freed and re-arrested within the step
             # is counted by the kernel but is not newly jailed).
             newly = np.flatnonzero((self.state == JAILED) & ~was_jailed)
-            mean = self.weight[newly].mean() if len(newly) else self.total / self.n_civilians
-            out.arrests = float(out.arrests * mean)
+            if self.weight is not None:
+                mean = self.weight[newly].mean() if len(newly) else self.total / self.n_civilians
+                out.arrests = float(out.arrests * mean)
             self.newly_jailed = newly
         elif was_jailed is not None:
             self.newly_jailed = np.zeros(0, dtype=np.int64)

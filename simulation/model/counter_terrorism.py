@@ -26,10 +26,13 @@ def engage(
     effective_surveillance: float | np.ndarray,
     rng: np.random.Generator,
     out: InsurgencyStep,
+    cooperation: np.ndarray | None = None,
 ) -> None:
     """Engage the ISIS-K cells that enforcers detect; record what happened in ``out``.
 
-    ``enforcers`` is the grid of enforcers per grid cell (``width x height``).
+    ``enforcers`` is the grid of enforcers per grid cell (``width x height``);
+    ``cooperation`` (per ISIS-K slot, :mod:`simulation.model.support`)
+    multiplies each cell's chance of being detected by one unit.
     """
     alive = np.flatnonzero(ins.alive)
     if len(alive) == 0:
@@ -42,7 +45,10 @@ def engage(
     ].sum(axis=1)
     eff = effective_surveillance
     eff = eff[alive] if isinstance(eff, np.ndarray) else eff  # by cell where regions differ
-    p_detect = 1.0 - np.power(1.0 - params["taliban.ct_detection"] * eff, n_units)
+    q = params["taliban.ct_detection"] * eff
+    if cooperation is not None:
+        q = q * cooperation[alive]
+    p_detect = 1.0 - np.power(1.0 - q, n_units)
     if ins.sanctuary is not None:  # on a map: out of the Taliban's reach in the sanctuary
         p_detect = np.where(ins.in_sanctuary(alive), 0.0, p_detect)
     hit = alive[rng.random(len(alive)) < p_detect]

@@ -53,6 +53,23 @@ def attack_shocks(
         )
 
 
+def arrest_shocks(pop: Population, params: Mapping[str, Any]) -> None:
+    """Each arrest raises the grievance of everyone within ``civilians.arrest_radius``.
+
+    Families and neighbours of the newly jailed: ``s += a(1 - s)`` per arrest
+    nearby, ``a = civilians.arrest_grievance`` (ODD 7.1).
+    """
+    a, newly = params["civilians.arrest_grievance"], pop.newly_jailed
+    if a <= 0 or not len(newly):
+        return
+    sites, hits = sparse_window_sum(
+        pop.width, pop.height, pop.x[newly], pop.y[newly], params["civilians.arrest_radius"]
+    )
+    touched, nt = pop.at_cells(sites, hits, jailed=True)
+    if len(touched):
+        pop.shock[touched] = 1 - (1 - pop.shock[touched]) * (1 - a) ** nt
+
+
 def collateral_harm(
     pop: Population,
     engagements: Sequence[tuple[int, int]],

@@ -275,17 +275,20 @@ def plot_attacks(
     capital_box: Place | None,
     rng: np.random.Generator,
     out: InsurgencyStep,
+    capacity: np.ndarray | None = None,
 ) -> None:
     """ISIS-K cells plot attacks; those not interdicted succeed, with heavy-tailed deaths.
 
-    Plots are Poisson with mean ``isisk.attack_rate`` per 1,000 fighters of a
-    cell; each is interdicted with the probability of effective surveillance.
+    Plots are Poisson with mean ``isisk.attack_rate`` per 1,000 fighters, times the
+    cell's local support ``capacity`` if given (:mod:`simulation.model.support`);
+    each is interdicted with the probability of effective surveillance.
     High-profile attacks strike the capital. Updates ``ins.momentum``.
     """
     alive = np.flatnonzero(ins.alive)
     if len(alive) == 0 or params["isisk.attack_rate"] <= 0:
         return
     mean = params["isisk.attack_rate"] * ins.fighters[alive] / 1000.0
+    mean = mean if capacity is None else mean * capacity[alive]
     if ins.sanctuary is not None:  # a cell in the sanctuary plots no attack
         mean = np.where(ins.in_sanctuary(alive), 0.0, mean)
     plotters = np.repeat(alive, rng.poisson(mean))
@@ -305,19 +308,7 @@ def plot_attacks(
     )
     deaths = pareto_deaths(u[:, 2], x_min, params["isisk.deaths_alpha"], params["isisk.deaths_max"])
     xs, ys = ins.x[plotters].copy(), ins.y[plotters].copy()
-    if isinstance(capital_box, np.ndarray):  # on a map: a cell of the capital's provinces
-        hp = target == TARGET_HIGH_PROFILE
-        site = capital_box[(u[hp, 3] * len(capital_box)).astype(np.int64)]
-        xs[hp], ys[hp] = site // ins.height, site % ins.height
-    elif capital_box is not None:
-        x0, x1, y0, y1 = capital_box
-        hp = target == TARGET_HIGH_PROFILE
-        # One uniform gives both coordinates of the site in the capital: x from u
-        # itself, y from the fractional part of u * 7919 (a prime), which is
-        # close to independent of u for a 53-bit double. Kept so that the draws,
-        # and so every result, stay those of the first version.
-        xs[hp] = x0 + (u[hp, 3] * (x1 - x0)).astype(np.int32)
-        ys[hp] = y0 + ((u[hp, 3] * 7919 % 1) * (y1 - y0)).astype(np.int32)
+    _strike_capital(xs, ys, target == TARGET_HIGH_PROFILE, u[:, 3], capital_box, ins.height)
     if ins.community_sites is not None:  # on the map: sectarian attacks (targets.py)
         civilian = success & (target == TARGET_CIVILIAN)
         share = params["isisk.sectarian_share"]
@@ -326,6 +317,28 @@ def plot_attacks(
         out.attacks.append(Attack(int(xs[i]), int(ys[i]), int(target[i]), int(deaths[i])))
     memory = params["isisk.momentum_memory"]
     ins.momentum = memory * ins.momentum + (1 - memory) * int(success.sum())
+
+
+def _strike_capital(
+    xs: np.ndarray,
+    ys: np.ndarray,
+    hp: np.ndarray,
+    u: np.ndarray,
+    capital: Place | None,
+    height: int,
+) -> None:
+    """Move the high-profile attacks ``hp`` to a site in the capital (in place), from ``u``."""
+    if isinstance(capital, np.ndarray):  # on a map: a cell of the capital's provinces
+        site = capital[(u[hp] * len(capital)).astype(np.int64)]
+        xs[hp], ys[hp] = site // height, site % height
+    elif capital is not None:
+        x0, x1, y0, y1 = capital
+        # One uniform gives both coordinates of the site in the capital: x from u
+        # itself, y from the fractional part of u * 7919 (a prime), which is
+        # close to independent of u for a 53-bit double. Kept so that the draws,
+        # and so every result, stay those of the first version.
+        xs[hp] = x0 + (u[hp] * (x1 - x0)).astype(np.int32)
+        ys[hp] = y0 + ((u[hp] * 7919 % 1) * (y1 - y0)).astype(np.int32)
 
 
 def attrition(

@@ -35,6 +35,7 @@ from simulation.model import (
     record,
     recruitment,
     regime,
+    support,
     surveillance,
 )
 from simulation.model.agents import Civilian, TalibanRegime, ViewRegistry
@@ -199,6 +200,7 @@ class ConflictModel(mesa.Model):
         self._apply_params()
         self.taliban_intel = surveillance.grow_intel(self.taliban_intel, p)
         self._deploy_enforcers()
+        pop.track_newly_jailed = p["civilians.arrest_grievance"] > 0
         civ = pop.week(
             self.streams["schedule"],
             p,
@@ -214,6 +216,7 @@ class ConflictModel(mesa.Model):
         self.last_step, self.last_attacks = ins, ins.attacks
         harm.decay(pop, self.danger, p)
         harm.attack_shocks(pop, self.danger, ins.attacks, p)
+        harm.arrest_shocks(pop, p)
         self.collateral = harm.collateral_harm(pop, ins.engagements, p, self.streams["ct"])
         deaths = sum(a.deaths for a in ins.attacks)
         tal_deaths = sum(a.deaths for a in ins.attacks if a.target == TARGET_TALIBAN)
@@ -232,7 +235,9 @@ class ConflictModel(mesa.Model):
         p, ins, out = self.params, self.insurgency, InsurgencyStep()
         rng = self.streams["isisk"]
         ins.move(p["isisk.move_radius"], rng, p["isisk.border_openness"], p["isisk.home_range"])
-        rate = recruitment.defector_rate(p, self.regime.fighters, ins.momentum)
+        rate = recruitment.defector_rate(
+            p, self.regime.fighters, ins.momentum, self.regime.repression
+        )
         out.recruits_defectors = int(self.streams["recruit"].poisson(rate))
         self.views.isisk_cells_added(
             ins.join_existing(out.recruits_defectors, rng, p["isisk.fighters_per_cell"])
@@ -244,8 +249,15 @@ class ConflictModel(mesa.Model):
         if self.regions.intel_grid is not None:  # intelligence differs by region: per cell
             intel = np.minimum(1.0, self.taliban_intel * self.regions.intel_grid[ins.x, ins.y])
             eff = surveillance.effective(self.us_surveillance, intel)
-        counter_terrorism.engage(ins, self.population.enforcers, p, eff, self.streams["ct"], out)
-        insurgency.plot_attacks(ins, p, eff, self.capital_box, self.streams["attacks"], out)
+        coop = plots = None
+        if support.needed(p):  # the civilians around each cell (ODD 7.7)
+            g = support.local_grievance(
+                ins, self.population, self._grievance_of, p["taliban.hunt_radius"]
+            )
+            coop, plots = support.cooperation(p, g), support.capacity(p, g)
+        pop = self.population
+        counter_terrorism.engage(ins, pop.enforcers, p, eff, self.streams["ct"], out, coop)
+        insurgency.plot_attacks(ins, p, eff, self.capital_box, self.streams["attacks"], out, plots)
         new, dead = insurgency.attrition(ins, p, rng, out)
         self.views.isisk_cells_removed(dead)
         self.views.isisk_cells_added(new)

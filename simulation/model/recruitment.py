@@ -37,10 +37,13 @@ def civilian_recruitment(
     return idx[rng.random(len(idx)) < p]
 
 
-def defector_rate(params: Mapping[str, Any], taliban_fighters: float, momentum: float) -> float:
+def defector_rate(
+    params: Mapping[str, Any], taliban_fighters: float, momentum: float, repression: float = 0.0
+) -> float:
     """Expected Taliban defectors this week (Poisson mean).
 
-    ``d * F / 10,000 * (1 + weakness * pragmatism) * (1 + response * M / (M + half))``.
+    ``d * F / 10,000 * (1 + weakness * pragmatism) * (1 + response * M / (M + half))
+    * (1 + crackdown * Rep)``.
     """
     m = momentum / (momentum + params["isisk.momentum_half"])
     return (
@@ -49,6 +52,7 @@ def defector_rate(params: Mapping[str, Any], taliban_fighters: float, momentum: 
         / 10_000
         * (1 + params["isisk.weakness_response"] * params["taliban.pragmatism"])
         * (1 + params["isisk.momentum_response"] * m)
+        * (1 + params["isisk.crackdown_response"] * repression)
     )
 
 

@@ -4,6 +4,7 @@
                                                      # cores uncached; seconds when cached)
     python -m simulation.validation --quick          # fewer seeds and steps (about 2 min)
     python -m simulation.validation --parts epstein  # one part, to docs/validation_partial.md
+    python -m simulation.validation --parts loop     # the vicious circle alone (a few min)
 
 Each part caches its simulations in ``docs/data/`` (:mod:`.cache`); the script
 prints and records (in ``docs/data/validation_run.json`` and on the page) how
@@ -27,6 +28,7 @@ from simulation.validation.agreement import agreement_part
 from simulation.validation.cache import LEDGER
 from simulation.validation.epstein import epstein_part
 from simulation.validation.historical import historical_part
+from simulation.validation.loop import loop_part
 from simulation.validation.page import render
 from simulation.validation.page.figures import (
     figure_agreement,
@@ -34,11 +36,12 @@ from simulation.validation.page.figures import (
     figure_historical,
     figure_run2,
 )
+from simulation.validation.page.loop import figure_loop
 from simulation.validation.paths import DATA, DOCS, FIG, ROOT
 from simulation.validation.space import space_part
 
 #: The parts of docs/validation.md, in order.
-ALL_PARTS = ("agreement", "epstein", "historical", "space")
+ALL_PARTS = ("agreement", "epstein", "historical", "space", "loop")
 #: Each part: its title, how it runs, and the figures it draws (file stem, function).
 PARTS: dict[
     str,
@@ -62,6 +65,14 @@ PARTS: dict[
         (("validation_historical", figure_historical, ""),),
     ),
     "space": ("Part 4: space (the map scenario)", space_part, ()),
+    "loop": (
+        "Part 5: the vicious circle",
+        loop_part,
+        (
+            ("validation_loop_baseline", figure_loop, "baseline"),
+            ("validation_loop_repression_fixed", figure_loop, "repression_fixed"),
+        ),
+    ),
 }
 
 
@@ -124,6 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results.get("space"),
         timings,
         args.quick,
+        loop=results.get("loop"),
     )
     if set(args.parts) != set(ALL_PARTS):
         suffix += "_partial"  # never overwrite the full page with a part of it

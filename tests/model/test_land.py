@@ -125,10 +125,20 @@ def test_a_home_range_keeps_isisk_in_its_stronghold() -> None:
 
 
 def test_a_closed_border_lowers_isisk_strength() -> None:
-    """With the border open, cells shelter in the sanctuary: fewer are hit, more survive."""
+    """With the border open, cells shelter in the sanctuary: fewer are hit, more survive.
+
+    The sanctuary's own effect, with the circle's civilian links off: on the
+    shipped map, where cooperation and local support are on, time spent in the
+    empty sanctuary also costs recruits and support, and the net effect of the
+    border reverses (ODD 7.11).
+    """
 
     def runs(openness: float) -> list[ConflictModel]:
-        sc = scenario(isisk__border_openness=openness)
+        sc = scenario(
+            isisk__border_openness=openness,
+            taliban__cooperation_grievance=0.0,
+            isisk__support_gain=0.0,
+        )
         return [run(sc, s, 260) for s in SEEDS]
 
     closed, open_ = runs(0.0), runs(1.0)

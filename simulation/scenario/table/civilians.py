@@ -117,6 +117,17 @@ ROWS: tuple[Param, ...] = (
         **PROB,
     ),
     P(
+        "civilians.arrest_grievance",
+        float,
+        0.05,
+        "per arrest",
+        "Grievance shock to the civilians within civilians.arrest_radius of each arrest (families "
+        "and neighbours): s += a(1 - s) per arrest (0: Epstein's civilians, whom arrests do not "
+        "anger).",
+        "Bennett 2008 (the anger rule's 0.05); Lichbach 1987",
+        **PROB,
+    ),
+    P(
         "civilians.attack_fear",
         float,
         0.1,
@@ -132,6 +143,18 @@ ROWS: tuple[Param, ...] = (
         "cells",
         "Chebyshev radius around an attack or engagement within which civilians feel it.",
         "Bennett 2008 (interaction range 3)",
+        min=0,
+        max=50,
+    ),
+    P(
+        "civilians.arrest_radius",
+        int,
+        1,
+        "cells",
+        "Chebyshev radius around an arrest within which civilians are angered by it: the "
+        "household and its neighbours, where an attack (civilians.shock_radius) is felt "
+        "across a neighbourhood.",
+        "assumption (an arrest is a private event, an attack a public one)",
         min=0,
         max=50,
     ),

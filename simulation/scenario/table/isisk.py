@@ -63,6 +63,19 @@ ROWS: tuple[Param, ...] = (
         max=20.0,
     ),
     P(
+        "isisk.crackdown_response",
+        float,
+        0.0,
+        "-",
+        "Defection multiplier per unit of repression: (1 + a_c * Rep): the crackdown on "
+        "hardline and Salafi networks pushing Taliban members to ISIS-K. 0 by default: the "
+        "record gives neither its size nor its sign (Giustozzi 2023: the crackdown constrains "
+        "recruitment).",
+        "HRW 2022 (Nangarhar killings); USIP 2016; Giustozzi 2023; no size: 0",
+        min=0.0,
+        max=20.0,
+    ),
+    P(
         "isisk.momentum_response",
         float,
         1.0,
@@ -134,6 +147,18 @@ ROWS: tuple[Param, ...] = (
         "ITIC 2020-22; assumption",
         min=0.0,
         max=1000.0,
+    ),
+    P(
+        "isisk.support_gain",
+        float,
+        1.0,
+        "-",
+        "sigma in a cell's plots times (1 + sigma * G), G the mean grievance of the free "
+        "civilians within taliban.hunt_radius of it: local support (shelter, logistics, "
+        "recruits' networks) raises attack capacity (0: capacity is fighters only).",
+        "Kalyvas 2006 [K]; Galam 2002 (passive supporters); assumption (doubles at G = 1)",
+        min=0.0,
+        max=10.0,
     ),
     P(
         "isisk.target_taliban",

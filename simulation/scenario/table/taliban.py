@@ -283,6 +283,18 @@ ROWS: tuple[Param, ...] = (
         **PROB,
     ),
     P(
+        "taliban.cooperation_grievance",
+        float,
+        1.0,
+        "-",
+        "kappa in the chance of detecting an ISIS-K cell times max(0, 1 - kappa * G), G the mean "
+        "grievance of the free civilians within taliban.hunt_radius of it: aggrieved places "
+        "give the Taliban no tips (0: detection ignores civilians; docs/ODD.md 7.7).",
+        "Kalyvas 2006 [K]; Kress & Szechtman 2009 [K]; assumption (linear, none at G = 1)",
+        min=0.0,
+        max=10.0,
+    ),
+    P(
         "taliban.hunt_radius",
         int,
         6,
